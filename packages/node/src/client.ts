@@ -1,0 +1,222 @@
+import { KeywayError } from './errors.ts';
+import { HttpClient } from './http.ts';
+import type {
+  Connection,
+  ConnectionSummary,
+  CreateIntegrationBody,
+  DeleteResponse,
+  Integration,
+  IntegrationInclude,
+  LegacyListConnectionsQueries,
+  ListConnectionsOptions,
+  Metadata,
+  MetadataChangeResponse,
+  NangoOptions,
+  OtherCredentials,
+  Provider,
+  UpdateIntegrationBody,
+} from './types.ts';
+import { requireConnectionId, requireConnectionIds, requireMetadata, requireProvider, requireProviderConfigKey } from './validate.ts';
+
+const DEFAULT_TIMEOUT_MS = 30_000;
+
+const seg = encodeURIComponent;
+
+/**
+ * Client for a Keyway server. Method names, argument order and answer shapes mirror @nangohq/node,
+ * so existing code moves by changing the import.
+ */
+export class Nango {
+  /** The server's base URL, without trailing slash. */
+  readonly serverUrl: string;
+  readonly #http: HttpClient;
+
+  constructor(options: NangoOptions) {
+    const config: Partial<NangoOptions> = options ?? {};
+    if (config.secretKey && config.apiKey && config.secretKey !== config.apiKey) {
+      throw new KeywayError('conflicting_secret_key', 'Pass the secret key once: secretKey and apiKey differ');
+    }
+    const secretKey = config.secretKey || config.apiKey;
+    if (typeof secretKey !== 'string' || secretKey.trim() === '') {
+      throw new KeywayError('missing_secret_key', 'A secret key is required: new Nango({ host, secretKey })');
+    }
+    this.serverUrl = parseHost(config.host);
+
+    const timeoutMs = config.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+    if (typeof timeoutMs !== 'number' || !Number.isFinite(timeoutMs) || timeoutMs <= 0) {
+      throw new KeywayError('invalid_timeout', `timeoutMs must be a positive number of milliseconds, got ${String(timeoutMs)}`);
+    }
+
+    this.#http = new HttpClient({
+      baseUrl: this.serverUrl,
+      secretKey,
+      timeoutMs,
+      // Resolved at call time so a global fetch installed later (mocks) is honoured.
+      fetch: config.fetch ?? ((input, init) => globalThis.fetch(input, init)),
+    });
+  }
+
+  /* ───────────── Connections ───────────── */
+
+  /**
+   * The access token (OAuth 2) of a connection, refreshed by the server when it is about to expire.
+   * For other auth modes, the credentials object.
+   */
+  async getToken(providerConfigKey: string, connectionId: string, forceRefresh = false): Promise<string | OtherCredentials> {
+    const { credentials } = await this.#getConnection(providerConfigKey, connectionId, forceRefresh, false);
+    return credentials.type === 'OAUTH2' ? credentials.access_token : credentials;
+  }
+
+  /** The full connection, credentials included. `refreshToken: true` also returns the refresh token. */
+  async getConnection(providerConfigKey: string, connectionId: string, forceRefresh = false, refreshToken = false): Promise<Connection> {
+    return this.#getConnection(providerConfigKey, connectionId, forceRefresh, refreshToken);
+  }
+
+  /** The provider's token response, as received (`credentials.raw`). */
+  async getRawTokenResponse<T = Record<string, unknown>>(providerConfigKey: string, connectionId: string, forceRefresh = false): Promise<T> {
+    const { credentials } = await this.#getConnection(providerConfigKey, connectionId, forceRefresh, false);
+    return credentials.raw as T;
+  }
+
+  /** Lists connections: `listConnections({ integrationId, endUserId, limit, page })`. */
+  listConnections(options?: ListConnectionsOptions): Promise<{ connections: ConnectionSummary[] }>;
+  /** Legacy form of @nangohq/node: `listConnections(connectionId?, search?, queries?)`. */
+  listConnections(connectionId?: string, search?: string, queries?: LegacyListConnectionsQueries): Promise<{ connections: ConnectionSummary[] }>;
+  async listConnections(
+    first?: string | ListConnectionsOptions,
+    search?: string,
+    queries?: LegacyListConnectionsQueries,
+  ): Promise<{ connections: ConnectionSummary[] }> {
+    const options: ListConnectionsOptions =
+      typeof first === 'object' && first !== null ? first : { ...queries, ...(first ? { connectionId: first } : {}), ...(search ? { search } : {}) };
+    const integrationId = Array.isArray(options.integrationId) ? options.integrationId.join(',') : options.integrationId;
+    return this.#http.request('GET', '/connections', {
+      query: {
+        connectionId: nonEmpty(options.connectionId),
+        search: nonEmpty(options.search),
+        integrationId: nonEmpty(integrationId),
+        endUserId: nonEmpty(options.endUserId ?? options.userId),
+        limit: options.limit,
+        page: options.page,
+      },
+    });
+  }
+
+  async deleteConnection(providerConfigKey: string, connectionId: string): Promise<DeleteResponse> {
+    requireProviderConfigKey(providerConfigKey);
+    requireConnectionId(connectionId);
+    const body = await this.#http.request<DeleteResponse | null>('DELETE', `/connections/${seg(connectionId)}`, {
+      query: { provider_config_key: providerConfigKey },
+    });
+    return body ?? { success: true };
+  }
+
+  /* ───────────── Metadata ───────────── */
+
+  async getMetadata<T = Metadata>(providerConfigKey: string, connectionId: string): Promise<T> {
+    const connection = await this.#getConnection(providerConfigKey, connectionId, false, false);
+    return (connection.metadata ?? {}) as T;
+  }
+
+  /** Replaces the metadata of one or several connections. */
+  async setMetadata(providerConfigKey: string, connectionId: string | string[], metadata: Metadata): Promise<MetadataChangeResponse> {
+    return this.#writeMetadata('POST', providerConfigKey, connectionId, metadata);
+  }
+
+  /** Merges into the metadata of one or several connections (top-level keys). */
+  async updateMetadata(providerConfigKey: string, connectionId: string | string[], metadata: Metadata): Promise<MetadataChangeResponse> {
+    return this.#writeMetadata('PATCH', providerConfigKey, connectionId, metadata);
+  }
+
+  /* ───────────── Integrations ───────────── */
+
+  /** GET /integrations answers `{ data }`; like @nangohq/node, this returns `{ configs }`. */
+  async listIntegrations(): Promise<{ configs: Integration[] }> {
+    const body = await this.#http.request<{ data: Integration[] }>('GET', '/integrations');
+    return { configs: body.data };
+  }
+
+  async getIntegration(params: { uniqueKey: string }, queries?: { include?: IntegrationInclude[] }): Promise<{ data: Integration }> {
+    requireProviderConfigKey(params?.uniqueKey, 'Integration unique key');
+    return this.#http.request('GET', `/integrations/${seg(params.uniqueKey)}`, { query: { include: queries?.include } });
+  }
+
+  async createIntegration(body: CreateIntegrationBody): Promise<{ data: Integration }> {
+    return this.#http.request('POST', '/integrations', { body });
+  }
+
+  async updateIntegration(params: { uniqueKey: string }, body: UpdateIntegrationBody): Promise<{ data: Integration }> {
+    requireProviderConfigKey(params?.uniqueKey, 'Integration unique key');
+    return this.#http.request('PATCH', `/integrations/${seg(params.uniqueKey)}`, { body });
+  }
+
+  async deleteIntegration(uniqueKey: string): Promise<DeleteResponse> {
+    requireProviderConfigKey(uniqueKey, 'Integration unique key');
+    const body = await this.#http.request<DeleteResponse | null>('DELETE', `/integrations/${seg(uniqueKey)}`);
+    return body ?? { success: true };
+  }
+
+  /* ───────────── Providers ───────────── */
+
+  async listProviders(queries?: { search?: string }): Promise<{ data: Provider[] }> {
+    return this.#http.request('GET', '/providers', { query: { search: nonEmpty(queries?.search) } });
+  }
+
+  async getProvider(params: { provider: string }): Promise<{ data: Provider }> {
+    requireProvider(params?.provider);
+    return this.#http.request('GET', `/providers/${seg(params.provider)}`);
+  }
+
+  /* ───────────── internals ───────────── */
+
+  async #getConnection(providerConfigKey: string, connectionId: string, forceRefresh: boolean, refreshToken: boolean): Promise<Connection> {
+    requireProviderConfigKey(providerConfigKey);
+    requireConnectionId(connectionId);
+    const connection = await this.#http.request<Connection | null>('GET', `/connections/${seg(connectionId)}`, {
+      query: { provider_config_key: providerConfigKey, force_refresh: forceRefresh, refresh_token: refreshToken },
+    });
+    if (typeof connection !== 'object' || connection === null || typeof connection.credentials !== 'object' || connection.credentials === null) {
+      throw new KeywayError('invalid_response', 'The server answered GET /connections/:connectionId without a connection and its credentials', {
+        payload: connection,
+      });
+    }
+    return connection;
+  }
+
+  async #writeMetadata(
+    method: 'POST' | 'PATCH',
+    providerConfigKey: string,
+    connectionId: string | string[],
+    metadata: Metadata,
+  ): Promise<MetadataChangeResponse> {
+    requireProviderConfigKey(providerConfigKey);
+    requireConnectionIds(connectionId);
+    requireMetadata(metadata);
+    return this.#http.request(method, '/connections/metadata', {
+      body: { connection_id: connectionId, provider_config_key: providerConfigKey, metadata },
+    });
+  }
+}
+
+function parseHost(host: unknown): string {
+  if (typeof host !== 'string' || host.trim() === '') {
+    throw new KeywayError('invalid_host_url', 'A host is required: new Nango({ host: "http://127.0.0.1:3003", secretKey })');
+  }
+  let url: URL;
+  try {
+    url = new URL(host.trim());
+  } catch {
+    throw new KeywayError('invalid_host_url', `Invalid host URL: ${host}`);
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+    throw new KeywayError('invalid_host_url', `The host must be an http(s) URL, got ${url.protocol}`);
+  }
+  if (url.search !== '' || url.hash !== '') {
+    throw new KeywayError('invalid_host_url', 'The host URL must not have a query or a fragment');
+  }
+  return url.href.replace(/\/+$/, '');
+}
+
+function nonEmpty(value: string | undefined): string | undefined {
+  return value === '' ? undefined : value;
+}

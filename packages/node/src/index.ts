@@ -1,0 +1,28 @@
+export { Nango, Nango as default } from './client.ts';
+export { KeywayError } from './errors.ts';
+export type { ClientErrorCode, KeywayErrorCode, KeywayErrorOptions } from './errors.ts';
+export type {
+  AuthMode,
+  Connection,
+  ConnectionConfigField,
+  ConnectionError,
+  ConnectionSummary,
+  CreateIntegrationBody,
+  Credentials,
+  DeleteResponse,
+  EndUser,
+  Integration,
+  IntegrationCredentials,
+  IntegrationCredentialsInput,
+  IntegrationInclude,
+  LegacyListConnectionsQueries,
+  ListConnectionsOptions,
+  Metadata,
+  MetadataChangeResponse,
+  NangoOptions,
+  OAuth2Credentials,
+  OtherCredentials,
+  Provider,
+  Tags,
+  UpdateIntegrationBody,
+} from './types.ts';

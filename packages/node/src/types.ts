@@ -1,0 +1,193 @@
+/**
+ * Wire types of the Nango public REST API, as Keyway's server speaks it.
+ * Field names are Nango's (snake_case) so code written against @nangohq/node keeps compiling.
+ */
+
+/** Options for `new Nango(...)`. */
+export interface NangoOptions {
+  /** Base URL of the Keyway server, e.g. `http://127.0.0.1:3003`. */
+  host: string;
+  /** The environment's secret key, sent as `Authorization: Bearer <secretKey>`. */
+  secretKey?: string;
+  /** Alias of `secretKey` (newer @nangohq/node releases call it `apiKey`). */
+  apiKey?: string;
+  /** Per-request timeout in milliseconds. Default 30000. */
+  timeoutMs?: number;
+  /** A `fetch` implementation; defaults to Node's global `fetch`. */
+  fetch?: typeof fetch;
+}
+
+export type AuthMode =
+  | 'OAUTH1'
+  | 'OAUTH2'
+  | 'OAUTH2_CC'
+  | 'BASIC'
+  | 'API_KEY'
+  | 'CUSTOM'
+  | 'APP'
+  | 'NONE'
+  | 'TBA'
+  | 'JWT'
+  | 'BILL'
+  | 'TWO_STEP'
+  | 'SIGNATURE'
+  | 'MCP_OAUTH2'
+  | 'MCP_OAUTH2_GENERIC'
+  | 'INSTALL_PLUGIN'
+  | 'AWS_SIGV4';
+
+export type OAuth2Credentials = {
+  type: 'OAUTH2';
+  access_token: string;
+  refresh_token?: string;
+  /** ISO 8601 date. */
+  expires_at?: string;
+  /** The provider's token response, as received. */
+  raw: Record<string, unknown>;
+};
+
+/** Credentials of any other auth mode, passed through as the server sends them. */
+export type OtherCredentials = {
+  type: Exclude<AuthMode, 'OAUTH2'>;
+  [key: string]: unknown;
+};
+
+export type Credentials = OAuth2Credentials | OtherCredentials;
+
+export type Tags = Record<string, string>;
+
+export type EndUser = {
+  id: string;
+  display_name: string | null;
+  email: string | null;
+  tags: Tags | null;
+  organization: { id: string; display_name: string | null } | null;
+};
+
+export type ConnectionError = { type: string; log_id: string };
+
+/** GET /connections/:connectionId */
+export type Connection = {
+  id: string;
+  connection_id: string;
+  provider_config_key: string;
+  provider: string;
+  connection_config: Record<string, unknown>;
+  metadata: Record<string, unknown> | null;
+  created_at: string;
+  updated_at: string;
+  last_fetched_at: string | null;
+  errors: ConnectionError[];
+  end_user: EndUser | null;
+  tags: Tags;
+  credentials: Credentials;
+};
+
+/** One item of GET /connections */
+export type ConnectionSummary = {
+  id: string;
+  connection_id: string;
+  provider_config_key: string;
+  provider: string;
+  created: string;
+  metadata: Record<string, unknown> | null;
+  errors: ConnectionError[];
+  end_user: EndUser | null;
+  tags: Tags;
+};
+
+export type ListConnectionsOptions = {
+  connectionId?: string;
+  search?: string;
+  /** One integration (unique key), or several (sent comma-joined). */
+  integrationId?: string | string[];
+  endUserId?: string;
+  /** Alias of `endUserId` (the name @nangohq/node's object form uses). */
+  userId?: string;
+  limit?: number;
+  page?: number;
+};
+
+/** Third argument of the legacy form `listConnections(connectionId?, search?, queries?)`. */
+export type LegacyListConnectionsQueries = {
+  endUserId?: string;
+  integrationId?: string;
+  limit?: number;
+  page?: number;
+};
+
+export type Metadata = Record<string, unknown>;
+
+/** Answer of POST / PATCH /connections/metadata. */
+export type MetadataChangeResponse = {
+  connection_id: string | string[];
+  provider_config_key: string;
+  metadata: Metadata;
+};
+
+export type IntegrationCredentials = {
+  type: 'OAUTH2';
+  client_id: string | null;
+  client_secret: string | null;
+  scopes: string | null;
+  webhook_secret: string | null;
+};
+
+export type Integration = {
+  unique_key: string;
+  provider: string;
+  display_name: string;
+  logo: string;
+  created_at: string;
+  updated_at: string;
+  /** Present only with `include: ['credentials']`. */
+  credentials?: IntegrationCredentials | null;
+};
+
+export type IntegrationInclude = 'credentials' | 'webhook';
+
+export type IntegrationCredentialsInput = {
+  type: 'OAUTH2';
+  client_id: string;
+  client_secret: string;
+  /** Comma-separated scopes. */
+  scopes?: string;
+};
+
+export type CreateIntegrationBody = {
+  unique_key: string;
+  provider: string;
+  display_name?: string;
+  credentials?: IntegrationCredentialsInput;
+};
+
+export type UpdateIntegrationBody = {
+  unique_key?: string;
+  display_name?: string;
+  credentials?: IntegrationCredentialsInput;
+};
+
+export type ConnectionConfigField = {
+  title: string;
+  description?: string;
+  pattern: string;
+  example?: string;
+};
+
+/** A provider template. Only the common fields are typed; the rest passes through. */
+export type Provider = {
+  name: string;
+  display_name: string;
+  categories: string[];
+  docs: string;
+  auth_mode: string;
+  logo_url?: string;
+  authorization_url?: string;
+  token_url?: string;
+  default_scopes?: string[];
+  scope_separator?: string;
+  connection_config?: Record<string, ConnectionConfigField>;
+  [key: string]: unknown;
+};
+
+export type DeleteResponse = { success: true };

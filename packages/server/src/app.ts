@@ -1,0 +1,99 @@
+import type { Server } from 'node:http';
+import express, { type NextFunction, type Request, type Response } from 'express';
+import type { Config } from './config.ts';
+import { ConnectionService } from './connections/service.ts';
+import { Keyring } from './crypto/keyring.ts';
+import { KeywayError } from './errors.ts';
+import { requireSecretKey } from './http/auth.ts';
+import { IntegrationService } from './integrations/service.ts';
+import { createLogger, type Logger } from './log.ts';
+import { apiRoutes } from './routes/api.ts';
+import { oauthRoutes } from './routes/oauth.ts';
+import { JsonFileStore } from './store/json-file.ts';
+import type { Store } from './store/types.ts';
+import { TemplateCatalog } from './templates/catalog.ts';
+
+export interface Keyway {
+  readonly app: express.Express;
+  readonly store: Store;
+  readonly templates: TemplateCatalog;
+  readonly connections: ConnectionService;
+  readonly integrations: IntegrationService;
+  /** Listens on config.port (0 = any free port) and resolves with the bound URL. */
+  listen(): Promise<{ url: string; server: Server }>;
+  close(): Promise<void>;
+}
+
+const JSON_LIMIT = '256kb';
+
+/** Wires the server: store, templates, services, routes. Throws a clear error if anything is wrong. */
+export async function createKeyway(config: Config, log: Logger = createLogger()): Promise<Keyway> {
+  const { catalog: templates, overridden } = await TemplateCatalog.load(config.templatesDirs);
+  for (const name of overridden) log.info('template replaced by KEYWAY_TEMPLATES_DIR', { template: name });
+  const store = await JsonFileStore.open(config.dbPath, new Keyring(config.encryptionKeys));
+  const integrations = new IntegrationService(store, templates);
+  const connections = new ConnectionService(store, integrations, config.providerTimeoutMs);
+
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('trust proxy', false); // the callback URL comes from configuration, never from headers
+  app.set('query parser', false); // each route reads URLSearchParams: no nested objects from a query
+  app.use((_req, res, next) => {
+    res.set({ 'Cache-Control': 'no-store', 'X-Content-Type-Options': 'nosniff' });
+    next();
+  });
+
+  app.get('/health', (_req, res) => {
+    res.json({ status: 'ok' });
+  });
+  app.use(oauthRoutes({ config, store, integrations, connections, log }));
+  app.use(
+    express.json({ limit: JSON_LIMIT, strict: true }),
+    requireSecretKey(config.secretKey, config.publicKey),
+    apiRoutes({ templates, integrations, connections }),
+  );
+  app.use((req, _res, next) => next(new KeywayError('not_found', `No route ${req.method} ${req.path}`)));
+  app.use((err: unknown, req: Request, res: Response, _next: NextFunction) => {
+    const error = toKeywayError(err);
+    if (error.code === 'server_error') log.error('unexpected error', { method: req.method, path: req.path, error: String((err as Error)?.stack ?? err) });
+    res.status(error.status).json(error.toJSON());
+  });
+
+  let server: Server | undefined;
+  return {
+    app,
+    store,
+    templates,
+    connections,
+    integrations,
+    listen: () =>
+      new Promise((resolve, reject) => {
+        const s = app.listen(config.port, config.host, (err?: Error) => {
+          if (err) return reject(err);
+          server = s;
+          const address = s.address();
+          const port = typeof address === 'object' && address ? address.port : config.port;
+          resolve({ url: `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`, server: s });
+        });
+        s.on('error', reject);
+      }),
+    close: async () => {
+      if (server) {
+        server.closeAllConnections();
+        await new Promise<void>((resolve) => server!.close(() => resolve()));
+      }
+      await store.close();
+    },
+  };
+}
+
+/** Body-parser errors and anything unexpected become typed errors; nothing else leaks. */
+function toKeywayError(err: unknown): KeywayError {
+  if (err instanceof KeywayError) return err;
+  const type = (err as { type?: unknown })?.type;
+  if (type === 'entity.too.large') return new KeywayError('payload_too_large', `The body is larger than ${JSON_LIMIT}`);
+  if (type === 'entity.parse.failed') return new KeywayError('invalid_body', 'The body is not valid JSON');
+  if (type === 'encoding.unsupported' || type === 'charset.unsupported') return new KeywayError('unsupported_media_type', 'The body encoding is not supported');
+  if (type === 'request.aborted' || type === 'request.size.invalid') return new KeywayError('invalid_body', 'The body was not received whole');
+  return new KeywayError('server_error', 'Internal server error');
+}

@@ -1,0 +1,179 @@
+import { randomBytes } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
+import { dirname, join, resolve } from 'node:path';
+import { parseEncryptionKeys } from './crypto/keyring.ts';
+import { BUILT_IN_TEMPLATES_DIR } from './templates/catalog.ts';
+
+/** Everything the server needs to start, validated. Built by loadConfig, or by hand in tests. */
+export interface Config {
+  readonly port: number;
+  readonly host: string;
+  /** The public base URL, no trailing slash; the callback is `${serverUrl}/oauth/callback`. */
+  readonly serverUrl: string;
+  readonly secretKey: string;
+  readonly publicKey: string;
+  readonly dbPath: string;
+  /** 32-byte keys, the first one encrypts. */
+  readonly encryptionKeys: readonly Uint8Array[];
+  /** Built-in templates first; a later folder's template replaces one of the same name. */
+  readonly templatesDirs: readonly string[];
+  /** Exact origins (`https://app.example.com`) allowed to run the browser flow. */
+  readonly allowedOrigins: readonly string[];
+  /** Time-out of every request to a provider. */
+  readonly providerTimeoutMs: number;
+  /** Lifetime of a started flow's state. */
+  readonly flowTtlMs: number;
+}
+
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+}
+
+/** Secrets the server made itself on first start, kept in a 0600 file beside the database. */
+interface GeneratedSecrets {
+  encryption_key?: string;
+  secret_key?: string;
+  public_key?: string;
+}
+
+export interface LoadedConfig {
+  readonly config: Config;
+  /** Lines for the operator: what was generated and where it is kept. */
+  readonly notices: readonly string[];
+}
+
+/**
+ * Reads the environment into a Config. Anything wrong stops here with one ConfigError naming the
+ * variable and the problem (Nango's #914: a bad key must not become a crash loop).
+ */
+export async function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.cwd()): Promise<LoadedConfig> {
+  const notices: string[] = [];
+  const port = parsePort(env.PORT ?? '3003');
+  const host = env.KEYWAY_HOST ?? '127.0.0.1';
+  const serverUrl = parseServerUrl(env.KEYWAY_SERVER_URL ?? `http://127.0.0.1:${port}`);
+  const dbPath = resolve(cwd, env.KEYWAY_DB_PATH || './.keyway/db.json');
+  const secretsPath = join(dirname(dbPath), 'secrets.json');
+  const generated = await readGenerated(secretsPath);
+  const made = new Set<keyof GeneratedSecrets>();
+  const take = (name: keyof GeneratedSecrets, make: () => string): string => {
+    if (!generated[name]) {
+      generated[name] = make();
+      made.add(name);
+    }
+    return generated[name]!;
+  };
+
+  let encryptionKeys: Uint8Array[];
+  if (env.KEYWAY_ENCRYPTION_KEY !== undefined) {
+    try {
+      encryptionKeys = parseEncryptionKeys(env.KEYWAY_ENCRYPTION_KEY);
+    } catch (e) {
+      throw new ConfigError(`KEYWAY_ENCRYPTION_KEY: ${(e as Error).message} (give base64 of 32 random bytes, e.g. from \`openssl rand -base64 32\`)`);
+    }
+  } else {
+    encryptionKeys = parseEncryptionKeys(take('encryption_key', () => randomBytes(32).toString('base64')));
+    if (made.has('encryption_key')) notices.push(`Generated an encryption key into ${secretsPath} (mode 0600). Back it up: without it the stored connections cannot be read.`);
+  }
+
+  const secretKey = env.KEYWAY_SECRET_KEY ?? take('secret_key', () => `kw_sk_${randomBytes(24).toString('base64url')}`);
+  const publicKey = env.KEYWAY_PUBLIC_KEY ?? take('public_key', () => `kw_pk_${randomBytes(16).toString('base64url')}`);
+  if (secretKey.length < 16) throw new ConfigError('KEYWAY_SECRET_KEY: must be at least 16 characters');
+  if (publicKey.length < 8) throw new ConfigError('KEYWAY_PUBLIC_KEY: must be at least 8 characters');
+  if (secretKey === publicKey) throw new ConfigError('KEYWAY_PUBLIC_KEY: must differ from KEYWAY_SECRET_KEY');
+  // Printed once, on the start that made them, so the operator can copy them; never logged again.
+  if (made.has('secret_key')) notices.push(`Generated KEYWAY_SECRET_KEY=${secretKey} (backend API); kept in ${secretsPath}.`);
+  if (made.has('public_key')) notices.push(`Generated KEYWAY_PUBLIC_KEY=${publicKey} (browser SDK); kept in ${secretsPath}.`);
+  if (made.size > 0) await writeGenerated(secretsPath, generated);
+
+  const templatesDirs = [BUILT_IN_TEMPLATES_DIR];
+  if (env.KEYWAY_TEMPLATES_DIR) {
+    const dir = resolve(cwd, env.KEYWAY_TEMPLATES_DIR);
+    if (!existsSync(dir)) throw new ConfigError(`KEYWAY_TEMPLATES_DIR: ${dir} does not exist`);
+    templatesDirs.push(dir);
+  }
+
+  return {
+    config: {
+      port,
+      host,
+      serverUrl,
+      secretKey,
+      publicKey,
+      dbPath,
+      encryptionKeys,
+      templatesDirs,
+      allowedOrigins: parseOrigins(env.KEYWAY_ALLOWED_ORIGINS ?? ''),
+      providerTimeoutMs: parsePositiveInt('KEYWAY_PROVIDER_TIMEOUT_MS', env.KEYWAY_PROVIDER_TIMEOUT_MS ?? '10000'),
+      flowTtlMs: 10 * 60_000,
+    },
+    notices,
+  };
+}
+
+function parsePort(value: string): number {
+  const port = Number(value);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new ConfigError(`PORT: "${value}" is not a port number`);
+  return port;
+}
+
+function parsePositiveInt(name: string, value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n <= 0) throw new ConfigError(`${name}: "${value}" is not a positive whole number`);
+  return n;
+}
+
+function parseServerUrl(value: string): string {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    throw new ConfigError(`KEYWAY_SERVER_URL: "${value}" is not a URL`);
+  }
+  if (url.protocol !== 'https:' && url.protocol !== 'http:') throw new ConfigError('KEYWAY_SERVER_URL: must be http(s)');
+  if (url.search || url.hash || url.username) throw new ConfigError('KEYWAY_SERVER_URL: must be a base URL without query, fragment or credentials');
+  return url.href.replace(/\/+$/, '');
+}
+
+/** Exact origins only: a scheme, a host and an optional port; no wildcard, no path. */
+export function parseOrigins(value: string): string[] {
+  return value
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean)
+    .map((s) => {
+      let url: URL | undefined;
+      try {
+        url = new URL(s);
+      } catch {
+        /* reported below */
+      }
+      if (!url || (url.protocol !== 'https:' && url.protocol !== 'http:') || url.origin !== s.replace(/\/$/, '')) {
+        throw new ConfigError(`KEYWAY_ALLOWED_ORIGINS: "${s}" is not an origin like https://app.example.com`);
+      }
+      return url.origin;
+    });
+}
+
+async function readGenerated(path: string): Promise<GeneratedSecrets> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return {};
+    throw new ConfigError(`${path}: cannot read (${(e as Error).message})`);
+  }
+  try {
+    const data = JSON.parse(text) as unknown;
+    if (typeof data !== 'object' || data === null || Array.isArray(data)) throw new Error('not an object');
+    return data as GeneratedSecrets;
+  } catch (e) {
+    throw new ConfigError(`${path}: not valid JSON (${(e as Error).message}); fix or remove it`);
+  }
+}
+
+async function writeGenerated(path: string, secrets: GeneratedSecrets): Promise<void> {
+  await mkdir(dirname(path), { recursive: true, mode: 0o700 });
+  await writeFile(path, JSON.stringify(secrets, null, 2) + '\n', { mode: 0o600 });
+  await chmod(path, 0o600);
+}

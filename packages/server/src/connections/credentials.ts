@@ -1,0 +1,26 @@
+import type { OAuth2Tokens } from '../oauth/client.ts';
+import type { OAuth2Credentials } from '../store/types.ts';
+
+/**
+ * Credentials from a token response. A refresh response without a refresh token keeps the
+ * previous one (Nango #298: losing it ends the connection).
+ */
+export function credentialsFrom(tokens: OAuth2Tokens, previous?: OAuth2Credentials): OAuth2Credentials {
+  const raw = tokens.data as Record<string, unknown>;
+  const refreshToken = tokens.hasRefreshToken() ? tokens.refreshToken() : previous?.refresh_token;
+  // Some providers send expires_in as a string; a missing or unusable one means "no expiry".
+  const expiresIn = Number(raw.expires_in);
+  const expiresAt = Number.isFinite(expiresIn) && expiresIn > 0 ? new Date(Date.now() + expiresIn * 1000).toISOString() : undefined;
+  return {
+    type: 'OAUTH2',
+    access_token: tokens.accessToken(),
+    ...(refreshToken !== undefined && { refresh_token: refreshToken }),
+    ...(expiresAt !== undefined && { expires_at: expiresAt }),
+    raw,
+  };
+}
+
+/** True when the token is gone or goes within `marginMs`. A token without expiry never expires. */
+export function expiresWithin(credentials: OAuth2Credentials, marginMs: number, now = Date.now()): boolean {
+  return credentials.expires_at !== undefined && Date.parse(credentials.expires_at) - now < marginMs;
+}

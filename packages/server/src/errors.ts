@@ -1,0 +1,62 @@
+/**
+ * One error family for the whole server. A `code` is stable and public (clients branch on it);
+ * the HTTP status lives here, in one place, so routes never pick statuses by hand.
+ */
+const STATUS = {
+  // request shape
+  invalid_body: 400,
+  invalid_query_params: 400,
+  invalid_connection_id: 400,
+  invalid_provider_config_key: 400,
+  invalid_connection_config: 400,
+  missing_connection_id: 400,
+  payload_too_large: 413,
+  unsupported_media_type: 415,
+  not_found: 404,
+  // authentication
+  missing_auth_header: 401,
+  malformed_auth_header: 401,
+  unknown_account: 401,
+  missing_public_key: 401,
+  invalid_public_key: 401,
+  // resources
+  unknown_provider_config: 404,
+  unknown_provider_template: 404,
+  unknown_connection: 404,
+  duplicate_provider_config: 409,
+  missing_client_credentials: 400,
+  // the connect flow
+  unknown_config_key: 404,
+  state_err: 400,
+  issuer_mismatch: 400,
+  missing_code: 400,
+  access_denied: 400,
+  authorization_err: 400,
+  token_err: 502,
+  refresh_failed: 400,
+  provider_timeout: 504,
+  // anything else
+  server_error: 500,
+} as const satisfies Record<string, number>;
+
+export type ErrorCode = keyof typeof STATUS;
+
+export class KeywayError extends Error {
+  override readonly name = 'KeywayError';
+  readonly status: number;
+  constructor(
+    readonly code: ErrorCode,
+    message: string,
+    /** Safe details for the client (never secrets), e.g. the provider's error code. */
+    readonly details?: Readonly<Record<string, string>>,
+  ) {
+    super(message);
+    this.status = STATUS[code];
+  }
+
+  toJSON(): { error: { code: string; message: string } & Record<string, string> } {
+    return { error: { code: this.code, message: this.message, ...this.details } };
+  }
+}
+
+export const isKeywayError = (e: unknown): e is KeywayError => e instanceof KeywayError;

@@ -1,0 +1,84 @@
+import type { Config } from '../config.ts';
+import { pickPaths } from '../connections/metadata.ts';
+import type { ConnectionService } from '../connections/service.ts';
+import { KeywayError } from '../errors.ts';
+import type { IntegrationService } from '../integrations/service.ts';
+import { requestTokens } from '../oauth/client.ts';
+import type { Store, UpsertResult } from '../store/types.ts';
+import { resolveEndpoints } from '../templates/interpolate.ts';
+import { safeEqual, sha256 } from './state.ts';
+
+/** How a flow ended. A failure names the pair when the state was valid enough to know it. */
+export type FlowOutcome =
+  | { readonly ok: true; readonly providerConfigKey: string; readonly connectionId: string; readonly result: UpsertResult }
+  | { readonly ok: false; readonly error: KeywayError; readonly providerConfigKey?: string; readonly connectionId?: string };
+
+export interface CallbackRequest {
+  readonly query: URLSearchParams;
+  readonly binding: string | undefined;
+}
+
+export interface CallbackDeps {
+  readonly config: Config;
+  readonly store: Store;
+  readonly integrations: IntegrationService;
+  readonly connections: ConnectionService;
+}
+
+/**
+ * Ends a connect flow: takes the state (single use), checks the browser binding and the issuer,
+ * exchanges the code (with the PKCE verifier) and upserts the Connection.
+ */
+export async function finishFlow(req: CallbackRequest, deps: CallbackDeps): Promise<FlowOutcome> {
+  const state = req.query.get('state');
+  if (!state) return { ok: false, error: new KeywayError('state_err', 'The callback has no state') };
+  const flow = await deps.store.takeFlow(sha256(state));
+  if (!flow) return { ok: false, error: new KeywayError('state_err', 'The state is unknown, expired or already used; start the connection again') };
+  const pair = { providerConfigKey: flow.provider_config_key, connectionId: flow.connection_id };
+  const fail = (error: KeywayError): FlowOutcome => ({ ok: false, error, ...pair });
+
+  if (req.binding === undefined || !safeEqual(sha256(req.binding), flow.binding_hash)) {
+    return fail(new KeywayError('state_err', 'The flow was started in another browser session; start the connection again'));
+  }
+  try {
+    const { integration, template } = await deps.integrations.withTemplate(flow.provider_config_key);
+    const iss = req.query.get('iss');
+    if (iss !== null && template.issuer !== undefined && iss !== template.issuer) {
+      return fail(new KeywayError('issuer_mismatch', 'The authorization response came from an unexpected issuer'));
+    }
+    const providerError = req.query.get('error');
+    if (providerError !== null) {
+      const description = (req.query.get('error_description') ?? '').slice(0, 500);
+      const details: Record<string, string> = { provider_error: providerError.slice(0, 100), ...(description && { provider_error_description: description }) };
+      return providerError === 'access_denied'
+        ? fail(new KeywayError('access_denied', 'The authorization was denied at the provider', details))
+        : fail(new KeywayError('authorization_err', `The provider answered ${details.provider_error}`, details));
+    }
+    const code = req.query.get('code');
+    if (!code) return fail(new KeywayError('missing_code', 'The callback has no authorization code'));
+
+    const redirectUri = `${deps.config.serverUrl}/oauth/callback`;
+    const tokens = await requestTokens({
+      tokenUrl: resolveEndpoints(template, flow.connection_config).tokenUrl,
+      client: { clientId: integration.client_id, clientSecret: integration.client_secret, authMethod: template.token_request_auth_method ?? 'basic' },
+      grant: { grant_type: 'authorization_code', code, redirect_uri: redirectUri, code_verifier: flow.code_verifier },
+      ...(template.token_params && { extraParams: template.token_params }),
+      timeoutMs: deps.config.providerTimeoutMs,
+    });
+    const callbackValues: Record<string, string> = {};
+    for (const name of template.redirect_uri_metadata ?? []) {
+      const v = req.query.get(name);
+      if (v !== null) callbackValues[name] = v;
+    }
+    const { result } = await deps.connections.upsert({
+      ...pair,
+      provider: template.name,
+      tokens,
+      connectionConfig: { ...flow.connection_config, ...pickPaths(tokens.data, template.token_response_metadata), ...callbackValues },
+    });
+    return { ok: true, ...pair, result };
+  } catch (e) {
+    if (e instanceof KeywayError) return fail(e);
+    throw e;
+  }
+}

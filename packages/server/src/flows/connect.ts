@@ -1,0 +1,59 @@
+import type { Config } from '../config.ts';
+import { KeywayError } from '../errors.ts';
+import { parseConnectionId } from '../ids.ts';
+import type { IntegrationService } from '../integrations/service.ts';
+import { buildAuthorizationUrl, generateCodeVerifier, generateState } from '../oauth/client.ts';
+import type { Store } from '../store/types.ts';
+import { resolveEndpoints, validateConnectionConfig } from '../templates/interpolate.ts';
+import { bracketParams, sha256 } from './state.ts';
+
+export interface ConnectRequest {
+  readonly providerConfigKey: string;
+  readonly query: URLSearchParams;
+  /** The browser-binding cookie's value; the same must come back with the callback. */
+  readonly binding: string;
+}
+
+/**
+ * Starts a connect flow: validates everything the browser sent, records the flow under the
+ * hash of a fresh single-use `state` (with the PKCE verifier and the browser binding), and
+ * returns the provider's authorization URL.
+ */
+export async function startFlow(req: ConnectRequest, deps: { config: Config; store: Store; integrations: IntegrationService }): Promise<URL> {
+  const { integration, template } = await deps.integrations.withTemplate(req.providerConfigKey).catch((e: unknown) => {
+    if (e instanceof KeywayError && e.code === 'unknown_provider_config') {
+      throw new KeywayError('unknown_config_key', `There is no integration "${req.providerConfigKey}"`);
+    }
+    throw e;
+  });
+  const connectionId = parseConnectionId(req.query.get('connection_id') ?? undefined);
+  const connectionConfig = validateConnectionConfig(template, bracketParams(req.query, 'params'));
+  const endpoints = resolveEndpoints(template, connectionConfig);
+
+  const scopeSeparator = template.scope_separator ?? ' ';
+  const userScope = (req.query.get('user_scope') ?? '').split(',').map((s) => s.trim()).filter(Boolean);
+  const params: Record<string, string> = { ...endpoints.authorizationParams, ...bracketParams(req.query, 'authorization_params') };
+  if (userScope.length > 0) params.user_scope = userScope.join(scopeSeparator);
+
+  const state = generateState();
+  const codeVerifier = template.pkce === false ? null : generateCodeVerifier();
+  await deps.store.putFlow({
+    state_hash: sha256(state),
+    provider_config_key: integration.unique_key,
+    connection_id: connectionId,
+    code_verifier: codeVerifier,
+    connection_config: connectionConfig,
+    binding_hash: sha256(req.binding),
+    expires_at: Date.now() + deps.config.flowTtlMs,
+  });
+  return buildAuthorizationUrl({
+    authorizationUrl: endpoints.authorizationUrl,
+    clientId: integration.client_id,
+    redirectUri: `${deps.config.serverUrl}/oauth/callback`,
+    state,
+    codeVerifier,
+    scopes: integration.scopes.length > 0 ? integration.scopes : (template.default_scopes ?? []),
+    scopeSeparator,
+    params,
+  });
+}

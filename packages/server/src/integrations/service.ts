@@ -1,0 +1,96 @@
+import { KeywayError } from '../errors.ts';
+import { parseConfigKey } from '../ids.ts';
+import type { Integration, Store } from '../store/types.ts';
+import type { TemplateCatalog } from '../templates/catalog.ts';
+import type { ProviderTemplate } from '../templates/schema.ts';
+
+export interface IntegrationInput {
+  readonly unique_key?: string;
+  readonly provider?: string;
+  readonly display_name?: string;
+  readonly credentials?: { readonly client_id: string; readonly client_secret: string; readonly scopes: readonly string[] };
+}
+
+/** Integrations: a Config Key bound to a Provider Template and the app's client credentials. */
+export class IntegrationService {
+  constructor(
+    private readonly store: Store,
+    private readonly templates: TemplateCatalog,
+  ) {}
+
+  list(): Promise<Integration[]> {
+    return this.store.listIntegrations();
+  }
+
+  async get(uniqueKey: string): Promise<Integration> {
+    const integration = await this.store.getIntegration(uniqueKey);
+    if (!integration) throw new KeywayError('unknown_provider_config', `There is no integration "${uniqueKey}"`);
+    return integration;
+  }
+
+  /** The integration and its template; the template must still exist. */
+  async withTemplate(uniqueKey: string): Promise<{ integration: Integration; template: ProviderTemplate }> {
+    const integration = await this.get(uniqueKey);
+    const template = this.templates.get(integration.provider);
+    if (!template) throw new KeywayError('unknown_provider_template', `The integration "${uniqueKey}" uses the template "${integration.provider}", which is no longer installed`);
+    return { integration, template };
+  }
+
+  async create(input: IntegrationInput): Promise<Integration> {
+    const uniqueKey = parseConfigKey(input.unique_key);
+    const template = this.#template(input.provider);
+    if (!input.credentials) throw new KeywayError('invalid_body', `credentials (client_id, client_secret) are required for the ${template.auth_mode} template "${template.name}"`);
+    if (await this.store.getIntegration(uniqueKey)) {
+      throw new KeywayError('duplicate_provider_config', `An integration "${uniqueKey}" already exists`);
+    }
+    const now = new Date().toISOString();
+    const integration: Integration = {
+      unique_key: uniqueKey,
+      provider: template.name,
+      display_name: input.display_name ?? template.display_name,
+      client_id: input.credentials.client_id,
+      client_secret: input.credentials.client_secret,
+      scopes: input.credentials.scopes,
+      created_at: now,
+      updated_at: now,
+    };
+    await this.store.putIntegration(integration);
+    return integration;
+  }
+
+  async update(uniqueKey: string, input: IntegrationInput): Promise<Integration> {
+    const current = await this.get(uniqueKey);
+    if (input.provider !== undefined && input.provider !== current.provider) {
+      throw new KeywayError('invalid_body', 'The provider of an integration cannot change; create another integration');
+    }
+    if (input.unique_key !== undefined && input.unique_key !== uniqueKey) {
+      // A rename would re-key every connection's encrypted credentials; not supported yet.
+      throw new KeywayError('invalid_body', 'Renaming an integration (unique_key) is not supported');
+    }
+    const updated: Integration = {
+      ...current,
+      display_name: input.display_name ?? current.display_name,
+      ...(input.credentials && {
+        client_id: input.credentials.client_id,
+        client_secret: input.credentials.client_secret,
+        scopes: input.credentials.scopes,
+      }),
+      updated_at: new Date().toISOString(),
+    };
+    await this.store.putIntegration(updated);
+    return updated;
+  }
+
+  async delete(uniqueKey: string): Promise<void> {
+    if (!(await this.store.deleteIntegration(uniqueKey))) {
+      throw new KeywayError('unknown_provider_config', `There is no integration "${uniqueKey}"`);
+    }
+  }
+
+  #template(name: string | undefined): ProviderTemplate {
+    if (!name) throw new KeywayError('invalid_body', '`provider` (a Provider Template name) is required');
+    const template = this.templates.get(name);
+    if (!template) throw new KeywayError('invalid_body', `"${name}" is not a Provider Template; GET /providers lists them`);
+    return template;
+  }
+}

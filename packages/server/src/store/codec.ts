@@ -1,0 +1,41 @@
+import type { Keyring } from '../crypto/keyring.ts';
+import type { Connection, FlowState, Integration, OAuth2Credentials } from './types.ts';
+
+/**
+ * How records look at rest: every secret (client secret, credentials, PKCE verifier) is a JWE
+ * bound to the record's identity. Any adapter (JSON file now, PostgreSQL later) stores these.
+ */
+export type StoredIntegration = Omit<Integration, 'client_secret'> & { readonly client_secret: string };
+export type StoredConnection = Omit<Connection, 'credentials'> & { readonly credentials: string };
+export type StoredFlow = Omit<FlowState, 'code_verifier'> & { readonly code_verifier: string | null };
+
+const integrationIdentity = (i: { unique_key: string }) => JSON.stringify(['integration', i.unique_key]);
+const connectionIdentity = (c: { provider_config_key: string; connection_id: string }) =>
+  JSON.stringify(['connection', c.provider_config_key, c.connection_id]);
+const flowIdentity = (f: { state_hash: string }) => JSON.stringify(['flow', f.state_hash]);
+
+export class RecordCodec {
+  constructor(private readonly keyring: Keyring) {}
+
+  async sealIntegration(i: Integration): Promise<StoredIntegration> {
+    return { ...i, client_secret: await this.keyring.seal(i.client_secret, integrationIdentity(i)) };
+  }
+  async openIntegration(s: StoredIntegration): Promise<Integration> {
+    return { ...s, client_secret: await this.keyring.open(s.client_secret, integrationIdentity(s)) };
+  }
+
+  async sealConnection(c: Connection): Promise<StoredConnection> {
+    return { ...c, credentials: await this.keyring.seal(JSON.stringify(c.credentials), connectionIdentity(c)) };
+  }
+  async openConnection(s: StoredConnection): Promise<Connection> {
+    const credentials = JSON.parse(await this.keyring.open(s.credentials, connectionIdentity(s))) as OAuth2Credentials;
+    return { ...s, credentials };
+  }
+
+  async sealFlow(f: FlowState): Promise<StoredFlow> {
+    return { ...f, code_verifier: f.code_verifier === null ? null : await this.keyring.seal(f.code_verifier, flowIdentity(f)) };
+  }
+  async openFlow(s: StoredFlow): Promise<FlowState> {
+    return { ...s, code_verifier: s.code_verifier === null ? null : await this.keyring.open(s.code_verifier, flowIdentity(s)) };
+  }
+}

@@ -1,0 +1,259 @@
+import { mkdir, open, readFile, rm, chmod } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import { Low } from 'lowdb';
+import { DataFile } from 'lowdb/node';
+import type { Keyring } from '../crypto/keyring.ts';
+import { RecordCodec, type StoredConnection, type StoredFlow, type StoredIntegration } from './codec.ts';
+import type { Connection, ConnectionFilter, ConnectionUpdate, FlowState, Integration, Store, WriteResult } from './types.ts';
+
+interface FileData {
+  version: 1;
+  integrations: StoredIntegration[];
+  connections: StoredConnection[];
+  flows: StoredFlow[];
+}
+
+export class StoreError extends Error {
+  override readonly name = 'StoreError';
+}
+
+type Entry<T, S> = { readonly rec: T; readonly stored: S };
+
+/**
+ * The default store: one JSON file through lowdb, for one server process.
+ *
+ * Reads are served from Maps built at load (user-chosen ids are never object keys, so
+ * `__proto__` or `constructor` cannot reach a prototype). Each change is applied in memory,
+ * written, and undone if the write fails, so memory never runs ahead of the disk. lowdb's
+ * writer (steno) coalesces concurrent writes into one file write.
+ */
+export class JsonFileStore implements Store {
+  readonly #integrations = new Map<string, Entry<Integration, StoredIntegration>>();
+  readonly #connections = new Map<string, Map<string, Entry<Connection, StoredConnection>>>();
+  readonly #flows = new Map<string, StoredFlow>();
+  /** The last queued write per connection, so writes to one connection run one after another. */
+  readonly #writing = new Map<string, Promise<void>>();
+  readonly #codec: RecordCodec;
+  readonly #db: Low<FileData>;
+  readonly #lockPath: string;
+
+  private constructor(path: string, codec: RecordCodec) {
+    this.#codec = codec;
+    this.#db = new Low<FileData>(new DataFile<FileData>(path, { parse: JSON.parse, stringify: (d) => JSON.stringify(d) }), emptyData());
+    this.#lockPath = `${path}.lock`;
+  }
+
+  static async open(path: string, keyring: Keyring): Promise<JsonFileStore> {
+    await mkdir(dirname(path), { recursive: true, mode: 0o700 });
+    const store = new JsonFileStore(path, new RecordCodec(keyring));
+    await store.#lock(path);
+    try {
+      await store.#load(path);
+    } catch (e) {
+      await store.close();
+      throw e;
+    }
+    return store;
+  }
+
+  /** One process per file: two lowdb writers on one file share a temp file and lose writes. */
+  async #lock(path: string): Promise<void> {
+    for (let attempt = 0; attempt < 2; attempt++) {
+      try {
+        const handle = await open(this.#lockPath, 'wx', 0o600);
+        await handle.writeFile(String(process.pid));
+        await handle.close();
+        return;
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw new StoreError(`KEYWAY_DB_PATH ${path}: cannot create lock file (${(e as Error).message})`);
+        const pid = Number((await readFile(this.#lockPath, 'utf8').catch(() => '')).trim());
+        if (Number.isInteger(pid) && pid > 0 && isAlive(pid)) {
+          throw new StoreError(`KEYWAY_DB_PATH ${path} is in use by another Keyway server (pid ${pid}); run one process per JSON file`);
+        }
+        await rm(this.#lockPath, { force: true }); // left by a process that died
+      }
+    }
+    throw new StoreError(`KEYWAY_DB_PATH ${path}: could not take the lock`);
+  }
+
+  async #load(path: string): Promise<void> {
+    let data: unknown;
+    try {
+      await this.#db.read();
+      data = this.#db.data;
+    } catch (e) {
+      throw new StoreError(`KEYWAY_DB_PATH ${path} is not a readable Keyway database: ${(e as Error).message}`);
+    }
+    if (!isFileData(data)) throw new StoreError(`KEYWAY_DB_PATH ${path} is not a Keyway database (unexpected content)`);
+    try {
+      for (const s of data.integrations) this.#integrations.set(s.unique_key, { rec: await this.#codec.openIntegration(s), stored: s });
+      for (const s of data.connections) this.#connectionsOf(s.provider_config_key).set(s.connection_id, { rec: await this.#codec.openConnection(s), stored: s });
+    } catch (e) {
+      throw new StoreError(`KEYWAY_DB_PATH ${path}: cannot decrypt its records with KEYWAY_ENCRYPTION_KEY (${(e as Error).message}); add the old key after the new one to rotate`);
+    }
+    const now = Date.now();
+    for (const f of data.flows) if (f.expires_at > now) this.#flows.set(f.state_hash, f);
+    await this.#persist();
+    await chmod(path, 0o600);
+  }
+
+  #connectionsOf(key: string): Map<string, Entry<Connection, StoredConnection>> {
+    let m = this.#connections.get(key);
+    if (!m) this.#connections.set(key, (m = new Map()));
+    return m;
+  }
+
+  async #persist(): Promise<void> {
+    this.#db.data = {
+      version: 1,
+      integrations: [...this.#integrations.values()].map((e) => e.stored),
+      connections: [...this.#connections.values()].flatMap((m) => [...m.values()].map((e) => e.stored)),
+      flows: [...this.#flows.values()],
+    };
+    await this.#db.write();
+  }
+
+  /** Applies a change, persists it, and undoes the change if the write fails. */
+  async #commit(apply: () => () => void): Promise<void> {
+    const undo = apply();
+    try {
+      await this.#persist();
+    } catch (e) {
+      undo();
+      throw e;
+    }
+  }
+
+  async getIntegration(uniqueKey: string) {
+    return this.#integrations.get(uniqueKey)?.rec;
+  }
+
+  async listIntegrations() {
+    return [...this.#integrations.values()].map((e) => e.rec);
+  }
+
+  async putIntegration(integration: Integration) {
+    const entry = { rec: integration, stored: await this.#codec.sealIntegration(integration) };
+    await this.#commit(() => {
+      const before = this.#integrations.get(integration.unique_key);
+      this.#integrations.set(integration.unique_key, entry);
+      return () => (before ? this.#integrations.set(integration.unique_key, before) : this.#integrations.delete(integration.unique_key));
+    });
+  }
+
+  async deleteIntegration(uniqueKey: string) {
+    const before = this.#integrations.get(uniqueKey);
+    if (!before) return false;
+    await this.#commit(() => {
+      const connections = this.#connections.get(uniqueKey);
+      this.#integrations.delete(uniqueKey);
+      this.#connections.delete(uniqueKey);
+      return () => {
+        this.#integrations.set(uniqueKey, before);
+        if (connections) this.#connections.set(uniqueKey, connections);
+      };
+    });
+    return true;
+  }
+
+  async getConnection(providerConfigKey: string, connectionId: string) {
+    return this.#connections.get(providerConfigKey)?.get(connectionId)?.rec;
+  }
+
+  async listConnections(filter: ConnectionFilter) {
+    const groups = filter.provider_config_key === undefined
+      ? [...this.#connections.values()]
+      : [this.#connections.get(filter.provider_config_key) ?? new Map()];
+    const all = groups.flatMap((m) => [...m.values()].map((e) => e.rec)).filter(
+      (c) =>
+        (filter.connection_id === undefined || c.connection_id === filter.connection_id) &&
+        (filter.search === undefined || c.connection_id.toLowerCase().includes(filter.search.toLowerCase())),
+    );
+    all.sort((a, b) => a.created_at.localeCompare(b.created_at) || a.connection_id.localeCompare(b.connection_id));
+    return all.slice(filter.offset, filter.offset + filter.limit);
+  }
+
+  writeConnection(providerConfigKey: string, connectionId: string, update: ConnectionUpdate): Promise<WriteResult> {
+    const key = JSON.stringify([providerConfigKey, connectionId]);
+    const previous = this.#writing.get(key) ?? Promise.resolve();
+    const run = previous.then(async (): Promise<WriteResult> => {
+      const before = this.#connections.get(providerConfigKey)?.get(connectionId);
+      const next = update(before?.rec);
+      if (next === null) return { connection: before?.rec, result: 'unchanged' };
+      if (next.provider_config_key !== providerConfigKey || next.connection_id !== connectionId) {
+        throw new Error('writeConnection: the update changed the connection\'s identity');
+      }
+      const entry = { rec: next, stored: await this.#codec.sealConnection(next) };
+      await this.#commit(() => {
+        const group = this.#connectionsOf(providerConfigKey);
+        group.set(connectionId, entry);
+        return () => (before ? group.set(connectionId, before) : group.delete(connectionId));
+      });
+      return { connection: next, result: before ? 'overridden' : 'created' };
+    });
+    // The chain continues after a failure; the entry is dropped once nothing queues behind it.
+    const tail = run.then(() => undefined, () => undefined);
+    this.#writing.set(key, tail);
+    void tail.then(() => {
+      if (this.#writing.get(key) === tail) this.#writing.delete(key);
+    });
+    return run;
+  }
+
+  async deleteConnection(providerConfigKey: string, connectionId: string) {
+    const group = this.#connections.get(providerConfigKey);
+    const before = group?.get(connectionId);
+    if (!group || !before) return false;
+    await this.#commit(() => {
+      group.delete(connectionId);
+      return () => group.set(connectionId, before);
+    });
+    return true;
+  }
+
+  async putFlow(flow: FlowState) {
+    const stored = await this.#codec.sealFlow(flow);
+    const now = Date.now();
+    await this.#commit(() => {
+      const expired = [...this.#flows.values()].filter((f) => f.expires_at <= now);
+      for (const f of expired) this.#flows.delete(f.state_hash);
+      this.#flows.set(flow.state_hash, stored);
+      return () => {
+        this.#flows.delete(flow.state_hash);
+        for (const f of expired) this.#flows.set(f.state_hash, f);
+      };
+    });
+  }
+
+  async takeFlow(stateHash: string) {
+    const stored = this.#flows.get(stateHash);
+    if (!stored) return undefined;
+    // Deleted in memory before any await: a concurrent second callback with the same state finds nothing.
+    this.#flows.delete(stateHash);
+    await this.#persist().catch(() => undefined); // a failed delete only leaves a dead, expiring row
+    return stored.expires_at > Date.now() ? this.#codec.openFlow(stored) : undefined;
+  }
+
+  async close() {
+    await rm(this.#lockPath, { force: true });
+  }
+}
+
+function emptyData(): FileData {
+  return { version: 1, integrations: [], connections: [], flows: [] };
+}
+
+function isFileData(d: unknown): d is FileData {
+  if (typeof d !== 'object' || d === null) return false;
+  const o = d as Record<string, unknown>;
+  return o.version === 1 && Array.isArray(o.integrations) && Array.isArray(o.connections) && Array.isArray(o.flows);
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}

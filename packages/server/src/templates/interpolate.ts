@@ -1,0 +1,59 @@
+import { KeywayError } from '../errors.ts';
+import type { ProviderTemplate } from './schema.ts';
+import { isAllowedProviderUrl } from './urls.ts';
+
+export type ConnectionConfig = Readonly<Record<string, string>>;
+
+/** A template's endpoints with every `${connectionConfig.x}` filled in. */
+export interface ProviderEndpoints {
+  readonly authorizationUrl: string;
+  readonly tokenUrl: string;
+  readonly refreshUrl: string;
+  readonly authorizationParams: Readonly<Record<string, string>>;
+}
+
+const PLACEHOLDER = /\$\{connectionConfig\.([A-Za-z0-9_]+)\}/g;
+
+/**
+ * Checks the user's connection config against the template's declared inputs: every input
+ * present and matching its whole pattern, nothing undeclared. A bad value is a 400 here, never a
+ * request to a half-built URL.
+ */
+export function validateConnectionConfig(template: ProviderTemplate, given: Readonly<Record<string, string>>): ConnectionConfig {
+  const inputs = template.connection_config ?? {};
+  const config: Record<string, string> = Object.create(null);
+  for (const key of Object.keys(given)) {
+    if (!Object.hasOwn(inputs, key)) {
+      throw new KeywayError('invalid_connection_config', `"${key}" is not a connection config input of ${template.name}`);
+    }
+  }
+  for (const [key, input] of Object.entries(inputs)) {
+    const value = Object.hasOwn(given, key) ? given[key] : undefined;
+    if (value === undefined || value === '') {
+      throw new KeywayError('invalid_connection_config', `Missing connection config "${key}" (${input.title})`);
+    }
+    if (value.length > 255 || !new RegExp(`^(?:${input.pattern})$`, 'u').test(value)) {
+      throw new KeywayError('invalid_connection_config', `Connection config "${key}" does not match ${input.pattern}`);
+    }
+    config[key] = value;
+  }
+  return config;
+}
+
+export function resolveEndpoints(template: ProviderTemplate, config: ConnectionConfig): ProviderEndpoints {
+  const fill = (s: string): string => s.replace(PLACEHOLDER, (_, key: string) => encodeURIComponent(config[key] ?? ''));
+  const url = (s: string): string => {
+    const filled = fill(s);
+    // The validated inputs cannot change scheme or host class, but check the result anyway.
+    if (!isAllowedProviderUrl(filled)) throw new KeywayError('invalid_connection_config', 'The connection config yields a provider URL that is not allowed');
+    return filled;
+  };
+  const authorizationParams: Record<string, string> = {};
+  for (const [k, v] of Object.entries(template.authorization_params ?? {})) authorizationParams[k] = fill(v);
+  return {
+    authorizationUrl: url(template.authorization_url),
+    tokenUrl: url(template.token_url),
+    refreshUrl: url(template.refresh_url ?? template.token_url),
+    authorizationParams,
+  };
+}

@@ -1,0 +1,84 @@
+import { randomBytes } from 'node:crypto';
+import { mkdtemp, mkdir, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createKeyway, type Keyway } from '../../src/app.ts';
+import type { Config } from '../../src/config.ts';
+import { createLogger } from '../../src/log.ts';
+import { BUILT_IN_TEMPLATES_DIR } from '../../src/templates/catalog.ts';
+
+export const SECRET_KEY = 'test-secret-key-0123456789';
+export const PUBLIC_KEY = 'test-public-key-0123';
+
+export interface TestKeyway {
+  readonly keyway: Keyway;
+  readonly url: string;
+  readonly config: Config;
+  readonly dir: string;
+  /** Fetch against the backend API with the secret key. */
+  api(path: string, init?: RequestInit): Promise<{ status: number; body: any }>;
+  close(): Promise<void>;
+}
+
+/** A real Keyway server on 127.0.0.1 (ephemeral port) with its own DB and extra templates. */
+export async function startKeyway(options: { templates?: Record<string, unknown>; config?: Partial<Config>; dir?: string; logs?: string[] } = {}): Promise<TestKeyway> {
+  const dir = options.dir ?? (await mkdtemp(join(tmpdir(), 'keyway-test-')));
+  const templatesDir = join(dir, 'templates');
+  await mkdir(templatesDir, { recursive: true });
+  for (const [name, t] of Object.entries(options.templates ?? {})) await writeFile(join(templatesDir, `${name}.json`), JSON.stringify(t));
+  // The server must know its public URL before it listens: reserve a port first.
+  const port = options.config?.port ?? (await freePort());
+  const config: Config = {
+    port,
+    host: '127.0.0.1',
+    serverUrl: `http://127.0.0.1:${port}`,
+    secretKey: SECRET_KEY,
+    publicKey: PUBLIC_KEY,
+    dbPath: join(dir, 'db.json'),
+    encryptionKeys: [randomBytes(32)],
+    templatesDirs: [BUILT_IN_TEMPLATES_DIR, templatesDir],
+    allowedOrigins: [],
+    providerTimeoutMs: 2000,
+    flowTtlMs: 10 * 60_000,
+    ...options.config,
+  };
+  const logs = options.logs;
+  const keyway = await createKeyway(config, createLogger('debug', (line) => logs?.push(line)));
+  const { url } = await keyway.listen();
+  return {
+    keyway,
+    url,
+    config,
+    dir,
+    async api(path, init = {}) {
+      const res = await fetch(url + path, {
+        ...init,
+        headers: { authorization: `Bearer ${SECRET_KEY}`, 'content-type': 'application/json', ...(init.headers as Record<string, string>) },
+      });
+      const text = await res.text();
+      let body: unknown = text;
+      try {
+        body = JSON.parse(text);
+      } catch {
+        /* not JSON */
+      }
+      return { status: res.status, body };
+    },
+    async close() {
+      await keyway.close();
+      if (!options.dir) await rm(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+export async function freePort(): Promise<number> {
+  const { createServer } = await import('node:net');
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.listen(0, '127.0.0.1', () => {
+      const { port } = s.address() as { port: number };
+      s.close(() => resolve(port));
+    });
+    s.on('error', reject);
+  });
+}
