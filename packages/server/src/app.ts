@@ -4,6 +4,7 @@ import type { Config } from './config.ts';
 import { ConnectionService } from './connections/service.ts';
 import { Keyring } from './crypto/keyring.ts';
 import { KeywayError } from './errors.ts';
+import { FlowOutcomes } from './flows/outcomes.ts';
 import { requireSecretKey } from './http/auth.ts';
 import { IntegrationService } from './integrations/service.ts';
 import { createLogger, type Logger } from './log.ts';
@@ -30,6 +31,7 @@ const JSON_LIMIT = '256kb';
 export async function createKeyway(config: Config, log: Logger = createLogger()): Promise<Keyway> {
   const { catalog: templates, overridden } = await TemplateCatalog.load(config.templatesDirs);
   for (const name of overridden) log.info('template replaced by KEYWAY_TEMPLATES_DIR', { template: name });
+  if (config.allowedOrigins.length === 0) log.warn('KEYWAY_ALLOWED_ORIGINS is empty: the browser SDK cannot run flows from any page');
   const store = await JsonFileStore.open(config.dbPath, new Keyring(config.encryptionKeys));
   const integrations = new IntegrationService(store, templates);
   const connections = new ConnectionService(store, integrations, config.providerTimeoutMs);
@@ -46,7 +48,7 @@ export async function createKeyway(config: Config, log: Logger = createLogger())
   app.get('/health', (_req, res) => {
     res.json({ status: 'ok' });
   });
-  app.use(oauthRoutes({ config, store, integrations, connections, log }));
+  app.use(oauthRoutes({ config, store, integrations, connections, outcomes: new FlowOutcomes(store), log }));
   app.use(
     express.json({ limit: JSON_LIMIT, strict: true }),
     requireSecretKey(config.secretKey, config.publicKey),

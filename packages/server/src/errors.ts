@@ -10,6 +10,8 @@ const STATUS = {
   invalid_provider_config_key: 400,
   invalid_connection_config: 400,
   missing_connection_id: 400,
+  invalid_flow_id: 400,
+  origin_not_allowed: 403,
   payload_too_large: 413,
   unsupported_media_type: 415,
   not_found: 404,

@@ -97,7 +97,7 @@ describe('bad input at /oauth/connect', () => {
     const before = await dbText();
     const res = await fetch(kw.url + path, { redirect: 'manual', headers: { accept: 'application/json' } });
     expect(res.status).toBe(status);
-    expect((await res.json()).error.code).toBe(code);
+    expect(((await res.json()) as any).error.code).toBe(code);
     expect(await dbText()).toBe(before);
   });
 

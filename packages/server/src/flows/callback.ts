@@ -8,10 +8,19 @@ import type { Store, UpsertResult } from '../store/types.ts';
 import { resolveEndpoints } from '../templates/interpolate.ts';
 import { safeEqual, sha256 } from './state.ts';
 
-/** How a flow ended. A failure names the pair when the state was valid enough to know it. */
+/** Where a flow's outcome is reported: the SDK's flow id and its page's origin (both absent for a plain redirect). */
+export interface FlowReturn {
+  readonly flowId: string | null;
+  readonly origin: string | null;
+}
+
+/**
+ * How a flow ended. A failure names the pair, and where to report it, when the state was valid
+ * enough to know them.
+ */
 export type FlowOutcome =
-  | { readonly ok: true; readonly providerConfigKey: string; readonly connectionId: string; readonly result: UpsertResult }
-  | { readonly ok: false; readonly error: KeywayError; readonly providerConfigKey?: string; readonly connectionId?: string };
+  | ({ readonly ok: true; readonly providerConfigKey: string; readonly connectionId: string; readonly result: UpsertResult } & FlowReturn)
+  | ({ readonly ok: false; readonly error: KeywayError; readonly providerConfigKey?: string; readonly connectionId?: string } & Partial<FlowReturn>);
 
 export interface CallbackRequest {
   readonly query: URLSearchParams;
@@ -34,7 +43,7 @@ export async function finishFlow(req: CallbackRequest, deps: CallbackDeps): Prom
   if (!state) return { ok: false, error: new KeywayError('state_err', 'The callback has no state') };
   const flow = await deps.store.takeFlow(sha256(state));
   if (!flow) return { ok: false, error: new KeywayError('state_err', 'The state is unknown, expired or already used; start the connection again') };
-  const pair = { providerConfigKey: flow.provider_config_key, connectionId: flow.connection_id };
+  const pair = { providerConfigKey: flow.provider_config_key, connectionId: flow.connection_id, flowId: flow.flow_id, origin: flow.origin };
   const fail = (error: KeywayError): FlowOutcome => ({ ok: false, error, ...pair });
 
   if (req.binding === undefined || !safeEqual(sha256(req.binding), flow.binding_hash)) {
@@ -71,7 +80,8 @@ export async function finishFlow(req: CallbackRequest, deps: CallbackDeps): Prom
       if (v !== null) callbackValues[name] = v;
     }
     const { result } = await deps.connections.upsert({
-      ...pair,
+      providerConfigKey: pair.providerConfigKey,
+      connectionId: pair.connectionId,
       provider: template.name,
       tokens,
       connectionConfig: { ...flow.connection_config, ...pickPaths(tokens.data, template.token_response_metadata), ...callbackValues },

@@ -12,6 +12,9 @@ export interface ConnectRequest {
   readonly query: URLSearchParams;
   /** The browser-binding cookie's value; the same must come back with the callback. */
   readonly binding: string;
+  /** From the browser SDK, validated by the route: where the outcome goes. */
+  readonly flowId: string | null;
+  readonly origin: string | null;
 }
 
 /**
@@ -44,6 +47,8 @@ export async function startFlow(req: ConnectRequest, deps: { config: Config; sto
     code_verifier: codeVerifier,
     connection_config: connectionConfig,
     binding_hash: sha256(req.binding),
+    flow_id: req.flowId,
+    origin: req.origin,
     expires_at: Date.now() + deps.config.flowTtlMs,
   });
   return buildAuthorizationUrl({

@@ -3,64 +3,114 @@ import { Router, type Request, type Response } from 'express';
 import type { Config } from '../config.ts';
 import type { ConnectionService } from '../connections/service.ts';
 import { KeywayError } from '../errors.ts';
-import { finishFlow } from '../flows/callback.ts';
+import { finishFlow, type FlowReturn } from '../flows/callback.ts';
 import { startFlow } from '../flows/connect.ts';
+import { FLOW_ID, type FlowOutcomes } from '../flows/outcomes.ts';
 import { safeEqual } from '../flows/state.ts';
-import { queryOf } from '../http/request.ts';
+import { intParam, queryOf } from '../http/request.ts';
 import type { IntegrationService } from '../integrations/service.ts';
 import type { Logger } from '../log.ts';
-import type { Store } from '../store/types.ts';
-import { sendErrorPage, sendPage } from './pages.ts';
+import type { FlowResult, Store } from '../store/types.ts';
+import { sendPage } from './pages.ts';
 
 /** Our cookie's own name: cookies on one host are shared across ports (127.0.0.1 in dev). */
 const BINDING_COOKIE = 'keyway_flow_binding';
 const BINDING_VALUE = /^[A-Za-z0-9_-]{43}$/;
+/** No request is held open longer than this (load balancers drop idle sockets, Nango #5849). */
+const MAX_WAIT_SECONDS = 25;
 
 export interface OAuthDeps {
   readonly config: Config;
   readonly store: Store;
   readonly integrations: IntegrationService;
   readonly connections: ConnectionService;
+  readonly outcomes: FlowOutcomes;
   readonly log: Logger;
 }
 
-/** The browser-facing flow: `/oauth/connect/:providerConfigKey` and `/oauth/callback`. No CORS here. */
+/**
+ * The browser-facing flow: `/oauth/connect/:providerConfigKey`, `/oauth/callback`, and the
+ * SDK's outcome long-poll `/oauth/flows/:flowId` (the only route here with CORS, for allowed origins).
+ */
 export function oauthRoutes(deps: OAuthDeps): Router {
+  const { config, log, outcomes } = deps;
   const r = Router();
 
+  /** Ends a flow for the browser: records the outcome for the SDK, then shows (and posts) it. */
+  const conclude = async (res: Response, req: Request, to: Partial<FlowReturn>, result: FlowResult, error?: KeywayError) => {
+    if (to.flowId) await outcomes.record(to.flowId, result);
+    const origin = to.origin && config.allowedOrigins.includes(to.origin) ? to.origin : undefined;
+    const post = origin && to.flowId ? { origin, flowId: to.flowId, result } : undefined;
+    if (error) {
+      if (req.accepts(['html', 'json']) === 'json') res.status(error.status).json(error.toJSON());
+      else sendPage(res, error.status, { title: 'Connection failed', message: error.message, ok: false, code: error.code, ...(post && { post }) });
+    } else {
+      sendPage(res, 200, { title: 'Connected', message: 'You can close this window.', ok: true, ...(post && { post }) });
+    }
+  };
+  const errorResult = (e: KeywayError): FlowResult => ({ status: 'error', error: { code: e.code, message: e.message } });
+
   r.get('/oauth/connect/:providerConfigKey', async (req, res) => {
+    const query = queryOf(req);
+    let to: FlowReturn = { flowId: null, origin: null };
     try {
-      const query = queryOf(req);
-      checkPublicKey(query.get('public_key'), deps.config.publicKey);
+      to = flowReturn(query, config.allowedOrigins);
+      checkPublicKey(query.get('public_key'), config.publicKey);
       const binding = readBinding(req) ?? randomBytes(32).toString('base64url');
-      const url = await startFlow({ providerConfigKey: req.params.providerConfigKey, query, binding }, deps);
+      const url = await startFlow({ providerConfigKey: req.params.providerConfigKey, query, binding, ...to }, deps);
       res.cookie(BINDING_COOKIE, binding, {
         httpOnly: true,
         sameSite: 'lax', // sent on the provider's top-level redirect back to us
-        secure: deps.config.serverUrl.startsWith('https:'),
+        secure: config.serverUrl.startsWith('https:'),
         path: '/oauth',
-        maxAge: deps.config.flowTtlMs,
+        maxAge: config.flowTtlMs,
       });
-      deps.log.info('flow started', { config_key: req.params.providerConfigKey });
+      log.info('flow started', { config_key: req.params.providerConfigKey, sdk: to.flowId !== null });
       res.redirect(302, url.href);
     } catch (e) {
       if (!(e instanceof KeywayError)) throw e;
-      deps.log.info('flow refused', { config_key: req.params.providerConfigKey, error_code: e.code });
-      respondError(req, res, e);
+      log.info('flow refused', { config_key: req.params.providerConfigKey, error_code: e.code });
+      await conclude(res, req, to, errorResult(e), e);
     }
   });
 
   r.get('/oauth/callback', async (req, res) => {
     const outcome = await finishFlow({ query: queryOf(req), binding: readBinding(req) }, deps);
     if (outcome.ok) {
-      deps.log.info('connection stored', { config_key: outcome.providerConfigKey, connection_id: outcome.connectionId, result: outcome.result });
-      sendPage(res, 200, { title: 'Connected', message: 'You can close this window.', ok: true });
+      log.info('connection stored', { config_key: outcome.providerConfigKey, connection_id: outcome.connectionId, result: outcome.result });
+      await conclude(res, req, outcome, { status: 'success', providerConfigKey: outcome.providerConfigKey, connectionId: outcome.connectionId });
     } else {
-      deps.log.info('flow failed', { config_key: outcome.providerConfigKey, connection_id: outcome.connectionId, error_code: outcome.error.code });
-      respondError(req, res, outcome.error);
+      log.info('flow failed', { config_key: outcome.providerConfigKey, connection_id: outcome.connectionId, error_code: outcome.error.code });
+      await conclude(res, req, outcome, errorResult(outcome.error), outcome.error);
     }
   });
+
+  r.get('/oauth/flows/:flowId', async (req, res) => {
+    const origin = req.headers.origin;
+    res.vary('Origin');
+    if (origin !== undefined) {
+      if (!config.allowedOrigins.includes(origin)) throw new KeywayError('origin_not_allowed', `The origin ${origin} is not in KEYWAY_ALLOWED_ORIGINS`);
+      res.set('Access-Control-Allow-Origin', origin);
+    }
+    if (!FLOW_ID.test(req.params.flowId)) throw new KeywayError('invalid_flow_id', 'A flow id is 43 base64url characters');
+    const waitSeconds = intParam(queryOf(req), 'wait', MAX_WAIT_SECONDS, 0, MAX_WAIT_SECONDS);
+    const gone = new AbortController();
+    res.on('close', () => gone.abort());
+    const result = await outcomes.wait(req.params.flowId, waitSeconds * 1000, gone.signal);
+    if (!gone.signal.aborted) res.json(result ?? { status: 'pending' });
+  });
   return r;
+}
+
+/** The SDK's `flow_id` and `origin`; an origin must be exactly one of KEYWAY_ALLOWED_ORIGINS. */
+function flowReturn(query: URLSearchParams, allowedOrigins: readonly string[]): FlowReturn {
+  const flowId = query.get('flow_id');
+  const origin = query.get('origin');
+  if (flowId !== null && !FLOW_ID.test(flowId)) throw new KeywayError('invalid_flow_id', 'A flow id is 43 base64url characters');
+  if (origin !== null && !allowedOrigins.includes(origin)) {
+    throw new KeywayError('origin_not_allowed', `The page's origin ${origin} is not in KEYWAY_ALLOWED_ORIGINS`);
+  }
+  return { flowId, origin };
 }
 
 function checkPublicKey(given: string | null, publicKey: string): void {
@@ -74,10 +124,4 @@ function readBinding(req: Request): string | undefined {
     if (name === BINDING_COOKIE && value && BINDING_VALUE.test(value)) return value;
   }
   return undefined;
-}
-
-/** Browsers get the page; API clients (`Accept: application/json`) get the typed error body. */
-function respondError(req: Request, res: Response, e: KeywayError): void {
-  if (req.accepts(['html', 'json']) === 'json') res.status(e.status).json(e.toJSON());
-  else sendErrorPage(res, e);
 }

@@ -4,13 +4,14 @@ import { Low } from 'lowdb';
 import { DataFile } from 'lowdb/node';
 import type { Keyring } from '../crypto/keyring.ts';
 import { RecordCodec, type StoredConnection, type StoredFlow, type StoredIntegration } from './codec.ts';
-import type { Connection, ConnectionFilter, ConnectionUpdate, FlowState, Integration, Store, WriteResult } from './types.ts';
+import type { Connection, ConnectionFilter, ConnectionUpdate, FlowOutcomeRecord, FlowState, Integration, Store, WriteResult } from './types.ts';
 
 interface FileData {
   version: 1;
   integrations: StoredIntegration[];
   connections: StoredConnection[];
   flows: StoredFlow[];
+  outcomes: FlowOutcomeRecord[];
 }
 
 export class StoreError extends Error {
@@ -31,6 +32,7 @@ export class JsonFileStore implements Store {
   readonly #integrations = new Map<string, Entry<Integration, StoredIntegration>>();
   readonly #connections = new Map<string, Map<string, Entry<Connection, StoredConnection>>>();
   readonly #flows = new Map<string, StoredFlow>();
+  readonly #outcomes = new Map<string, FlowOutcomeRecord>();
   /** The last queued write per connection, so writes to one connection run one after another. */
   readonly #writing = new Map<string, Promise<void>>();
   readonly #codec: RecordCodec;
@@ -93,6 +95,7 @@ export class JsonFileStore implements Store {
     }
     const now = Date.now();
     for (const f of data.flows) if (f.expires_at > now) this.#flows.set(f.state_hash, f);
+    for (const o of data.outcomes ?? []) if (o.expires_at > now) this.#outcomes.set(o.flow_id_hash, o);
     await this.#persist();
     await chmod(path, 0o600);
   }
@@ -109,6 +112,7 @@ export class JsonFileStore implements Store {
       integrations: [...this.#integrations.values()].map((e) => e.stored),
       connections: [...this.#connections.values()].flatMap((m) => [...m.values()].map((e) => e.stored)),
       flows: [...this.#flows.values()],
+      outcomes: [...this.#outcomes.values()],
     };
     await this.#db.write();
   }
@@ -213,14 +217,12 @@ export class JsonFileStore implements Store {
 
   async putFlow(flow: FlowState) {
     const stored = await this.#codec.sealFlow(flow);
-    const now = Date.now();
     await this.#commit(() => {
-      const expired = [...this.#flows.values()].filter((f) => f.expires_at <= now);
-      for (const f of expired) this.#flows.delete(f.state_hash);
+      const undoPurge = purgeExpired(this.#flows);
       this.#flows.set(flow.state_hash, stored);
       return () => {
         this.#flows.delete(flow.state_hash);
-        for (const f of expired) this.#flows.set(f.state_hash, f);
+        undoPurge();
       };
     });
   }
@@ -234,13 +236,41 @@ export class JsonFileStore implements Store {
     return stored.expires_at > Date.now() ? this.#codec.openFlow(stored) : undefined;
   }
 
+  async putOutcome(outcome: FlowOutcomeRecord) {
+    await this.#commit(() => {
+      const undoPurge = purgeExpired(this.#outcomes);
+      const before = this.#outcomes.get(outcome.flow_id_hash);
+      this.#outcomes.set(outcome.flow_id_hash, outcome);
+      return () => {
+        if (before) this.#outcomes.set(outcome.flow_id_hash, before);
+        else this.#outcomes.delete(outcome.flow_id_hash);
+        undoPurge();
+      };
+    });
+  }
+
+  async getOutcome(flowIdHash: string) {
+    const outcome = this.#outcomes.get(flowIdHash);
+    return outcome && outcome.expires_at > Date.now() ? outcome : undefined;
+  }
+
   async close() {
     await rm(this.#lockPath, { force: true });
   }
 }
 
 function emptyData(): FileData {
-  return { version: 1, integrations: [], connections: [], flows: [] };
+  return { version: 1, integrations: [], connections: [], flows: [], outcomes: [] };
+}
+
+/** Drops expired rows; returns how to put them back. */
+function purgeExpired<T extends { expires_at: number }>(rows: Map<string, T>): () => void {
+  const now = Date.now();
+  const expired = [...rows].filter(([, r]) => r.expires_at <= now);
+  for (const [k] of expired) rows.delete(k);
+  return () => {
+    for (const [k, r] of expired) rows.set(k, r);
+  };
 }
 
 function isFileData(d: unknown): d is FileData {

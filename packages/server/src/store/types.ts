@@ -48,6 +48,22 @@ export interface FlowState {
   readonly connection_config: Readonly<Record<string, string>>;
   /** SHA-256 of the browser-binding cookie the flow was started with. */
   readonly binding_hash: string;
+  /** The browser SDK's flow id, under which the outcome is recorded; null for a plain redirect. */
+  readonly flow_id: string | null;
+  /** The exact, allowed origin of the page that opened the flow: the only postMessage target. */
+  readonly origin: string | null;
+  readonly expires_at: number;
+}
+
+/** What the browser SDK reads at `GET /oauth/flows/:flowId`. Never holds a token. */
+export type FlowResult =
+  | { readonly status: 'success'; readonly providerConfigKey: string; readonly connectionId: string }
+  | { readonly status: 'error'; readonly error: { readonly code: string; readonly message: string } };
+
+/** A flow's outcome, keyed by the SHA-256 of its flow id, kept for a short while. */
+export interface FlowOutcomeRecord {
+  readonly flow_id_hash: string;
+  readonly result: FlowResult;
   readonly expires_at: number;
 }
 
@@ -90,6 +106,9 @@ export interface Store {
   putFlow(flow: FlowState): Promise<void>;
   /** Returns and deletes the flow in one step (single use); undefined when absent or expired. */
   takeFlow(stateHash: string): Promise<FlowState | undefined>;
+
+  putOutcome(outcome: FlowOutcomeRecord): Promise<void>;
+  getOutcome(flowIdHash: string): Promise<FlowOutcomeRecord | undefined>;
 
   close(): Promise<void>;
 }

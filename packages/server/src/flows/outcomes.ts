@@ -1,0 +1,43 @@
+import { EventEmitter } from 'node:events';
+import type { FlowResult, Store } from '../store/types.ts';
+import { sha256 } from './state.ts';
+
+/** How long an outcome stays readable after the flow ends. */
+const OUTCOME_TTL_MS = 10 * 60_000;
+export const FLOW_ID = /^[A-Za-z0-9_-]{43}$/;
+
+/**
+ * The result channel's server side: a flow's outcome is written to the store (so the SDK gets it
+ * even when the popup's opener link is cut or a socket dropped), and long-polls waiting on it in
+ * this process are woken at once.
+ */
+export class FlowOutcomes {
+  readonly #events = new EventEmitter().setMaxListeners(0);
+
+  constructor(private readonly store: Store) {}
+
+  async record(flowId: string, result: FlowResult): Promise<void> {
+    const flow_id_hash = sha256(flowId);
+    await this.store.putOutcome({ flow_id_hash, result, expires_at: Date.now() + OUTCOME_TTL_MS });
+    this.#events.emit(flow_id_hash, result);
+  }
+
+  /** The outcome, waiting up to `waitMs` for it; undefined while the flow is still running. */
+  async wait(flowId: string, waitMs: number, signal: AbortSignal): Promise<FlowResult | undefined> {
+    const hash = sha256(flowId);
+    const now = await this.store.getOutcome(hash);
+    if (now || waitMs <= 0) return now?.result;
+    return new Promise((resolve) => {
+      const done = (result?: FlowResult) => {
+        clearTimeout(timer);
+        this.#events.off(hash, done);
+        signal.removeEventListener('abort', onAbort);
+        resolve(result);
+      };
+      const onAbort = () => done();
+      const timer = setTimeout(done, waitMs);
+      this.#events.on(hash, done);
+      signal.addEventListener('abort', onAbort);
+    });
+  }
+}
