@@ -1,0 +1,144 @@
+import { readFile } from 'node:fs/promises';
+import { Nango as KeywayNode } from '@keyway/node';
+import { Nango as OfficialNango } from '@nangohq/node';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { TestBrowser } from './support/browser.ts';
+import { PUBLIC_KEY, SECRET_KEY } from './support/keyway.ts';
+import { SANDBOX_CLIENT, startSandboxStack } from './support/sandbox-stack.ts';
+
+/** End to end: the real sandbox provider, the real Keyway server, the real clients. Nothing of ours is faked. */
+let stack: Awaited<ReturnType<typeof startSandboxStack>>;
+let keyway: KeywayNode;
+const logs: string[] = [];
+
+beforeAll(async () => {
+  stack = await startSandboxStack({ keyway: { logs } });
+  keyway = new KeywayNode({ host: stack.kw.url, secretKey: SECRET_KEY });
+  await keyway.createIntegration({
+    unique_key: 'sandbox',
+    provider: 'keyway-sandbox',
+    credentials: { type: 'OAUTH2', client_id: SANDBOX_CLIENT.clientId, client_secret: SANDBOX_CLIENT.clientSecret },
+  });
+});
+afterAll(() => stack?.close());
+
+/** Runs the connect flow as a browser would: to the sandbox, approve (or deny), back to our callback. */
+async function connect(connectionId: string, button: 'approve' | 'deny' = 'approve') {
+  const browser = new TestBrowser();
+  const consent = await browser.follow(`${stack.kw.url}/oauth/connect/sandbox?connection_id=${connectionId}&public_key=${PUBLIC_KEY}`);
+  expect(consent.url).toMatch(new RegExp(`^${stack.sandbox.url}/interaction/`));
+  return browser.submit(consent, button);
+}
+
+const userinfo = (token: string) => fetch(stack.sandbox.userinfoUrl, { headers: { authorization: `Bearer ${token}` } });
+
+describe('the connect flow against the sandbox provider', () => {
+  it('stores a connection whose token the provider accepts', async () => {
+    const done = await connect('alice');
+    expect(done.url).toMatch(new RegExp(`^${stack.kw.url}/oauth/callback\\?`));
+    expect(done.status).toBe(200);
+    expect(done.body).toContain('data-outcome="success"');
+
+    const token = await keyway.getToken('sandbox', 'alice');
+    expect(typeof token).toBe('string');
+    const me = await userinfo(token as string);
+    expect(me.status).toBe(200);
+    expect(((await me.json()) as { sub: string }).sub).toBe('demo-user');
+  });
+
+  it('keeps neither the token nor the client secret in plaintext on disk, nor in the logs', async () => {
+    const connection = await keyway.getConnection('sandbox', 'alice', false, true);
+    const db = await readFile(stack.kw.config.dbPath, 'utf8');
+    const creds = connection.credentials as { access_token: string; refresh_token: string };
+    for (const secret of [creds.access_token, creds.refresh_token, SANDBOX_CLIENT.clientSecret]) {
+      expect(secret.length).toBeGreaterThan(10);
+      expect(db).not.toContain(secret);
+      expect(logs.join('\n')).not.toContain(secret);
+    }
+    expect(logs.join('\n')).toMatch(/connection stored .*connection_id="alice"/);
+  });
+
+  it('returns the refresh token only when asked', async () => {
+    const plain = await keyway.getConnection('sandbox', 'alice');
+    expect(plain.credentials).not.toHaveProperty('refresh_token');
+    expect(plain.credentials.raw).not.toHaveProperty('refresh_token');
+    const full = await keyway.getConnection('sandbox', 'alice', false, true);
+    expect((full.credentials as { refresh_token?: string }).refresh_token).toEqual(expect.any(String));
+  });
+
+  it('says overridden when the same pair connects again, keeping metadata', async () => {
+    await keyway.setMetadata('sandbox', 'alice', { plan: 'pro' });
+    const before = await keyway.getConnection('sandbox', 'alice');
+    await connect('alice');
+    const after = await keyway.getConnection('sandbox', 'alice');
+    expect(after.id).toBe(before.id);
+    expect(after.credentials.access_token).not.toBe(before.credentials.access_token);
+    expect(after.metadata).toEqual({ plan: 'pro' });
+    expect(logs.join('\n')).toMatch(/connection stored .*connection_id="alice" result="overridden"/);
+    expect((await keyway.listConnections({ connectionId: 'alice' })).connections).toHaveLength(1);
+  });
+
+  it('refreshes on demand; concurrent callers share one refresh (the sandbox rotates refresh tokens)', async () => {
+    const before = await keyway.getConnection('sandbox', 'alice', false, true);
+    const tokens = await Promise.all(Array.from({ length: 10 }, () => keyway.getToken('sandbox', 'alice', true)));
+    expect(new Set(tokens).size).toBe(1); // one refresh: a second one would replay the rotated token and be refused
+    expect(tokens[0]).not.toBe(before.credentials.access_token);
+    expect((await userinfo(tokens[0] as string)).status).toBe(200);
+    const after = await keyway.getConnection('sandbox', 'alice', false, true);
+    expect((after.credentials as { refresh_token: string }).refresh_token).not.toBe((before.credentials as { refresh_token: string }).refresh_token);
+  });
+
+  it('stores nothing when the user denies consent', async () => {
+    const denied = await connect('bob', 'deny');
+    expect(denied.status).toBe(400);
+    expect(denied.body).toContain('data-error-code="access_denied"');
+    await expect(keyway.getConnection('sandbox', 'bob')).rejects.toMatchObject({ status: 404, code: 'unknown_connection' });
+  });
+});
+
+describe('the official @nangohq/node client against Keyway, unchanged', () => {
+  let nango: OfficialNango;
+  beforeAll(() => {
+    nango = new OfficialNango({ host: stack.kw.url, secretKey: SECRET_KEY });
+  });
+
+  it('providers', async () => {
+    const list = await nango.listProviders({});
+    expect(list.data.map((p) => p.name)).toContain('keyway-sandbox');
+    expect((await nango.getProvider({ provider: 'slack' })).data).toMatchObject({ name: 'slack', display_name: 'Slack' });
+  });
+
+  it('integrations: create, list, get, update, delete', async () => {
+    const created = await nango.createIntegration({ unique_key: 'gh', provider: 'github', credentials: { type: 'OAUTH2', client_id: 'id', client_secret: 'secret', scopes: 'repo' } });
+    expect(created.data).toMatchObject({ unique_key: 'gh', provider: 'github' });
+    expect((await nango.listIntegrations()).configs.map((c) => c.unique_key)).toEqual(expect.arrayContaining(['gh', 'sandbox']));
+    const got = await nango.getIntegration({ uniqueKey: 'gh' }, { include: ['credentials'] });
+    expect(got.data.credentials).toMatchObject({ client_id: 'id', client_secret: 'secret', scopes: 'repo' });
+    expect((await nango.updateIntegration({ uniqueKey: 'gh' }, { display_name: 'GitHub (team)' })).data.display_name).toBe('GitHub (team)');
+    const deleted = await nango.deleteIntegration('gh');
+    expect(deleted.status).toBe(200);
+    await expect(nango.getIntegration({ uniqueKey: 'gh' })).rejects.toMatchObject({ response: { status: 404, data: { error: { code: 'unknown_provider_config' } } } });
+  });
+
+  it('connections: token, connection, raw response, list, metadata, delete', async () => {
+    await connect('carol');
+    const token = await nango.getToken('sandbox', 'carol');
+    expect((await userinfo(token as string)).status).toBe(200);
+    const connection = await nango.getConnection('sandbox', 'carol');
+    expect(connection).toMatchObject({ connection_id: 'carol', provider_config_key: 'sandbox', provider: 'keyway-sandbox', credentials: { type: 'OAUTH2', access_token: token } });
+    const raw = (await nango.getRawTokenResponse('sandbox', 'carol')) as Record<string, unknown>;
+    expect(raw.access_token).toBe(token);
+    expect((await nango.listConnections()).connections.map((c) => c.connection_id)).toContain('carol');
+    expect((await nango.listConnections({ connectionId: 'carol' })).connections).toHaveLength(1);
+
+    await nango.setMetadata('sandbox', 'carol', { a: 1, b: { c: 2 } });
+    await nango.updateMetadata('sandbox', 'carol', { b: { d: 3 }, e: 4 });
+    expect(await nango.getMetadata('sandbox', 'carol')).toEqual({ a: 1, b: { d: 3 }, e: 4 });
+    await nango.setMetadata('sandbox', 'carol', { only: true });
+    expect(await nango.getMetadata('sandbox', 'carol')).toEqual({ only: true });
+
+    expect((await nango.getToken('sandbox', 'carol', true)) as string).not.toBe(token);
+    expect((await nango.deleteConnection('sandbox', 'carol')).status).toBe(200);
+    await expect(nango.getConnection('sandbox', 'carol')).rejects.toMatchObject({ response: { status: 404, data: { error: { code: 'unknown_connection' } } } });
+  });
+});
