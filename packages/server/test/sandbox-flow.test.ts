@@ -142,3 +142,25 @@ describe('the official @nangohq/node client against Keyway, unchanged', () => {
     await expect(nango.getConnection('sandbox', 'carol')).rejects.toMatchObject({ response: { status: 404, data: { error: { code: 'unknown_connection' } } } });
   });
 });
+
+describe('expiry-driven refresh', () => {
+  it('serves a fresh token as is, and refreshes one near its expiry before handing it out', async () => {
+    const short = await startSandboxStack({ sandbox: { accessTokenTtlSeconds: 4 } });
+    try {
+      const client = new KeywayNode({ host: short.kw.url, secretKey: SECRET_KEY });
+      await client.createIntegration({ unique_key: 'sandbox', provider: 'keyway-sandbox', credentials: { type: 'OAUTH2', client_id: SANDBOX_CLIENT.clientId, client_secret: SANDBOX_CLIENT.clientSecret } });
+      const browser = new TestBrowser();
+      const consent = await browser.follow(`${short.kw.url}/oauth/connect/sandbox?connection_id=dave&public_key=${PUBLIC_KEY}`);
+      expect((await browser.submit(consent, 'approve')).status).toBe(200);
+      const first = await client.getToken('sandbox', 'dave');
+      expect(await client.getToken('sandbox', 'dave')).toBe(first); // fresh: no refresh
+      await new Promise((r) => setTimeout(r, 2200)); // past half of the 4 s lifetime
+      const second = await client.getToken('sandbox', 'dave');
+      expect(second).not.toBe(first);
+      const me = await fetch(short.sandbox.userinfoUrl, { headers: { authorization: `Bearer ${second as string}` } });
+      expect(me.status).toBe(200);
+    } finally {
+      await short.close();
+    }
+  });
+});

@@ -24,3 +24,14 @@ export function credentialsFrom(tokens: OAuth2Tokens, previous?: OAuth2Credentia
 export function expiresWithin(credentials: OAuth2Credentials, marginMs: number, now = Date.now()): boolean {
   return credentials.expires_at !== undefined && Date.parse(credentials.expires_at) - now < marginMs;
 }
+
+/**
+ * Whether to refresh before handing the token out: within `marginMs` of expiry, or within half its
+ * lifetime for tokens shorter-lived than twice the margin (else a 60-second token would be
+ * refreshed on every read).
+ */
+export function refreshDue(credentials: OAuth2Credentials, marginMs: number, now = Date.now()): boolean {
+  const lifetimeMs = Number(credentials.raw.expires_in) * 1000;
+  const margin = Number.isFinite(lifetimeMs) && lifetimeMs > 0 ? Math.min(marginMs, lifetimeMs / 2) : marginMs;
+  return expiresWithin(credentials, margin, now);
+}

@@ -4,7 +4,7 @@ import type { IntegrationService } from '../integrations/service.ts';
 import { requestTokens, type OAuth2Tokens } from '../oauth/client.ts';
 import type { Connection, ConnectionFilter, Store, UpsertResult } from '../store/types.ts';
 import { resolveEndpoints } from '../templates/interpolate.ts';
-import { credentialsFrom, expiresWithin } from './credentials.ts';
+import { credentialsFrom, expiresWithin, refreshDue } from './credentials.ts';
 import { mergeMetadata } from './metadata.ts';
 
 /** Refresh a token that expires within this margin, so a caller never gets one about to die. */
@@ -52,7 +52,7 @@ export class ConnectionService {
   /** The connection with a token valid for at least the refresh margin (refreshing it if needed). */
   async getFresh(providerConfigKey: string, connectionId: string, forceRefresh = false): Promise<Connection> {
     const connection = await this.get(providerConfigKey, connectionId);
-    if (!forceRefresh && !expiresWithin(connection.credentials, REFRESH_MARGIN_MS)) return connection; // a memory read
+    if (!forceRefresh && !refreshDue(connection.credentials, REFRESH_MARGIN_MS)) return connection; // a memory read
     const key = JSON.stringify([providerConfigKey, connectionId]);
     let flight = this.#refreshing.get(key);
     if (!flight) {
@@ -65,7 +65,7 @@ export class ConnectionService {
   async #refresh(providerConfigKey: string, connectionId: string, force: boolean): Promise<Connection> {
     // Re-read under the flight: a refresh that finished meanwhile may have made this one needless.
     const current = await this.get(providerConfigKey, connectionId);
-    if (!force && !expiresWithin(current.credentials, REFRESH_MARGIN_MS)) return current;
+    if (!force && !refreshDue(current.credentials, REFRESH_MARGIN_MS)) return current;
     const refreshToken = current.credentials.refresh_token;
     if (!refreshToken) {
       if (force || expiresWithin(current.credentials, 0)) {

@@ -1,0 +1,46 @@
+import { OAuth2Tokens } from 'arctic';
+import { describe, expect, it } from 'vitest';
+import { credentialsFrom, refreshDue } from '../src/connections/credentials.ts';
+
+describe('credentialsFrom', () => {
+  it('keeps the previous refresh token when a refresh response has none (Nango #298)', () => {
+    const previous = credentialsFrom(new OAuth2Tokens({ access_token: 'a1', refresh_token: 'r1', expires_in: 3600 }));
+    const next = credentialsFrom(new OAuth2Tokens({ access_token: 'a2', expires_in: 3600 }), previous);
+    expect(next).toMatchObject({ access_token: 'a2', refresh_token: 'r1' });
+    expect(credentialsFrom(new OAuth2Tokens({ access_token: 'a3', refresh_token: 'r2' }), previous).refresh_token).toBe('r2');
+  });
+
+  it('reads expires_in as a number or a numeric string, and treats anything else as no expiry', () => {
+    const now = Date.now();
+    for (const expires_in of [3600, '3600']) {
+      const at = Date.parse(credentialsFrom(new OAuth2Tokens({ access_token: 'a', expires_in })).expires_at!);
+      expect(at - now).toBeGreaterThan(3590_000);
+      expect(at - now).toBeLessThan(3610_000);
+    }
+    for (const expires_in of [undefined, 0, -5, 'soon', null]) {
+      expect(credentialsFrom(new OAuth2Tokens({ access_token: 'a', expires_in })).expires_at).toBeUndefined();
+    }
+  });
+});
+
+describe('refreshDue', () => {
+  const at = (msFromNow: number, lifetimeS?: number) => ({
+    type: 'OAUTH2' as const,
+    access_token: 'a',
+    expires_at: new Date(Date.now() + msFromNow).toISOString(),
+    raw: lifetimeS === undefined ? {} : { expires_in: lifetimeS },
+  });
+  const MARGIN = 5 * 60_000;
+  it('is due within the margin of expiry, and past it', () => {
+    expect(refreshDue(at(60 * 60_000, 3600), MARGIN)).toBe(false);
+    expect(refreshDue(at(4 * 60_000, 3600), MARGIN)).toBe(true);
+    expect(refreshDue(at(-1000, 3600), MARGIN)).toBe(true);
+  });
+  it('uses half the lifetime for short-lived tokens, so they are not refreshed on every read', () => {
+    expect(refreshDue(at(50_000, 60), MARGIN)).toBe(false);
+    expect(refreshDue(at(20_000, 60), MARGIN)).toBe(true);
+  });
+  it('never refreshes a token without expiry', () => {
+    expect(refreshDue({ type: 'OAUTH2', access_token: 'a', raw: {} }, MARGIN)).toBe(false);
+  });
+});
