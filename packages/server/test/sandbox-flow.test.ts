@@ -80,12 +80,20 @@ describe('the connect flow against the sandbox provider', () => {
 
   it('refreshes on demand; concurrent callers share one refresh (the sandbox rotates refresh tokens)', async () => {
     const before = await keyway.getConnection('sandbox', 'alice', false, true);
-    const tokens = await Promise.all(Array.from({ length: 10 }, () => keyway.getToken('sandbox', 'alice', true)));
-    expect(new Set(tokens).size).toBe(1); // one refresh: a second one would replay the rotated token and be refused
-    expect(tokens[0]).not.toBe(before.credentials.access_token);
-    expect((await userinfo(tokens[0] as string)).status).toBe(200);
+    // In one tick, ten forced refreshes join one flight: a second refresh would replay the rotated
+    // refresh token, which the sandbox refuses (and then revokes the whole grant).
+    const connections = await Promise.all(Array.from({ length: 10 }, () => stack.kw.keyway.connections.getFresh('sandbox', 'alice', true)));
+    expect(new Set(connections.map((c) => c.credentials.access_token)).size).toBe(1);
+    const token = connections[0]!.credentials.access_token;
+    expect(token).not.toBe(before.credentials.access_token);
+    expect((await userinfo(token)).status).toBe(200);
     const after = await keyway.getConnection('sandbox', 'alice', false, true);
     expect((after.credentials as { refresh_token: string }).refresh_token).not.toBe((before.credentials as { refresh_token: string }).refresh_token);
+
+    // Over HTTP, concurrent forced refreshes all succeed, whatever their timing: none replays a used refresh token.
+    const tokens = await Promise.all(Array.from({ length: 10 }, () => keyway.getToken('sandbox', 'alice', true)));
+    expect((await userinfo(tokens.at(-1) as string)).status).toBe(200);
+    expect((await keyway.getToken('sandbox', 'alice', true)) as string).toEqual(expect.any(String));
   });
 
   it('stores nothing when the user denies consent', async () => {
