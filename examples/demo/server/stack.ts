@@ -100,6 +100,9 @@ export async function startDemoStack(options: DemoStackOptions = {}): Promise<De
   const sandboxPort = options.sandboxPort ?? DEFAULT_SANDBOX_PORT; // the sandbox takes 0 itself
   const demoUrl = `http://${HOST}:${demoPort}`;
   const keywayUrl = `http://${HOST}:${keywayPort}`;
+  // Keyway's public URL: local by default; an https tunnel to keywayPort when a provider (Slack)
+  // accepts only https redirect URLs. The browser and the providers use it; the backend stays local.
+  const publicKeywayUrl = env.KEYWAY_SERVER_URL?.trim().replace(/\/+$/, '') || keywayUrl;
 
   // Closed in reverse order on close() or when a later step fails.
   const closers: (() => Promise<void>)[] = [];
@@ -120,7 +123,7 @@ export async function startDemoStack(options: DemoStackOptions = {}): Promise<De
     const sandbox = await startSandbox({
       port: sandboxPort,
       host: HOST,
-      clients: [{ clientId: DEFAULT_CLIENT.clientId, clientSecret: DEFAULT_CLIENT.clientSecret, redirectUris: [`${keywayUrl}/oauth/callback`] }],
+      clients: [{ clientId: DEFAULT_CLIENT.clientId, clientSecret: DEFAULT_CLIENT.clientSecret, redirectUris: [`${publicKeywayUrl}/oauth/callback`] }],
       ...(options.accessTokenTtlSeconds !== undefined && { accessTokenTtlSeconds: options.accessTokenTtlSeconds }),
       crossOriginOpenerPolicy: options.sandboxCoop ?? false,
       autoApprove: options.sandboxAutoApprove ?? false,
@@ -134,7 +137,7 @@ export async function startDemoStack(options: DemoStackOptions = {}): Promise<De
       ...env,
       PORT: String(keywayPort),
       KEYWAY_HOST: HOST,
-      KEYWAY_SERVER_URL: keywayUrl,
+      KEYWAY_SERVER_URL: publicKeywayUrl,
       KEYWAY_DB_PATH: join(dataDir, 'db.json'),
       KEYWAY_ALLOWED_ORIGINS: demoUrl,
     };
@@ -191,7 +194,7 @@ export async function startDemoStack(options: DemoStackOptions = {}): Promise<De
       server: { middlewareMode: true, ws: { server } },
     });
     closers.push(() => vite.close());
-    const app = createDemoApp({ keywayHost: keywayUrl, publicKey: config.publicKey, secretKey: config.secretKey, frontend: vite.middlewares });
+    const app = createDemoApp({ keywayHost: publicKeywayUrl, publicKey: config.publicKey, secretKey: config.secretKey, frontend: vite.middlewares });
     server.on('request', app);
     await new Promise<void>((ok, fail) => {
       server.once('error', (e) => fail(portError(e, demoPort, 'the demo')));

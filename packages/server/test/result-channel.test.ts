@@ -56,7 +56,7 @@ describe('GET /oauth/flows/:flowId', () => {
     const page = await browser.request(`${kw.url}/oauth/callback?state=${state}&code=c`);
     const res = await waiting;
     expect(Date.now() - started).toBeLessThan(3000);
-    expect(res.body).toEqual({ status: 'success', providerConfigKey: 'fake', connectionId: 'u1' });
+    expect(res.body).toEqual({ status: 'success', providerConfigKey: 'fake', connectionId: 'u1', operation: 'creation' });
     // The page posts to the app's origin, never '*', with the flow id, and holds no token.
     expect(page.body).toContain(`"origin":"${APP}"`);
     expect(page.body).toContain(`"flowId":"${id}"`);

@@ -1,4 +1,4 @@
-import { Router } from 'express';
+import { Router, type Request, type Response } from 'express';
 import type { ConnectionService } from '../connections/service.ts';
 import { parseMetadata } from '../connections/metadata.ts';
 import { KeywayError } from '../errors.ts';
@@ -63,7 +63,7 @@ export function apiRoutes(deps: { templates: TemplateCatalog; integrations: Inte
     res.json({ connections: list.map(apiConnectionSummary) });
   });
 
-  const metadataRoute = (merge: boolean) => async (req: import('express').Request, res: import('express').Response) => {
+  const metadataRoute = (merge: boolean) => async (req: Request, res: Response) => {
     const body = bodyOf(req);
     const providerConfigKey = parseConfigKey(body.provider_config_key);
     const ids = Array.isArray(body.connection_id) ? body.connection_id : [body.connection_id];

@@ -45,7 +45,8 @@ export function oauthRoutes(deps: OAuthDeps): Router {
       if (req.accepts(['html', 'json']) === 'json') res.status(error.status).json(error.toJSON());
       else sendPage(res, error.status, { title: 'Connection failed', message: error.message, ok: false, code: error.code, ...(post && { post }) });
     } else {
-      sendPage(res, 200, { title: 'Connected', message: 'You can close this window.', ok: true, ...(post && { post }) });
+      const replaced = result.status === 'success' && result.operation === 'override';
+      sendPage(res, 200, { title: replaced ? 'Reconnected' : 'Connected', message: 'You can close this window.', ok: true, ...(post && { post }) });
     }
   };
   const errorResult = (e: KeywayError): FlowResult => ({ status: 'error', error: { code: e.code, message: e.message } });
@@ -78,7 +79,12 @@ export function oauthRoutes(deps: OAuthDeps): Router {
     const outcome = await finishFlow({ query: queryOf(req), binding: readBinding(req) }, deps);
     if (outcome.ok) {
       log.info('connection stored', { config_key: outcome.providerConfigKey, connection_id: outcome.connectionId, result: outcome.result });
-      await conclude(res, req, outcome, { status: 'success', providerConfigKey: outcome.providerConfigKey, connectionId: outcome.connectionId });
+      await conclude(res, req, outcome, {
+        status: 'success',
+        providerConfigKey: outcome.providerConfigKey,
+        connectionId: outcome.connectionId,
+        operation: outcome.result === 'created' ? 'creation' : 'override',
+      });
     } else {
       log.info('flow failed', { config_key: outcome.providerConfigKey, connection_id: outcome.connectionId, error_code: outcome.error.code });
       await conclude(res, req, outcome, errorResult(outcome.error), outcome.error);

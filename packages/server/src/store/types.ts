@@ -57,7 +57,7 @@ export interface FlowState {
 
 /** What the browser SDK reads at `GET /oauth/flows/:flowId`. Never holds a token. */
 export type FlowResult =
-  | { readonly status: 'success'; readonly providerConfigKey: string; readonly connectionId: string }
+  | { readonly status: 'success'; readonly providerConfigKey: string; readonly connectionId: string; readonly operation: 'creation' | 'override' }
   | { readonly status: 'error'; readonly error: { readonly code: string; readonly message: string } };
 
 /** A flow's outcome, keyed by the SHA-256 of its flow id, kept for a short while. */
