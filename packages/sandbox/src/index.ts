@@ -39,6 +39,8 @@ export interface Sandbox {
   readonly revocationUrl: string;
   /** `${url}/.well-known/openid-configuration` */
   readonly discoveryUrl: string;
+  /** Successful token requests so far, by grant type (how tests count refreshes at the provider). */
+  readonly tokenGrants: Readonly<Record<'authorization_code' | 'refresh_token', number>>;
   /** Stops listening, drops open connections and forgets every session, grant and token. */
   close(): Promise<void>;
 }
@@ -97,6 +99,11 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     await new Promise<void>((resolve) => server.close(() => resolve()));
     throw error;
   }
+  const tokenGrants = { authorization_code: 0, refresh_token: 0 };
+  provider.on('grant.success', (ctx: { oidc: { params?: { grant_type?: unknown } } }) => {
+    const grant = ctx.oidc.params?.grant_type;
+    if (grant === 'authorization_code' || grant === 'refresh_token') tokenGrants[grant]++;
+  });
   const providerCallback = provider.callback();
   const interactions = createInteractionHandler(provider, {
     autoApprove: resolved.autoApprove,
@@ -135,6 +142,7 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     introspectionUrl: `${url}${ROUTES.introspection}`,
     revocationUrl: `${url}${ROUTES.revocation}`,
     discoveryUrl: `${url}/.well-known/openid-configuration`,
+    tokenGrants,
     close,
   });
 }

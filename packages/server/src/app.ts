@@ -1,6 +1,7 @@
 import type { Server } from 'node:http';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import type { Config } from './config.ts';
+import { BackgroundRefresh } from './connections/background-refresh.ts';
 import { ConnectionService } from './connections/service.ts';
 import { Keyring } from './crypto/keyring.ts';
 import { KeywayError } from './errors.ts';
@@ -10,12 +11,14 @@ import { IntegrationService } from './integrations/service.ts';
 import { createLogger, type Logger } from './log.ts';
 import { apiRoutes } from './routes/api.ts';
 import { oauthRoutes } from './routes/oauth.ts';
+import { ConnectSessionService } from './sessions/service.ts';
 import { JsonFileStore } from './store/json-file.ts';
 import type { Store } from './store/types.ts';
 import { TemplateCatalog } from './templates/catalog.ts';
 
 export interface Keyway {
   readonly app: express.Express;
+  readonly backgroundRefresh: BackgroundRefresh;
   readonly store: Store;
   readonly templates: TemplateCatalog;
   readonly connections: ConnectionService;
@@ -34,7 +37,13 @@ export async function createKeyway(config: Config, log: Logger = createLogger())
   if (config.allowedOrigins.length === 0) log.warn('KEYWAY_ALLOWED_ORIGINS is empty: the browser SDK cannot run flows from any page');
   const store = await JsonFileStore.open(config.dbPath, new Keyring(config.encryptionKeys));
   const integrations = new IntegrationService(store, templates);
-  const connections = new ConnectionService(store, integrations, config.providerTimeoutMs);
+  const connections = new ConnectionService(store, integrations, { providerTimeoutMs: config.providerTimeoutMs, log });
+  const sessions = new ConnectSessionService(store, integrations);
+  const backgroundRefresh = new BackgroundRefresh(store, connections, {
+    intervalMs: config.backgroundRefreshIntervalMs,
+    afterMs: config.backgroundRefreshAfterMs,
+    log,
+  });
 
   const app = express();
   app.disable('x-powered-by');
@@ -48,11 +57,11 @@ export async function createKeyway(config: Config, log: Logger = createLogger())
   app.get('/health', (_req, res) => {
     res.json({ status: 'ok' });
   });
-  app.use(oauthRoutes({ config, store, integrations, connections, outcomes: new FlowOutcomes(store), log }));
+  app.use(oauthRoutes({ config, store, integrations, connections, outcomes: new FlowOutcomes(store), sessions, log }));
   app.use(
     express.json({ limit: JSON_LIMIT, strict: true }),
     requireSecretKey(config.secretKey, config.publicKey),
-    apiRoutes({ templates, integrations, connections }),
+    apiRoutes({ templates, integrations, connections, sessions }),
   );
   app.use((req, _res, next) => next(new KeywayError('not_found', `No route ${req.method} ${req.path}`)));
   app.use((err: unknown, req: Request, res: Response, _next: NextFunction) => {
@@ -64,6 +73,7 @@ export async function createKeyway(config: Config, log: Logger = createLogger())
   let server: Server | undefined;
   return {
     app,
+    backgroundRefresh,
     store,
     templates,
     connections,
@@ -73,6 +83,7 @@ export async function createKeyway(config: Config, log: Logger = createLogger())
         const s = app.listen(config.port, config.host, (err?: Error) => {
           if (err) return reject(err);
           server = s;
+          backgroundRefresh.start();
           const address = s.address();
           const port = typeof address === 'object' && address ? address.port : config.port;
           resolve({ url: `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`, server: s });
@@ -80,6 +91,7 @@ export async function createKeyway(config: Config, log: Logger = createLogger())
         s.on('error', reject);
       }),
     close: async () => {
+      await backgroundRefresh.stop();
       if (server) {
         server.closeAllConnections();
         await new Promise<void>((resolve) => server!.close(() => resolve()));

@@ -24,6 +24,14 @@ export interface Config {
   readonly providerTimeoutMs: number;
   /** Lifetime of a started flow's state. */
   readonly flowTtlMs: number;
+  /** Refuse public-key flows: every flow needs a connect session from the app's backend. */
+  readonly requireConnectSession: boolean;
+  /** Where auth webhooks go; null = none. */
+  readonly webhookUrl: string | null;
+  /** How often the background job looks for connections to refresh; 0 = off. */
+  readonly backgroundRefreshIntervalMs: number;
+  /** The job refreshes connections whose credentials are older than this (keeps refresh tokens from going stale). */
+  readonly backgroundRefreshAfterMs: number;
 }
 
 export class ConfigError extends Error {
@@ -106,6 +114,10 @@ export async function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = pro
       allowedOrigins: parseOrigins(env.KEYWAY_ALLOWED_ORIGINS ?? ''),
       providerTimeoutMs: parsePositiveInt('KEYWAY_PROVIDER_TIMEOUT_MS', env.KEYWAY_PROVIDER_TIMEOUT_MS ?? '10000'),
       flowTtlMs: 10 * 60_000,
+      requireConnectSession: parseBoolean('KEYWAY_REQUIRE_CONNECT_SESSION', env.KEYWAY_REQUIRE_CONNECT_SESSION ?? 'false'),
+      webhookUrl: env.KEYWAY_WEBHOOK_URL ? parseWebhookUrl(env.KEYWAY_WEBHOOK_URL) : null,
+      backgroundRefreshIntervalMs: parseWholeNumber('KEYWAY_BACKGROUND_REFRESH_INTERVAL_SECONDS', env.KEYWAY_BACKGROUND_REFRESH_INTERVAL_SECONDS ?? '3600') * 1000,
+      backgroundRefreshAfterMs: parsePositiveInt('KEYWAY_BACKGROUND_REFRESH_AFTER_HOURS', env.KEYWAY_BACKGROUND_REFRESH_AFTER_HOURS ?? '168') * 3_600_000,
     },
     notices,
   };
@@ -121,6 +133,29 @@ function parsePositiveInt(name: string, value: string): number {
   const n = Number(value);
   if (!Number.isInteger(n) || n <= 0) throw new ConfigError(`${name}: "${value}" is not a positive whole number`);
   return n;
+}
+
+function parseWholeNumber(name: string, value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0) throw new ConfigError(`${name}: "${value}" is not a whole number (0 turns it off)`);
+  return n;
+}
+
+function parseBoolean(name: string, value: string): boolean {
+  if (value === 'true' || value === '1') return true;
+  if (value === 'false' || value === '0' || value === '') return false;
+  throw new ConfigError(`${name}: "${value}" must be true or false`);
+}
+
+function parseWebhookUrl(value: string): string {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    throw new ConfigError(`KEYWAY_WEBHOOK_URL: "${value}" is not a URL`);
+  }
+  if (url.protocol !== 'https:' && url.protocol !== 'http:') throw new ConfigError('KEYWAY_WEBHOOK_URL: must be http(s)');
+  return url.href;
 }
 
 function parseServerUrl(value: string): string {

@@ -21,6 +21,10 @@ const STATUS = {
   unknown_account: 401,
   missing_public_key: 401,
   invalid_public_key: 401,
+  invalid_connect_session: 401,
+  connect_session_required: 401,
+  integration_not_allowed: 403,
+  connection_id_not_allowed: 403,
   // resources
   unknown_provider_config: 404,
   unknown_provider_template: 404,
@@ -36,6 +40,8 @@ const STATUS = {
   authorization_err: 400,
   token_err: 502,
   refresh_failed: 400,
+  refresh_backoff: 424,
+  refresh_exhausted: 424,
   provider_timeout: 504,
   // anything else
   server_error: 500,

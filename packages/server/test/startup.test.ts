@@ -82,6 +82,8 @@ const connection = (id: string, token: string): Connection => ({
   credentials: { type: 'OAUTH2', access_token: token, raw: { access_token: token } },
   connection_config: {},
   metadata: {},
+  end_user: null,
+  last_refresh_failure: null,
   created_at: new Date().toISOString(),
   updated_at: new Date().toISOString(),
 });

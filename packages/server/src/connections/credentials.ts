@@ -3,19 +3,22 @@ import type { OAuth2Credentials } from '../store/types.ts';
 
 /**
  * Credentials from a token response. A refresh response without a refresh token keeps the
- * previous one (Nango #298: losing it ends the connection).
+ * previous one (Nango #298: losing it ends the connection). Without `expires_in`, the template's
+ * default lifetime applies, if it has one; otherwise the token never expires.
  */
-export function credentialsFrom(tokens: OAuth2Tokens, previous?: OAuth2Credentials): OAuth2Credentials {
+export function credentialsFrom(tokens: OAuth2Tokens, previous?: OAuth2Credentials, defaultExpiresIn?: number): OAuth2Credentials {
   const raw = tokens.data as Record<string, unknown>;
   const refreshToken = tokens.hasRefreshToken() ? tokens.refreshToken() : previous?.refresh_token;
+  const now = Date.now();
   // Some providers send expires_in as a string; a missing or unusable one means "no expiry".
-  const expiresIn = Number(raw.expires_in);
-  const expiresAt = Number.isFinite(expiresIn) && expiresIn > 0 ? new Date(Date.now() + expiresIn * 1000).toISOString() : undefined;
+  const given = Number(raw.expires_in);
+  const expiresIn = Number.isFinite(given) && given > 0 ? given : defaultExpiresIn;
   return {
     type: 'OAUTH2',
     access_token: tokens.accessToken(),
     ...(refreshToken !== undefined && { refresh_token: refreshToken }),
-    ...(expiresAt !== undefined && { expires_at: expiresAt }),
+    ...(expiresIn !== undefined && { expires_at: new Date(now + expiresIn * 1000).toISOString() }),
+    obtained_at: new Date(now).toISOString(),
     raw,
   };
 }
@@ -31,7 +34,8 @@ export function expiresWithin(credentials: OAuth2Credentials, marginMs: number, 
  * refreshed on every read).
  */
 export function refreshDue(credentials: OAuth2Credentials, marginMs: number, now = Date.now()): boolean {
-  const lifetimeMs = Number(credentials.raw.expires_in) * 1000;
+  if (credentials.expires_at === undefined) return false;
+  const lifetimeMs = credentials.obtained_at ? Date.parse(credentials.expires_at) - Date.parse(credentials.obtained_at) : Number(credentials.raw.expires_in) * 1000;
   const margin = Number.isFinite(lifetimeMs) && lifetimeMs > 0 ? Math.min(marginMs, lifetimeMs / 2) : marginMs;
   return expiresWithin(credentials, margin, now);
 }

@@ -1,14 +1,23 @@
 import { randomUUID } from 'node:crypto';
 import { KeywayError } from '../errors.ts';
 import type { IntegrationService } from '../integrations/service.ts';
-import { requestTokens, type OAuth2Tokens } from '../oauth/client.ts';
-import type { Connection, ConnectionFilter, Store, UpsertResult } from '../store/types.ts';
+import type { Logger } from '../log.ts';
+import { ProviderCallError, requestTokens, type OAuth2Tokens } from '../oauth/client.ts';
+import type { Connection, ConnectionFilter, EndUser, RefreshFailure, Store, UpsertResult } from '../store/types.ts';
 import { resolveEndpoints } from '../templates/interpolate.ts';
 import { credentialsFrom, expiresWithin, refreshDue } from './credentials.ts';
 import { mergeMetadata } from './metadata.ts';
 
-/** Refresh a token that expires within this margin, so a caller never gets one about to die. */
+/** Refresh a token that expires within this margin (a template may set its own). */
 export const REFRESH_MARGIN_MS = 5 * 60_000;
+/** After the provider refuses a refresh, reads that need one fail fast for this long. */
+export const REFRESH_BACKOFF_MS = 30_000;
+/** Refusals on this many distinct days since the last success mark the connection exhausted. */
+export const EXHAUSTED_AFTER_DAYS = 4;
+/** Waits between attempts when a refresh fails transiently (5xx, network, time-out). */
+export const TRANSIENT_RETRY_DELAYS_MS = [250, 1000] as const;
+/** How long a refresh may hold its lock before another server instance may take it. */
+const REFRESH_LOCK_TTL_MS = 60_000;
 
 export interface NewConnection {
   readonly providerConfigKey: string;
@@ -16,6 +25,16 @@ export interface NewConnection {
   readonly provider: string;
   readonly tokens: OAuth2Tokens;
   readonly connectionConfig: Readonly<Record<string, unknown>>;
+  readonly endUser: EndUser | null;
+  readonly defaultExpiresIn?: number;
+}
+
+export interface ConnectionServiceOptions {
+  readonly providerTimeoutMs: number;
+  readonly log: Logger;
+  /** Told when the provider refuses a refresh (webhooks). */
+  readonly onRefreshFailure?: (connection: Connection, error: KeywayError) => void;
+  readonly retryDelaysMs?: readonly number[];
 }
 
 /** Connections: one end user's credentials for one integration, kept fresh. */
@@ -26,12 +45,12 @@ export class ConnectionService {
   constructor(
     private readonly store: Store,
     private readonly integrations: IntegrationService,
-    private readonly providerTimeoutMs: number,
+    private readonly options: ConnectionServiceOptions,
   ) {}
 
   /** Creates the connection, or replaces the credentials of the existing pair (keeping its metadata). */
   async upsert(input: NewConnection): Promise<{ connection: Connection; result: UpsertResult }> {
-    const credentials = credentialsFrom(input.tokens);
+    const credentials = credentialsFrom(input.tokens, undefined, input.defaultExpiresIn);
     const { connection, result } = await this.store.writeConnection(input.providerConfigKey, input.connectionId, (existing) => {
       const now = new Date().toISOString();
       return {
@@ -42,6 +61,8 @@ export class ConnectionService {
         credentials,
         connection_config: input.connectionConfig,
         metadata: existing?.metadata ?? {},
+        end_user: input.endUser ?? existing?.end_user ?? null,
+        last_refresh_failure: null,
         created_at: existing?.created_at ?? now,
         updated_at: now,
       };
@@ -49,53 +70,126 @@ export class ConnectionService {
     return { connection: connection!, result: result === 'unchanged' ? 'overridden' : result };
   }
 
-  /** The connection with a token valid for at least the refresh margin (refreshing it if needed). */
+  /**
+   * The connection with a token valid for at least the refresh margin. A fresh token is a memory
+   * read; otherwise one refresh runs (shared by concurrent callers), or a typed error says why not.
+   */
   async getFresh(providerConfigKey: string, connectionId: string, forceRefresh = false): Promise<Connection> {
     const connection = await this.get(providerConfigKey, connectionId);
-    if (!forceRefresh && !refreshDue(connection.credentials, REFRESH_MARGIN_MS)) return connection; // a memory read
+    if (!forceRefresh && !refreshDue(connection.credentials, await this.#margin(providerConfigKey))) return connection;
     const key = JSON.stringify([providerConfigKey, connectionId]);
     let flight = this.#refreshing.get(key);
     if (!flight) {
-      flight = this.#refresh(providerConfigKey, connectionId, forceRefresh).finally(() => this.#refreshing.delete(key));
+      flight = this.store
+        .withLock(`refresh:${key}`, REFRESH_LOCK_TTL_MS, () => this.#refresh(providerConfigKey, connectionId, forceRefresh))
+        .finally(() => this.#refreshing.delete(key));
       this.#refreshing.set(key, flight);
     }
     return flight;
   }
 
+  async #margin(providerConfigKey: string): Promise<number> {
+    const buffer = (await this.integrations.templateOf(providerConfigKey))?.token_expiration_buffer;
+    return buffer === undefined ? REFRESH_MARGIN_MS : buffer * 1000;
+  }
+
+  /** Runs under the connection's refresh lock. */
   async #refresh(providerConfigKey: string, connectionId: string, force: boolean): Promise<Connection> {
-    // Re-read under the flight: a refresh that finished meanwhile may have made this one needless.
+    // Re-read under the lock: a refresh that finished meanwhile (here or in another instance) may
+    // have made this one needless.
     const current = await this.get(providerConfigKey, connectionId);
-    if (!force && !refreshDue(current.credentials, REFRESH_MARGIN_MS)) return current;
+    if (!force && !refreshDue(current.credentials, await this.#margin(providerConfigKey))) return current;
+    const stillValid = !expiresWithin(current.credentials, 0);
+
+    const failure = current.last_refresh_failure;
+    if (failure) {
+      const blocked = Date.parse(failure.backoff_until) > Date.now()
+        ? new KeywayError('refresh_backoff', `The provider refused the last refresh (${failure.code}); not retried before ${failure.backoff_until}`, failureDetails(failure))
+        : failure.days.length >= EXHAUSTED_AFTER_DAYS && !force
+          ? new KeywayError('refresh_exhausted', `The provider has refused refreshes on ${failure.days.length} days (${failure.code}); the user must connect again`, failureDetails(failure))
+          : undefined;
+      if (blocked) {
+        if (stillValid && !force) return current;
+        throw blocked;
+      }
+    }
+
     const refreshToken = current.credentials.refresh_token;
     if (!refreshToken) {
-      if (force || expiresWithin(current.credentials, 0)) {
-        throw new KeywayError('refresh_failed', 'The access token cannot be refreshed: the provider gave no refresh token. Reconnect.');
-      }
+      if (force || !stillValid) throw new KeywayError('refresh_failed', 'The access token cannot be refreshed: the provider gave no refresh token. Reconnect.');
       return current; // still valid for a while; nothing to refresh it with
     }
+
     const { integration, template } = await this.integrations.withTemplate(providerConfigKey);
     const config = Object.fromEntries(Object.entries(current.connection_config).filter((e): e is [string, string] => typeof e[1] === 'string'));
     let tokens: OAuth2Tokens;
     try {
-      tokens = await requestTokens({
-        tokenUrl: resolveEndpoints(template, config).refreshUrl,
-        client: { clientId: integration.client_id, clientSecret: integration.client_secret, authMethod: template.token_request_auth_method ?? 'basic' },
-        grant: { grant_type: 'refresh_token', refresh_token: refreshToken },
-        timeoutMs: this.providerTimeoutMs,
-      });
+      tokens = await this.#withRetries(() =>
+        requestTokens({
+          tokenUrl: resolveEndpoints(template, config).refreshUrl,
+          client: { clientId: integration.client_id, clientSecret: integration.client_secret, authMethod: template.token_request_auth_method ?? 'basic' },
+          grant: { grant_type: 'refresh_token', refresh_token: refreshToken },
+          timeoutMs: this.options.providerTimeoutMs,
+        }),
+      );
     } catch (e) {
-      if (e instanceof KeywayError && e.code === 'token_err') throw new KeywayError('refresh_failed', e.message, e.details);
-      throw e;
+      if (!(e instanceof ProviderCallError)) throw e;
+      if (e.transient) {
+        this.options.log.warn('refresh failed transiently', { config_key: providerConfigKey, connection_id: connectionId, error_code: e.code });
+        if (stillValid) return current; // a working token beats an error
+        throw e;
+      }
+      return this.#refused(current, refreshToken, e);
     }
-    const credentials = credentialsFrom(tokens, current.credentials);
+
+    const credentials = credentialsFrom(tokens, current.credentials, template.default_expires_in);
     // Stored before any caller sees the new token: a rotated refresh token must never be lost.
     const { connection } = await this.store.writeConnection(providerConfigKey, connectionId, (latest) => {
       // Deleted meanwhile, or replaced by a new connect flow: theirs wins.
       if (!latest || latest.credentials.refresh_token !== refreshToken) return null;
-      return { ...latest, credentials, updated_at: new Date().toISOString() };
+      return { ...latest, credentials, last_refresh_failure: null, updated_at: new Date().toISOString() };
     });
     if (!connection) throw new KeywayError('unknown_connection', `The connection "${connectionId}" was deleted during its refresh`);
     return connection;
+  }
+
+  /** The provider refused the refresh token: record it (backoff, exhaustion) and say so. */
+  async #refused(current: Connection, usedRefreshToken: string, e: ProviderCallError): Promise<Connection> {
+    const { provider_config_key: key, connection_id: id } = current;
+    // Another writer may have rotated the token meanwhile (a reconnect): then ours was stale, not refused.
+    const latest = await this.store.getConnection(key, id);
+    if (latest && latest.credentials.refresh_token !== usedRefreshToken) return latest;
+
+    const now = new Date();
+    const previous = current.last_refresh_failure;
+    const failure: RefreshFailure = {
+      at: now.toISOString(),
+      code: e.details?.provider_error ?? e.code,
+      ...(e.details?.provider_error_description !== undefined && { description: e.details.provider_error_description }),
+      backoff_until: new Date(now.getTime() + REFRESH_BACKOFF_MS).toISOString(),
+      days: [...new Set([...(previous?.days ?? []), now.toISOString().slice(0, 10)])].slice(-EXHAUSTED_AFTER_DAYS),
+    };
+    const { connection } = await this.store.writeConnection(key, id, (c) =>
+      c && c.credentials.refresh_token === usedRefreshToken ? { ...c, last_refresh_failure: failure, updated_at: now.toISOString() } : null,
+    );
+    const error = new KeywayError('refresh_failed', e.message, e.details);
+    this.options.log.warn('refresh refused by the provider', { config_key: key, connection_id: id, error_code: failure.code, failure_days: failure.days.length });
+    this.options.onRefreshFailure?.(connection ?? current, error);
+    throw error;
+  }
+
+  /** Retries transient failures after short waits; permanent ones end at once. */
+  async #withRetries<T>(call: () => Promise<T>): Promise<T> {
+    const delays = this.options.retryDelaysMs ?? TRANSIENT_RETRY_DELAYS_MS;
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await call();
+      } catch (e) {
+        const delay = delays[attempt];
+        if (!(e instanceof ProviderCallError) || !e.transient || delay === undefined) throw e;
+        await new Promise((r) => setTimeout(r, delay));
+      }
+    }
   }
 
   async get(providerConfigKey: string, connectionId: string): Promise<Connection> {
@@ -125,4 +219,8 @@ export class ConnectionService {
       );
     }
   }
+}
+
+function failureDetails(f: RefreshFailure): Record<string, string> {
+  return { provider_error: f.code, ...(f.description !== undefined && { provider_error_description: f.description }), retry_after: f.backoff_until };
 }

@@ -85,6 +85,8 @@ export async function finishFlow(req: CallbackRequest, deps: CallbackDeps): Prom
       provider: template.name,
       tokens,
       connectionConfig: { ...flow.connection_config, ...pickPaths(tokens.data, template.token_response_metadata), ...callbackValues },
+      endUser: flow.end_user,
+      ...(template.default_expires_in !== undefined && { defaultExpiresIn: template.default_expires_in }),
     });
     return { ok: true, ...pair, result };
   } catch (e) {

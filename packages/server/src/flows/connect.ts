@@ -3,7 +3,7 @@ import { KeywayError } from '../errors.ts';
 import { parseConnectionId } from '../ids.ts';
 import type { IntegrationService } from '../integrations/service.ts';
 import { buildAuthorizationUrl, generateCodeVerifier, generateState } from '../oauth/client.ts';
-import type { Store } from '../store/types.ts';
+import type { ConnectSession, Store } from '../store/types.ts';
 import { resolveEndpoints, validateConnectionConfig } from '../templates/interpolate.ts';
 import { bracketParams, sha256 } from './state.ts';
 
@@ -15,6 +15,8 @@ export interface ConnectRequest {
   /** From the browser SDK, validated by the route: where the outcome goes. */
   readonly flowId: string | null;
   readonly origin: string | null;
+  /** The connect session the flow runs under; null for a public-key flow. */
+  readonly session: ConnectSession | null;
 }
 
 /**
@@ -29,8 +31,20 @@ export async function startFlow(req: ConnectRequest, deps: { config: Config; sto
     }
     throw e;
   });
-  const connectionId = parseConnectionId(req.query.get('connection_id') ?? undefined);
-  const connectionConfig = validateConnectionConfig(template, bracketParams(req.query, 'params'));
+  const { session } = req;
+  if (session?.allowed_integrations && !session.allowed_integrations.includes(integration.unique_key)) {
+    throw new KeywayError('integration_not_allowed', `This connect session does not allow the integration "${integration.unique_key}"`);
+  }
+  // Under a session the connection belongs to the session's end user: the browser cannot pick another id.
+  const requested = req.query.get('connection_id') || undefined;
+  if (session && requested !== undefined && requested !== session.end_user.id) {
+    throw new KeywayError('connection_id_not_allowed', 'This connect session is for another connection id');
+  }
+  const connectionId = parseConnectionId(session ? session.end_user.id : requested);
+  const connectionConfig = validateConnectionConfig(template, {
+    ...bracketParams(req.query, 'params'),
+    ...session?.integrations_config_defaults[integration.unique_key]?.connection_config, // the backend's values win
+  });
   const endpoints = resolveEndpoints(template, connectionConfig);
 
   const scopeSeparator = template.scope_separator ?? ' ';
@@ -49,6 +63,7 @@ export async function startFlow(req: ConnectRequest, deps: { config: Config; sto
     binding_hash: sha256(req.binding),
     flow_id: req.flowId,
     origin: req.origin,
+    end_user: session?.end_user ?? null,
     expires_at: Date.now() + deps.config.flowTtlMs,
   });
   return buildAuthorizationUrl({

@@ -28,6 +28,12 @@ export class IntegrationService {
     return integration;
   }
 
+  /** The template of an integration; undefined when either is gone. */
+  async templateOf(uniqueKey: string): Promise<ProviderTemplate | undefined> {
+    const integration = await this.store.getIntegration(uniqueKey);
+    return integration && this.templates.get(integration.provider);
+  }
+
   /** The integration and its template; the template must still exist. */
   async withTemplate(uniqueKey: string): Promise<{ integration: Integration; template: ProviderTemplate }> {
     const integration = await this.get(uniqueKey);

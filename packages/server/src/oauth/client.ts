@@ -72,12 +72,28 @@ function basicAuthorization(id: string, secret: string): string {
 }
 
 /**
+ * A failed provider call. `transient` failures (time-out, network, 5xx, 429, the OAuth errors
+ * `server_error` and `temporarily_unavailable`) may succeed if tried again; the others will not.
+ */
+export class ProviderCallError extends KeywayError {
+  constructor(
+    code: 'token_err' | 'provider_timeout',
+    message: string,
+    readonly transient: boolean,
+    details?: Readonly<Record<string, string>>,
+  ) {
+    super(code, message, details);
+  }
+}
+
+/**
  * POSTs a token request and returns arctic's OAuth2Tokens. Every failure becomes a KeywayError:
  * the provider's OAuth error (`token_err` with its code and description), a non-JSON or 5xx
  * answer, a network failure, or our time-out (`provider_timeout`). A 200 that carries an
  * `error` field (GitHub does this) is an error too.
  */
 export async function requestTokens(req: TokenRequest): Promise<OAuth2Tokens> {
+  let status = 0;
   const body = new URLSearchParams();
   for (const [k, v] of Object.entries(req.extraParams ?? {})) body.set(k, v);
   for (const [k, v] of Object.entries(req.grant)) if (v !== null) body.set(k, v);
@@ -100,6 +116,7 @@ export async function requestTokens(req: TokenRequest): Promise<OAuth2Tokens> {
       redirect: 'error',
       signal: AbortSignal.timeout(req.timeoutMs),
     });
+    status = response.status;
     const text = await response.text();
     const data = parseJsonObject(text);
     if (response.ok && data && typeof data.error !== 'string') {
@@ -118,7 +135,7 @@ export async function requestTokens(req: TokenRequest): Promise<OAuth2Tokens> {
     }
     throw data ? new UnexpectedErrorResponseBodyError(response.status, null) : new UnexpectedResponseError(response.status);
   } catch (e) {
-    throw toKeywayError(e, req.grant.grant_type);
+    throw toProviderError(e, req.grant.grant_type, status);
   }
 }
 
@@ -131,24 +148,27 @@ function parseJsonObject(text: string): Record<string, unknown> | null {
   }
 }
 
-function toKeywayError(e: unknown, grant: TokenGrant['grant_type']): KeywayError {
+const TRANSIENT_OAUTH_ERRORS = new Set(['server_error', 'temporarily_unavailable']);
+
+function toProviderError(e: unknown, grant: TokenGrant['grant_type'], status: number): ProviderCallError {
   const what = grant === 'authorization_code' ? 'The code exchange' : 'The token refresh';
+  const transientStatus = status >= 500 || status === 429;
   if (e instanceof DOMException && e.name === 'TimeoutError') {
-    return new KeywayError('provider_timeout', `${what} timed out: the provider did not answer in time`);
+    return new ProviderCallError('provider_timeout', `${what} timed out: the provider did not answer in time`, true);
   }
   if (e instanceof OAuth2RequestError) {
     const details: Record<string, string> = { provider_error: e.code.slice(0, 100) };
     if (e.description) details.provider_error_description = e.description.slice(0, 500);
-    return new KeywayError('token_err', `${what} failed: the provider answered ${e.code}`, details);
+    return new ProviderCallError('token_err', `${what} failed: the provider answered ${details.provider_error}`, transientStatus || TRANSIENT_OAUTH_ERRORS.has(e.code), details);
   }
   if (e instanceof UnexpectedErrorResponseBodyError) {
-    return new KeywayError('token_err', `${what} failed: the provider answered ${e.status} without an access token`);
+    return new ProviderCallError('token_err', `${what} failed: the provider answered ${e.status} without an access token`, transientStatus);
   }
   if (e instanceof UnexpectedResponseError) {
-    return new KeywayError('token_err', `${what} failed: the provider answered ${e.status} with a body that is not JSON`);
+    return new ProviderCallError('token_err', `${what} failed: the provider answered ${e.status} with a body that is not JSON`, transientStatus);
   }
   if (e instanceof TypeError) {
-    return new KeywayError('token_err', `${what} failed: the provider could not be reached`);
+    return new ProviderCallError('token_err', `${what} failed: the provider could not be reached`, true);
   }
-  return new KeywayError('token_err', `${what} failed`);
+  return new ProviderCallError('token_err', `${what} failed`, false);
 }

@@ -5,14 +5,20 @@ import { KeywayError } from '../errors.ts';
 import { bodyOf, booleanParam, intParam, optionalString, queryOf } from '../http/request.ts';
 import { parseConfigKey, parseConnectionId } from '../ids.ts';
 import type { IntegrationInput, IntegrationService } from '../integrations/service.ts';
+import type { ConnectSessionInput, ConnectSessionService } from '../sessions/service.ts';
 import type { TemplateCatalog } from '../templates/catalog.ts';
 import { isRecord } from '../templates/validate.ts';
 import { apiConnection, apiConnectionSummary, apiIntegration, apiProvider } from './wire.ts';
 
 /** The backend API (Nango's paths and shapes). Mounted behind requireSecretKey. */
-export function apiRoutes(deps: { templates: TemplateCatalog; integrations: IntegrationService; connections: ConnectionService }): Router {
-  const { templates, integrations, connections } = deps;
+export function apiRoutes(deps: { templates: TemplateCatalog; integrations: IntegrationService; connections: ConnectionService; sessions: ConnectSessionService }): Router {
+  const { templates, integrations, connections, sessions } = deps;
   const r = Router();
+
+  r.post('/connect/sessions', async (req, res) => {
+    const session = await sessions.create(connectSessionInput(bodyOf(req)));
+    res.status(201).json({ data: session });
+  });
 
   r.get('/providers', (req, res) => {
     const search = (queryOf(req).get('search') ?? '').toLowerCase();
@@ -50,16 +56,14 @@ export function apiRoutes(deps: { templates: TemplateCatalog; integrations: Inte
     const q = queryOf(req);
     const limit = intParam(q, 'limit', 100, 1, 1000);
     const integrationId = q.get('integrationId') || undefined;
-    // End users arrive with connect sessions; until then no connection has one.
-    const list = q.get('endUserId')
-      ? []
-      : await connections.list({
-          ...(integrationId !== undefined && { provider_config_key: integrationId }),
-          ...(q.get('connectionId') && { connection_id: q.get('connectionId')! }),
-          ...(q.get('search') && { search: q.get('search')! }),
-          limit,
-          offset: intParam(q, 'page', 0, 0, 1_000_000) * limit,
-        });
+    const list = await connections.list({
+      ...(integrationId !== undefined && { provider_config_key: integrationId }),
+      ...(q.get('connectionId') && { connection_id: q.get('connectionId')! }),
+      ...(q.get('search') && { search: q.get('search')! }),
+      ...(q.get('endUserId') && { end_user_id: q.get('endUserId')! }),
+      limit,
+      offset: intParam(q, 'page', 0, 0, 1_000_000) * limit,
+    });
     res.json({ connections: list.map(apiConnectionSummary) });
   });
 
@@ -113,4 +117,48 @@ function integrationInput(body: Record<string, unknown>): IntegrationInput {
     input.credentials = { client_id: clientId, client_secret: clientSecret, scopes: scopes.split(',').map((s) => s.trim()).filter(Boolean) };
   }
   return input;
+}
+
+/** Nango's POST /connect/sessions body. The end user's id becomes the connection id of the flows it starts. */
+function connectSessionInput(body: Record<string, unknown>): ConnectSessionInput {
+  const user = body.end_user;
+  if (!isRecord(user)) throw new KeywayError('invalid_body', '`end_user` ({ id, email?, display_name? }) is required');
+  let id: string;
+  try {
+    id = parseConnectionId(user.id);
+  } catch (e) {
+    throw new KeywayError('invalid_body', `\`end_user.id\` is used as the connection id: ${(e as Error).message}`);
+  }
+  const email = optionalString(user, 'email', 320);
+  const displayName = optionalString(user, 'display_name', 255);
+  const org = body.organization;
+  if (org !== undefined && !isRecord(org)) throw new KeywayError('invalid_body', '`organization` must be { id, display_name? }');
+  const orgId = org ? optionalString(org, 'id', 255) : undefined;
+  const orgName = org ? optionalString(org, 'display_name', 255) : undefined;
+  if (org && orgId === undefined) throw new KeywayError('invalid_body', '`organization.id` is required');
+
+  const allowed = body.allowed_integrations;
+  if (allowed !== undefined && (!Array.isArray(allowed) || allowed.length > 1000)) throw new KeywayError('invalid_body', '`allowed_integrations` must be a list of config keys');
+  const defaults: Record<string, { connection_config?: Record<string, string> }> = Object.create(null);
+  const given = body.integrations_config_defaults;
+  if (given !== undefined) {
+    if (!isRecord(given)) throw new KeywayError('invalid_body', '`integrations_config_defaults` must map config keys to { connection_config }');
+    for (const [key, value] of Object.entries(given)) {
+      const config = isRecord(value) ? value.connection_config : undefined;
+      if (!isRecord(value) || (config !== undefined && (!isRecord(config) || !Object.values(config).every((v) => typeof v === 'string')))) {
+        throw new KeywayError('invalid_body', `\`integrations_config_defaults.${key}\` must be { connection_config: { name: string } }`);
+      }
+      defaults[parseConfigKey(key)] = config === undefined ? {} : { connection_config: Object.fromEntries(Object.entries(config as Record<string, string>)) };
+    }
+  }
+  return {
+    end_user: {
+      id,
+      ...(email !== undefined && { email }),
+      ...(displayName !== undefined && { display_name: displayName }),
+      ...(orgId !== undefined && { organization: { id: orgId, ...(orgName !== undefined && { display_name: orgName }) } }),
+    },
+    allowed_integrations: allowed === undefined ? null : (allowed as unknown[]).map(parseConfigKey),
+    integrations_config_defaults: defaults,
+  };
 }

@@ -10,7 +10,8 @@ import { safeEqual } from '../flows/state.ts';
 import { intParam, queryOf } from '../http/request.ts';
 import type { IntegrationService } from '../integrations/service.ts';
 import type { Logger } from '../log.ts';
-import type { FlowResult, Store } from '../store/types.ts';
+import type { ConnectSessionService } from '../sessions/service.ts';
+import type { ConnectSession, FlowResult, Store } from '../store/types.ts';
 import { sendPage } from './pages.ts';
 
 /** Our cookie's own name: cookies on one host are shared across ports (127.0.0.1 in dev). */
@@ -25,6 +26,7 @@ export interface OAuthDeps {
   readonly integrations: IntegrationService;
   readonly connections: ConnectionService;
   readonly outcomes: FlowOutcomes;
+  readonly sessions: ConnectSessionService;
   readonly log: Logger;
 }
 
@@ -56,9 +58,9 @@ export function oauthRoutes(deps: OAuthDeps): Router {
     let to: FlowReturn = { flowId: null, origin: null };
     try {
       to = flowReturn(query, config.allowedOrigins);
-      checkPublicKey(query.get('public_key'), config.publicKey);
+      const session = await authorize(query, deps);
       const binding = readBinding(req) ?? randomBytes(32).toString('base64url');
-      const url = await startFlow({ providerConfigKey: req.params.providerConfigKey, query, binding, ...to }, deps);
+      const url = await startFlow({ providerConfigKey: req.params.providerConfigKey, query, binding, session, ...to }, deps);
       res.cookie(BINDING_COOKIE, binding, {
         httpOnly: true,
         sameSite: 'lax', // sent on the provider's top-level redirect back to us
@@ -119,9 +121,17 @@ function flowReturn(query: URLSearchParams, allowedOrigins: readonly string[]): 
   return { flowId, origin };
 }
 
-function checkPublicKey(given: string | null, publicKey: string): void {
-  if (!given) throw new KeywayError('missing_public_key', 'The public_key query parameter is required');
-  if (!safeEqual(given, publicKey)) throw new KeywayError('invalid_public_key', 'The public key is not valid');
+/** A flow starts with a connect session token or, unless sessions are required, the public key. */
+async function authorize(query: URLSearchParams, deps: OAuthDeps): Promise<ConnectSession | null> {
+  const token = query.get('connect_session_token');
+  if (token) return deps.sessions.resolve(token);
+  if (deps.config.requireConnectSession) {
+    throw new KeywayError('connect_session_required', 'This server requires a connect session: create one from your backend (POST /connect/sessions)');
+  }
+  const given = query.get('public_key');
+  if (!given) throw new KeywayError('missing_public_key', 'The public_key (or connect_session_token) query parameter is required');
+  if (!safeEqual(given, deps.config.publicKey)) throw new KeywayError('invalid_public_key', 'The public key is not valid');
+  return null;
 }
 
 function readBinding(req: Request): string | undefined {

@@ -1,5 +1,10 @@
 /** Domain records -> Nango's public JSON shapes. Nothing secret leaves unless asked for. */
-import type { Connection, Integration } from '../store/types.ts';
+import type { Connection, EndUser, Integration } from '../store/types.ts';
+
+/** Nango's end user shape. */
+function apiEndUser(u: EndUser | null) {
+  return u && { id: u.id, email: u.email ?? null, display_name: u.display_name ?? null, organization: u.organization ? { id: u.organization.id, display_name: u.organization.display_name ?? null } : null };
+}
 import type { ProviderTemplate } from '../templates/schema.ts';
 
 export function apiIntegration(i: Integration, includeCredentials = false) {
@@ -30,8 +35,8 @@ export function apiConnectionSummary(c: Connection) {
     provider: c.provider,
     created: c.created_at,
     metadata: c.metadata,
-    errors: [],
-    end_user: null,
+    errors: c.last_refresh_failure ? [{ type: 'auth', log_id: '' }] : [],
+    end_user: apiEndUser(c.end_user),
     tags: {},
   };
 }
@@ -51,8 +56,9 @@ export function apiConnection(c: Connection, includeRefreshToken: boolean) {
     created_at: c.created_at,
     updated_at: c.updated_at,
     last_fetched_at: new Date().toISOString(),
-    errors: [],
-    end_user: null,
+    errors: c.last_refresh_failure ? [{ type: 'auth', log_id: '' }] : [],
+    last_refresh_failure: c.last_refresh_failure,
+    end_user: apiEndUser(c.end_user),
     tags: {},
     credentials: { ...credentials, ...(includeRefreshToken && refresh_token !== undefined && { refresh_token }), raw },
   };

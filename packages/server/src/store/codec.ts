@@ -29,7 +29,8 @@ export class RecordCodec {
   }
   async openConnection(s: StoredConnection): Promise<Connection> {
     const credentials = JSON.parse(await this.keyring.open(s.credentials, connectionIdentity(s))) as OAuth2Credentials;
-    return { ...s, credentials };
+    // Fields added after the first release default here, so older files load unchanged.
+    return { ...s, end_user: s.end_user ?? null, last_refresh_failure: s.last_refresh_failure ?? null, credentials };
   }
 
   async sealFlow(f: FlowState): Promise<StoredFlow> {

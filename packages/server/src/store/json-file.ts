@@ -4,7 +4,8 @@ import { Low } from 'lowdb';
 import { DataFile } from 'lowdb/node';
 import type { Keyring } from '../crypto/keyring.ts';
 import { RecordCodec, type StoredConnection, type StoredFlow, type StoredIntegration } from './codec.ts';
-import type { Connection, ConnectionFilter, ConnectionUpdate, FlowOutcomeRecord, FlowState, Integration, Store, WriteResult } from './types.ts';
+import { KeyedQueue } from './keyed-queue.ts';
+import type { ConnectSession, Connection, ConnectionFilter, ConnectionUpdate, FlowOutcomeRecord, FlowState, Integration, Store, WriteResult } from './types.ts';
 
 interface FileData {
   version: 1;
@@ -12,6 +13,7 @@ interface FileData {
   connections: StoredConnection[];
   flows: StoredFlow[];
   outcomes: FlowOutcomeRecord[];
+  sessions: ConnectSession[];
 }
 
 export class StoreError extends Error {
@@ -33,8 +35,10 @@ export class JsonFileStore implements Store {
   readonly #connections = new Map<string, Map<string, Entry<Connection, StoredConnection>>>();
   readonly #flows = new Map<string, StoredFlow>();
   readonly #outcomes = new Map<string, FlowOutcomeRecord>();
-  /** The last queued write per connection, so writes to one connection run one after another. */
-  readonly #writing = new Map<string, Promise<void>>();
+  readonly #sessions = new Map<string, ConnectSession>();
+  /** Writes to one connection run one after another. */
+  readonly #writes = new KeyedQueue();
+  readonly #locks = new KeyedQueue();
   readonly #codec: RecordCodec;
   readonly #db: Low<FileData>;
   readonly #lockPath: string;
@@ -96,6 +100,7 @@ export class JsonFileStore implements Store {
     const now = Date.now();
     for (const f of data.flows) if (f.expires_at > now) this.#flows.set(f.state_hash, f);
     for (const o of data.outcomes ?? []) if (o.expires_at > now) this.#outcomes.set(o.flow_id_hash, o);
+    for (const x of data.sessions ?? []) if (x.expires_at > now) this.#sessions.set(x.token_hash, x);
     await this.#persist();
     await chmod(path, 0o600);
   }
@@ -113,6 +118,7 @@ export class JsonFileStore implements Store {
       connections: [...this.#connections.values()].flatMap((m) => [...m.values()].map((e) => e.stored)),
       flows: [...this.#flows.values()],
       outcomes: [...this.#outcomes.values()],
+      sessions: [...this.#sessions.values()],
     };
     await this.#db.write();
   }
@@ -171,6 +177,7 @@ export class JsonFileStore implements Store {
     const all = groups.flatMap((m) => [...m.values()].map((e) => e.rec)).filter(
       (c) =>
         (filter.connection_id === undefined || c.connection_id === filter.connection_id) &&
+        (filter.end_user_id === undefined || c.end_user?.id === filter.end_user_id) &&
         (filter.search === undefined || c.connection_id.toLowerCase().includes(filter.search.toLowerCase())),
     );
     all.sort((a, b) => a.created_at.localeCompare(b.created_at) || a.connection_id.localeCompare(b.connection_id));
@@ -178,14 +185,12 @@ export class JsonFileStore implements Store {
   }
 
   writeConnection(providerConfigKey: string, connectionId: string, update: ConnectionUpdate): Promise<WriteResult> {
-    const key = JSON.stringify([providerConfigKey, connectionId]);
-    const previous = this.#writing.get(key) ?? Promise.resolve();
-    const run = previous.then(async (): Promise<WriteResult> => {
+    return this.#writes.run(JSON.stringify([providerConfigKey, connectionId]), async (): Promise<WriteResult> => {
       const before = this.#connections.get(providerConfigKey)?.get(connectionId);
       const next = update(before?.rec);
       if (next === null) return { connection: before?.rec, result: 'unchanged' };
       if (next.provider_config_key !== providerConfigKey || next.connection_id !== connectionId) {
-        throw new Error('writeConnection: the update changed the connection\'s identity');
+        throw new Error("writeConnection: the update changed the connection's identity");
       }
       const entry = { rec: next, stored: await this.#codec.sealConnection(next) };
       await this.#commit(() => {
@@ -195,13 +200,6 @@ export class JsonFileStore implements Store {
       });
       return { connection: next, result: before ? 'overridden' : 'created' };
     });
-    // The chain continues after a failure; the entry is dropped once nothing queues behind it.
-    const tail = run.then(() => undefined, () => undefined);
-    this.#writing.set(key, tail);
-    void tail.then(() => {
-      if (this.#writing.get(key) === tail) this.#writing.delete(key);
-    });
-    return run;
   }
 
   async deleteConnection(providerConfigKey: string, connectionId: string) {
@@ -254,13 +252,61 @@ export class JsonFileStore implements Store {
     return outcome && outcome.expires_at > Date.now() ? outcome : undefined;
   }
 
+  async putSession(session: ConnectSession) {
+    await this.#commit(() => {
+      const undoPurge = purgeExpired(this.#sessions);
+      this.#sessions.set(session.token_hash, session);
+      return () => {
+        this.#sessions.delete(session.token_hash);
+        undoPurge();
+      };
+    });
+  }
+
+  async getSession(tokenHash: string) {
+    const session = this.#sessions.get(tokenHash);
+    return session && session.expires_at > Date.now() ? session : undefined;
+  }
+
+  /**
+   * Re-seals every secret under the current key (the first of KEYWAY_ENCRYPTION_KEY), so older
+   * keys can be dropped afterwards. Run with the server stopped (the file lock makes sure).
+   */
+  async resealAll(onProgress?: (done: number, total: number) => void): Promise<{ resealed: number; total: number }> {
+    const integrations = [...this.#integrations.values()];
+    const connections = [...this.#connections.values()].flatMap((m) => [...m.values()]);
+    const flows = [...this.#flows.values()];
+    const total = integrations.length + connections.length + flows.length;
+    let done = 0;
+    const step = () => onProgress?.(++done, total);
+    for (const { rec } of integrations) {
+      this.#integrations.set(rec.unique_key, { rec, stored: await this.#codec.sealIntegration(rec) });
+      step();
+    }
+    for (const { rec } of connections) {
+      this.#connectionsOf(rec.provider_config_key).set(rec.connection_id, { rec, stored: await this.#codec.sealConnection(rec) });
+      step();
+    }
+    for (const stored of flows) {
+      this.#flows.set(stored.state_hash, await this.#codec.sealFlow(await this.#codec.openFlow(stored)));
+      step();
+    }
+    await this.#persist();
+    return { resealed: done, total };
+  }
+
+  /** One process per file (see #lock), so an in-process queue is the whole lock. */
+  withLock<T>(name: string, _ttlMs: number, fn: () => Promise<T>): Promise<T> {
+    return this.#locks.run(name, fn);
+  }
+
   async close() {
     await rm(this.#lockPath, { force: true });
   }
 }
 
 function emptyData(): FileData {
-  return { version: 1, integrations: [], connections: [], flows: [], outcomes: [] };
+  return { version: 1, integrations: [], connections: [], flows: [], outcomes: [], sessions: [] };
 }
 
 /** Drops expired rows; returns how to put them back. */

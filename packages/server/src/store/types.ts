@@ -19,10 +19,34 @@ export interface OAuth2Credentials {
   readonly type: 'OAUTH2';
   readonly access_token: string;
   readonly refresh_token?: string;
-  /** ISO 8601; absent when the provider gave no expiry. */
+  /** ISO 8601; absent when the provider gave no expiry (and the template no default lifetime). */
   readonly expires_at?: string;
+  /** When these credentials were issued (the flow or the last refresh). */
+  readonly obtained_at?: string;
   /** The provider's token response as it came. */
   readonly raw: Readonly<Record<string, unknown>>;
+}
+
+/** The end user a connection belongs to, as the app's backend named them in a connect session. */
+export interface EndUser {
+  readonly id: string;
+  readonly email?: string;
+  readonly display_name?: string;
+  readonly organization?: { readonly id: string; readonly display_name?: string };
+}
+
+/**
+ * The provider refused a refresh. Reads fail fast until `backoff_until`; failures on several
+ * distinct days mark the connection exhausted (it needs the user to connect again).
+ */
+export interface RefreshFailure {
+  readonly at: string;
+  /** The provider's error code (`invalid_grant`) or ours. */
+  readonly code: string;
+  readonly description?: string;
+  readonly backoff_until: string;
+  /** Distinct UTC days (YYYY-MM-DD) with a failure since the last success, at most a few. */
+  readonly days: readonly string[];
 }
 
 export interface Connection {
@@ -35,8 +59,24 @@ export interface Connection {
   readonly connection_config: Readonly<Record<string, unknown>>;
   /** The application's own data, set through the metadata API. */
   readonly metadata: Readonly<Record<string, unknown>>;
+  readonly end_user: EndUser | null;
+  /** Set while refreshes fail; cleared by the next success or a new connect flow. */
+  readonly last_refresh_failure: RefreshFailure | null;
   readonly created_at: string;
   readonly updated_at: string;
+}
+
+/** A connect session: what the app's backend allows one browser to connect, for 30 minutes. */
+export interface ConnectSession {
+  /** SHA-256 of the session token; the token itself is never stored. */
+  readonly token_hash: string;
+  readonly end_user: EndUser;
+  /** Config keys the browser may connect; null = all. */
+  readonly allowed_integrations: readonly string[] | null;
+  /** Connection config per config key, fixed by the backend (the browser cannot override it). */
+  readonly integrations_config_defaults: Readonly<Record<string, { readonly connection_config?: Readonly<Record<string, string>> }>>;
+  readonly created_at: string;
+  readonly expires_at: number;
 }
 
 /** A started connect flow, keyed by the SHA-256 of its `state`; deleted at the first callback. */
@@ -52,6 +92,8 @@ export interface FlowState {
   readonly flow_id: string | null;
   /** The exact, allowed origin of the page that opened the flow: the only postMessage target. */
   readonly origin: string | null;
+  /** From the connect session that started the flow, if any. */
+  readonly end_user: EndUser | null;
   readonly expires_at: number;
 }
 
@@ -72,6 +114,7 @@ export interface ConnectionFilter {
   readonly connection_id?: string;
   /** Substring of the connection id. */
   readonly search?: string;
+  readonly end_user_id?: string;
   readonly limit: number;
   readonly offset: number;
 }
@@ -108,6 +151,17 @@ export interface Store {
   takeFlow(stateHash: string): Promise<FlowState | undefined>;
 
   putOutcome(outcome: FlowOutcomeRecord): Promise<void>;
+
+  putSession(session: ConnectSession): Promise<void>;
+  /** The session, or undefined when unknown or expired. */
+  getSession(tokenHash: string): Promise<ConnectSession | undefined>;
+
+  /**
+   * Runs `fn` holding the named lock, so one refresh of a connection runs at a time. The JSON
+   * adapter locks within its one process; a database adapter locks across server instances
+   * (and `ttlMs` bounds how long a crashed holder can block the others).
+   */
+  withLock<T>(name: string, ttlMs: number, fn: () => Promise<T>): Promise<T>;
   getOutcome(flowIdHash: string): Promise<FlowOutcomeRecord | undefined>;
 
   close(): Promise<void>;

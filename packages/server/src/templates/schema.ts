@@ -35,6 +35,10 @@ export interface ProviderTemplate {
   readonly token_response_metadata?: readonly string[];
   /** Callback query parameters kept into connection_config (`realmId`). */
   readonly redirect_uri_metadata?: readonly string[];
+  /** Refresh this many seconds before expiry (default 300). */
+  readonly token_expiration_buffer?: number;
+  /** Lifetime in seconds to assume when the token response has no `expires_in`. */
+  readonly default_expires_in?: number;
 }
 
 export interface ConnectionConfigInput {

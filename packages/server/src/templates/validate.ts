@@ -7,7 +7,7 @@ const URL_FIELDS = ['authorization_url', 'token_url', 'refresh_url'] as const;
 const ALLOWED_FIELDS = new Set([
   'display_name', 'categories', 'docs', 'auth_mode', 'authorization_url', 'token_url', 'refresh_url', 'issuer',
   'scope_separator', 'default_scopes', 'authorization_params', 'token_params', 'pkce', 'token_request_auth_method',
-  'connection_config', 'token_response_metadata', 'redirect_uri_metadata',
+  'connection_config', 'token_response_metadata', 'redirect_uri_metadata', 'token_expiration_buffer', 'default_expires_in',
 ]);
 
 /** Turns parsed JSON into a ProviderTemplate, or throws one message naming the field at fault. */
@@ -55,6 +55,10 @@ export function validateTemplate(name: string, data: unknown): ProviderTemplate 
   strList('token_response_metadata');
   strList('redirect_uri_metadata');
   const authorizationParams = strMap('authorization_params');
+  for (const field of ['token_expiration_buffer', 'default_expires_in']) {
+    const v = data[field];
+    if (v !== undefined && (!Number.isInteger(v) || (v as number) <= 0)) fail(field, 'must be a positive whole number of seconds');
+  }
   strMap('token_params');
 
   const inputs = connectionConfigInputs(data.connection_config, fail);

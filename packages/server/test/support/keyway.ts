@@ -40,6 +40,10 @@ export async function startKeyway(options: { templates?: Record<string, unknown>
     allowedOrigins: [],
     providerTimeoutMs: 2000,
     flowTtlMs: 10 * 60_000,
+    requireConnectSession: false,
+    webhookUrl: null,
+    backgroundRefreshIntervalMs: 0,
+    backgroundRefreshAfterMs: 7 * 24 * 3_600_000,
     ...options.config,
   };
   const logs = options.logs;

@@ -1,0 +1,42 @@
+import { randomBytes } from 'node:crypto';
+import { KeywayError } from '../errors.ts';
+import { sha256 } from '../flows/state.ts';
+import type { IntegrationService } from '../integrations/service.ts';
+import type { ConnectSession, EndUser, Store } from '../store/types.ts';
+
+export const CONNECT_SESSION_TTL_MS = 30 * 60_000;
+
+export interface ConnectSessionInput {
+  readonly end_user: EndUser;
+  readonly allowed_integrations: readonly string[] | null;
+  readonly integrations_config_defaults: ConnectSession['integrations_config_defaults'];
+}
+
+/**
+ * Connect sessions: the app's backend (secret key) decides who connects and to what; the browser
+ * gets a short-lived token good only for starting those flows. The token is stored as a hash.
+ */
+export class ConnectSessionService {
+  constructor(
+    private readonly store: Store,
+    private readonly integrations: IntegrationService,
+  ) {}
+
+  async create(input: ConnectSessionInput): Promise<{ token: string; expires_at: string }> {
+    for (const key of [...(input.allowed_integrations ?? []), ...Object.keys(input.integrations_config_defaults)]) {
+      await this.integrations.get(key).catch(() => {
+        throw new KeywayError('invalid_body', `"${key}" is not an integration`);
+      });
+    }
+    const token = `kw_cs_${randomBytes(32).toString('base64url')}`;
+    const expiresAt = Date.now() + CONNECT_SESSION_TTL_MS;
+    await this.store.putSession({ token_hash: sha256(token), ...input, created_at: new Date().toISOString(), expires_at: expiresAt });
+    return { token, expires_at: new Date(expiresAt).toISOString() };
+  }
+
+  async resolve(token: string): Promise<ConnectSession> {
+    const session = /^kw_cs_[A-Za-z0-9_-]{43}$/.test(token) ? await this.store.getSession(sha256(token)) : undefined;
+    if (!session) throw new KeywayError('invalid_connect_session', 'The connect session is unknown or expired; ask your backend for a new one');
+    return session;
+  }
+}
