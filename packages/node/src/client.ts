@@ -3,6 +3,8 @@ import { HttpClient } from './http.ts';
 import type {
   Connection,
   ConnectionSummary,
+  ConnectSession,
+  CreateConnectSessionProps,
   CreateIntegrationBody,
   DeleteResponse,
   Integration,
@@ -17,6 +19,7 @@ import type {
   UpdateIntegrationBody,
 } from './types.ts';
 import { requireConnectionId, requireConnectionIds, requireMetadata, requireProvider, requireProviderConfigKey } from './validate.ts';
+import { verifyWebhookRequest, type WebhookHeaders } from './webhooks.ts';
 
 const DEFAULT_TIMEOUT_MS = 30_000;
 
@@ -30,6 +33,7 @@ export class Nango {
   /** The server's base URL, without trailing slash. */
   readonly serverUrl: string;
   readonly #http: HttpClient;
+  readonly #secretKey: string;
 
   constructor(options: NangoOptions) {
     const config: Partial<NangoOptions> = options ?? {};
@@ -41,6 +45,7 @@ export class Nango {
       throw new KeywayError('missing_secret_key', 'A secret key is required: new Nango({ host, secretKey })');
     }
     this.serverUrl = parseHost(config.host);
+    this.#secretKey = secretKey;
 
     const timeoutMs = config.timeoutMs ?? DEFAULT_TIMEOUT_MS;
     if (typeof timeoutMs !== 'number' || !Number.isFinite(timeoutMs) || timeoutMs <= 0) {
@@ -156,6 +161,17 @@ export class Nango {
     return body ?? { success: true };
   }
 
+  /* ───────────── Connect sessions ───────────── */
+
+  /**
+   * A short-lived token (30 minutes) for the browser SDK: `new Nango({ connectSessionToken })`. The
+   * flows it starts connect `end_user.id` (as the connection id) to the allowed integrations only.
+   */
+  async createConnectSession(props: CreateConnectSessionProps): Promise<{ data: ConnectSession }> {
+    if (!props?.end_user?.id) throw new KeywayError('missing_end_user', 'end_user.id is required: it becomes the connection id');
+    return this.#http.request('POST', '/connect/sessions', { body: props });
+  }
+
   /* ───────────── Providers ───────────── */
 
   async listProviders(queries?: { search?: string }): Promise<{ data: Provider[] }> {
@@ -165,6 +181,16 @@ export class Nango {
   async getProvider(params: { provider: string }): Promise<{ data: Provider }> {
     requireProvider(params?.provider);
     return this.#http.request('GET', `/providers/${seg(params.provider)}`);
+  }
+
+  /* ───────────── Webhooks ───────────── */
+
+  /**
+   * Whether a webhook request was signed with this client's secret key: `X-Keyway-Hmac-Sha256` or
+   * `X-Nango-Hmac-Sha256` (any case) must be the hex HMAC-SHA256 of `rawBody`, the body exactly as received.
+   */
+  verifyIncomingWebhookRequest(rawBody: string | Buffer, headers: WebhookHeaders): boolean {
+    return verifyWebhookRequest(this.#secretKey, rawBody, headers);
   }
 
   /* ───────────── internals ───────────── */

@@ -8,6 +8,7 @@ export type ClientErrorCode =
   | 'missing_connection_id'
   | 'missing_metadata'
   | 'missing_provider'
+  | 'missing_end_user'
   | 'network_error'
   | 'timeout'
   | 'invalid_response'

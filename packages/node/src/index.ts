@@ -1,8 +1,11 @@
 export { Nango, Nango as default } from './client.ts';
 export { KeywayError } from './errors.ts';
+export { verifyWebhookRequest, WEBHOOK_SIGNATURE_HEADERS, type WebhookHeaders } from './webhooks.ts';
 export type { ClientErrorCode, KeywayErrorCode, KeywayErrorOptions } from './errors.ts';
 export type {
   AuthMode,
+  ConnectSession,
+  CreateConnectSessionProps,
   Connection,
   ConnectionConfigField,
   ConnectionError,

@@ -191,3 +191,19 @@ export type Provider = {
 };
 
 export type DeleteResponse = { success: true };
+
+/** POST /connect/sessions body (Nango's shape). */
+export interface CreateConnectSessionProps {
+  end_user: { id: string; email?: string; display_name?: string };
+  organization?: { id: string; display_name?: string };
+  /** Config keys the browser may connect; all when absent. */
+  allowed_integrations?: string[];
+  /** Connection config fixed by the backend per config key (the browser cannot override it). */
+  integrations_config_defaults?: Record<string, { connection_config?: Record<string, string> }>;
+}
+
+export interface ConnectSession {
+  token: string;
+  /** ISO 8601. */
+  expires_at: string;
+}

@@ -15,6 +15,8 @@ import { ConnectSessionService } from './sessions/service.ts';
 import { JsonFileStore } from './store/json-file.ts';
 import type { Store } from './store/types.ts';
 import { TemplateCatalog } from './templates/catalog.ts';
+import { NO_EVENTS, type AuthEventSink } from './webhooks/events.ts';
+import { WebhookSender } from './webhooks/sender.ts';
 
 export interface Keyway {
   readonly app: express.Express;
@@ -37,7 +39,22 @@ export async function createKeyway(config: Config, log: Logger = createLogger())
   if (config.allowedOrigins.length === 0) log.warn('KEYWAY_ALLOWED_ORIGINS is empty: the browser SDK cannot run flows from any page');
   const store = await JsonFileStore.open(config.dbPath, new Keyring(config.encryptionKeys));
   const integrations = new IntegrationService(store, templates);
-  const connections = new ConnectionService(store, integrations, { providerTimeoutMs: config.providerTimeoutMs, log });
+  const webhooks = config.webhookUrl ? new WebhookSender({ url: config.webhookUrl, secretKey: config.secretKey, log }) : undefined;
+  const events: AuthEventSink = webhooks ?? NO_EVENTS;
+  const connections = new ConnectionService(store, integrations, {
+    providerTimeoutMs: config.providerTimeoutMs,
+    log,
+    onRefreshFailure: (c, error) =>
+      events.emit({
+        operation: 'refresh',
+        success: false,
+        providerConfigKey: c.provider_config_key,
+        connectionId: c.connection_id,
+        provider: c.provider,
+        endUser: c.end_user,
+        error: { type: error.details?.provider_error ?? error.code, description: error.message },
+      }),
+  });
   const sessions = new ConnectSessionService(store, integrations);
   const backgroundRefresh = new BackgroundRefresh(store, connections, {
     intervalMs: config.backgroundRefreshIntervalMs,
@@ -57,7 +74,7 @@ export async function createKeyway(config: Config, log: Logger = createLogger())
   app.get('/health', (_req, res) => {
     res.json({ status: 'ok' });
   });
-  app.use(oauthRoutes({ config, store, integrations, connections, outcomes: new FlowOutcomes(store), sessions, log }));
+  app.use(oauthRoutes({ config, store, integrations, connections, outcomes: new FlowOutcomes(store), sessions, events, log }));
   app.use(
     express.json({ limit: JSON_LIMIT, strict: true }),
     requireSecretKey(config.secretKey, config.publicKey),
@@ -92,6 +109,8 @@ export async function createKeyway(config: Config, log: Logger = createLogger())
       }),
     close: async () => {
       await backgroundRefresh.stop();
+      // Deliveries in flight get a short grace period; a dead receiver must not hold the shutdown.
+      if (webhooks) await Promise.race([webhooks.drain(), new Promise((r) => setTimeout(r, 5000).unref())]);
       if (server) {
         server.closeAllConnections();
         await new Promise<void>((resolve) => server!.close(() => resolve()));

@@ -6,6 +6,7 @@ import type { IntegrationService } from '../integrations/service.ts';
 import { requestTokens } from '../oauth/client.ts';
 import type { Store, UpsertResult } from '../store/types.ts';
 import { resolveEndpoints } from '../templates/interpolate.ts';
+import type { AuthEventSink } from '../webhooks/events.ts';
 import { safeEqual, sha256 } from './state.ts';
 
 /** Where a flow's outcome is reported: the SDK's flow id and its page's origin (both absent for a plain redirect). */
@@ -32,6 +33,7 @@ export interface CallbackDeps {
   readonly store: Store;
   readonly integrations: IntegrationService;
   readonly connections: ConnectionService;
+  readonly events: AuthEventSink;
 }
 
 /**
@@ -39,6 +41,34 @@ export interface CallbackDeps {
  * exchanges the code (with the PKCE verifier) and upserts the Connection.
  */
 export async function finishFlow(req: CallbackRequest, deps: CallbackDeps): Promise<FlowOutcome> {
+  const outcome = await runCallback(req, deps);
+  if (outcome.providerConfigKey !== undefined && outcome.connectionId !== undefined) await report(outcome, deps);
+  return outcome;
+}
+
+/** The auth webhook of a flow whose pair is known: creation or override, success or not. */
+async function report(outcome: FlowOutcome, deps: CallbackDeps): Promise<void> {
+  const key = outcome.providerConfigKey!;
+  const id = outcome.connectionId!;
+  const provider = (await deps.integrations.templateOf(key))?.name ?? '';
+  const existing = await deps.store.getConnection(key, id);
+  const endUser = existing?.end_user ?? null;
+  if (outcome.ok) {
+    deps.events.emit({ operation: outcome.result === 'created' ? 'creation' : 'override', success: true, providerConfigKey: key, connectionId: id, provider, endUser });
+  } else {
+    deps.events.emit({
+      operation: existing ? 'override' : 'creation',
+      success: false,
+      providerConfigKey: key,
+      connectionId: id,
+      provider,
+      endUser,
+      error: { type: outcome.error.code, description: outcome.error.message },
+    });
+  }
+}
+
+async function runCallback(req: CallbackRequest, deps: CallbackDeps): Promise<FlowOutcome> {
   const state = req.query.get('state');
   if (!state) return { ok: false, error: new KeywayError('state_err', 'The callback has no state') };
   const flow = await deps.store.takeFlow(sha256(state));

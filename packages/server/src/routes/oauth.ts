@@ -12,6 +12,7 @@ import type { IntegrationService } from '../integrations/service.ts';
 import type { Logger } from '../log.ts';
 import type { ConnectSessionService } from '../sessions/service.ts';
 import type { ConnectSession, FlowResult, Store } from '../store/types.ts';
+import type { AuthEventSink } from '../webhooks/events.ts';
 import { sendPage } from './pages.ts';
 
 /** Our cookie's own name: cookies on one host are shared across ports (127.0.0.1 in dev). */
@@ -27,6 +28,7 @@ export interface OAuthDeps {
   readonly connections: ConnectionService;
   readonly outcomes: FlowOutcomes;
   readonly sessions: ConnectSessionService;
+  readonly events: AuthEventSink;
   readonly log: Logger;
 }
 

@@ -1,0 +1,270 @@
+/**
+ * Delivers auth events as Nango-compatible auth webhooks: a signed JSON POST to one URL, retried a
+ * few times, in the background. A slow or dead receiver never delays the caller, never keeps the
+ * process alive on its own, and cannot grow memory without bound.
+ */
+import { createHash, createHmac } from 'node:crypto';
+import type { Logger } from '../log.ts';
+import type { AuthEvent, AuthEventSink } from './events.ts';
+
+export interface WebhookSenderOptions {
+  /** Where to POST (http or https). */
+  readonly url: string;
+  /** Signs every body (HMAC-SHA256). Receivers verify with the same key. */
+  readonly secretKey: string;
+  /** Time-out of each attempt, from the request to the response headers. Default 10 000. */
+  readonly timeoutMs?: number;
+  /** Waits before the 2nd, 3rd, … attempt; its length is the number of retries. Default [1000, 5000, 25000]. */
+  readonly retryDelaysMs?: readonly number[];
+  /** Deliveries in flight (attempting or waiting to retry) beyond which new events are dropped. Default 1000. */
+  readonly maxInFlight?: number;
+  readonly log: Logger;
+  /** Injected for tests; defaults to the global fetch (resolved at call time). */
+  readonly fetch?: typeof fetch;
+}
+
+/** The `endUser` of Nango's auth webhook (`NangoAuthWebhookBody` of @nangohq/types). */
+export interface WebhookEndUser {
+  readonly endUserId: string;
+  readonly organizationId?: string;
+  readonly endUserEmail: string | null;
+  readonly tags: Readonly<Record<string, string>>;
+}
+
+/** Nango's auth webhook body (`NangoAuthWebhookBody` of @nangohq/types), as Keyway sends it. */
+export interface AuthWebhookBody {
+  readonly from: 'keyway';
+  readonly type: 'auth';
+  readonly connectionId: string;
+  readonly providerConfigKey: string;
+  readonly authMode: 'OAUTH2';
+  readonly provider: string;
+  readonly environment: 'prod';
+  readonly operation: AuthEvent['operation'];
+  readonly success: boolean;
+  readonly endUser: WebhookEndUser | null;
+  /** Present exactly when `success` is false. */
+  readonly error?: { readonly type: string; readonly description: string };
+}
+
+export const DEFAULT_TIMEOUT_MS = 10_000;
+export const DEFAULT_RETRY_DELAYS_MS: readonly number[] = Object.freeze([1000, 5000, 25_000]);
+export const DEFAULT_MAX_IN_FLIGHT = 1000;
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
+/** The webhook body of an event, with Nango's field names. */
+export function authWebhookBody(event: AuthEvent): AuthWebhookBody {
+  const u = event.endUser;
+  const endUser: WebhookEndUser | null = u
+    ? {
+        endUserId: u.id,
+        ...(u.organization?.id !== undefined ? { organizationId: u.organization.id } : {}),
+        endUserEmail: u.email ?? null,
+        tags: {},
+      }
+    : null;
+  return {
+    from: 'keyway',
+    type: 'auth',
+    connectionId: event.connectionId,
+    providerConfigKey: event.providerConfigKey,
+    authMode: 'OAUTH2',
+    provider: event.provider,
+    environment: 'prod',
+    operation: event.operation,
+    success: event.success,
+    endUser,
+    ...(event.success ? {} : { error: event.error ?? { type: 'unknown_error', description: 'The operation failed' } }),
+  };
+}
+
+/**
+ * The signature headers of a raw body, as Nango sends them:
+ * - `X-Keyway-Hmac-Sha256` and `X-Nango-Hmac-Sha256`: hex HMAC-SHA256(key = secret, message = raw body);
+ *   what `verifyIncomingWebhookRequest` of @nangohq/node and of @keyway/node check.
+ * - `X-Nango-Signature`: hex SHA-256(secret + raw body), Nango's legacy scheme, checked only by the
+ *   deprecated `verifyWebhookSignature` of @nangohq/node. Receivers should use the HMAC.
+ */
+export function signatureHeaders(secretKey: string, rawBody: string): Record<string, string> {
+  const hmac = createHmac('sha256', secretKey).update(rawBody, 'utf8').digest('hex');
+  return {
+    'X-Keyway-Hmac-Sha256': hmac,
+    'X-Nango-Hmac-Sha256': hmac,
+    'X-Nango-Signature': createHash('sha256').update(secretKey + rawBody, 'utf8').digest('hex'),
+  };
+}
+
+type Outcome =
+  | { readonly kind: 'delivered'; readonly status: number }
+  | { readonly kind: 'status'; readonly status: number }
+  | { readonly kind: 'timeout' }
+  | { readonly kind: 'network'; readonly error: string };
+
+const retryable = (o: Outcome): boolean =>
+  o.kind === 'timeout' || o.kind === 'network' || (o.kind === 'status' && (o.status === 408 || o.status === 429 || o.status >= 500));
+
+export class WebhookSender implements AuthEventSink {
+  readonly #url: string;
+  readonly #secretKey: string;
+  readonly #timeoutMs: number;
+  readonly #delays: readonly number[];
+  readonly #maxInFlight: number;
+  readonly #log: Logger;
+  readonly #fetch: typeof fetch;
+  readonly #inFlight = new Set<Promise<void>>();
+  /** Retry waits pending; unref'ed, except while someone drains. */
+  readonly #timers = new Set<NodeJS.Timeout>();
+  #draining = 0;
+
+  constructor(options: WebhookSenderOptions) {
+    this.#url = checkUrl(options.url);
+    if (typeof options.secretKey !== 'string' || options.secretKey === '') throw new TypeError('WebhookSender: secretKey must be a non-empty string');
+    this.#secretKey = options.secretKey;
+    this.#timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+    if (!isDuration(this.#timeoutMs) || this.#timeoutMs === 0) throw new TypeError('WebhookSender: timeoutMs must be a positive number of milliseconds');
+    this.#delays = Object.freeze([...(options.retryDelaysMs ?? DEFAULT_RETRY_DELAYS_MS)]);
+    if (!this.#delays.every(isDuration)) throw new TypeError('WebhookSender: retryDelaysMs must hold non-negative numbers of milliseconds');
+    this.#maxInFlight = options.maxInFlight ?? DEFAULT_MAX_IN_FLIGHT;
+    if (!Number.isSafeInteger(this.#maxInFlight) || this.#maxInFlight < 1) throw new TypeError('WebhookSender: maxInFlight must be a positive integer');
+    this.#log = options.log;
+    const injected = options.fetch;
+    this.#fetch = injected ?? ((input, init) => globalThis.fetch(input, init));
+  }
+
+  /** Deliveries attempting or waiting to retry. */
+  get inFlight(): number {
+    return this.#inFlight.size;
+  }
+
+  emit(event: AuthEvent): void {
+    try {
+      if (this.#inFlight.size >= this.#maxInFlight) {
+        this.#log.warn('webhook dropped: too many deliveries in flight', { ...fieldsOf(event), in_flight: this.#inFlight.size });
+        return;
+      }
+      const raw = JSON.stringify(authWebhookBody(event));
+      const headers = { 'Content-Type': 'application/json', 'User-Agent': 'keyway', ...signatureHeaders(this.#secretKey, raw) };
+      const delivery: Promise<void> = this.#deliver(event, raw, headers)
+        .catch(() => {})
+        .finally(() => this.#inFlight.delete(delivery));
+      this.#inFlight.add(delivery);
+    } catch {
+      try {
+        this.#log.error('webhook not sent: could not build the delivery', fieldsOf(event));
+      } catch {
+        // emit() never throws.
+      }
+    }
+  }
+
+  /**
+   * Resolves when every delivery in flight (including those emitted meanwhile) has finished or
+   * given up. While it waits, retry timers keep the process alive, so `await drain()` at shutdown
+   * really waits. Worst case with the defaults: 4 attempts × 10 s + 31 s of waits.
+   */
+  async drain(): Promise<void> {
+    this.#draining++;
+    for (const timer of this.#timers) timer.ref();
+    try {
+      while (this.#inFlight.size > 0) await Promise.all([...this.#inFlight]);
+    } finally {
+      this.#draining--;
+      if (this.#draining === 0) for (const timer of this.#timers) timer.unref();
+    }
+  }
+
+  async #deliver(event: AuthEvent, raw: string, headers: Record<string, string>): Promise<void> {
+    // Start on a later turn of the event loop: emit() returns before any network work begins.
+    await new Promise<void>((resolve) => setImmediate(resolve));
+    let attempts = 0;
+    for (;;) {
+      const outcome = await this.#attempt(raw, headers);
+      attempts++;
+      if (outcome.kind === 'delivered') return;
+      const delay = this.#delays[attempts - 1];
+      if (!retryable(outcome) || delay === undefined) {
+        this.#log.warn(
+          retryable(outcome) ? 'webhook delivery abandoned' : 'webhook delivery refused by the receiver',
+          { ...fieldsOf(event), ...describe(outcome), attempts },
+        );
+        return;
+      }
+      this.#log.debug('webhook attempt failed, will retry', { ...fieldsOf(event), ...describe(outcome), attempt: attempts, delay_ms: delay });
+      await this.#sleep(delay);
+    }
+  }
+
+  async #attempt(raw: string, headers: Record<string, string>): Promise<Outcome> {
+    try {
+      const response = await this.#fetch(this.#url, {
+        method: 'POST',
+        headers,
+        body: raw,
+        // A redirect is an answer (not followed): a signed body goes only to the configured URL.
+        redirect: 'manual',
+        signal: AbortSignal.timeout(this.#timeoutMs),
+      });
+      // The answer's body is not needed; release the connection without reading it.
+      await response.body?.cancel().catch(() => {});
+      return response.status >= 200 && response.status < 300 ? { kind: 'delivered', status: response.status } : { kind: 'status', status: response.status };
+    } catch (err) {
+      const name = typeof err === 'object' && err !== null ? (err as { name?: unknown }).name : undefined;
+      if (name === 'TimeoutError' || name === 'AbortError') return { kind: 'timeout' };
+      return { kind: 'network', error: errnoOf(err) };
+    }
+  }
+
+  #sleep(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => {
+        this.#timers.delete(timer);
+        resolve();
+      }, ms);
+      if (this.#draining === 0) timer.unref();
+      this.#timers.add(timer);
+    });
+  }
+}
+
+/** Log fields of an event: never the body, never credentials. */
+function fieldsOf(event: AuthEvent) {
+  return { operation: event.operation, config_key: event.providerConfigKey, connection_id: event.connectionId };
+}
+
+function describe(o: Exclude<Outcome, { kind: 'delivered' }>): { status: number; error?: string } {
+  switch (o.kind) {
+    case 'status':
+      return { status: o.status };
+    case 'timeout':
+      return { status: 0, error: 'timeout' };
+    case 'network':
+      return { status: 0, error: o.error };
+  }
+}
+
+/** A system error code (ECONNREFUSED, ENOTFOUND, …) from fetch's cause, or `network_error`. */
+function errnoOf(err: unknown): string {
+  let e: unknown = err;
+  for (let depth = 0; depth < 4 && typeof e === 'object' && e !== null; depth++) {
+    const code = (e as { code?: unknown }).code;
+    if (typeof code === 'string' && /^E[A-Z0-9_]{1,40}$/.test(code)) return code;
+    const inner = (e as { errors?: unknown }).errors;
+    e = Array.isArray(inner) && inner.length > 0 ? inner[0] : (e as { cause?: unknown }).cause;
+  }
+  return 'network_error';
+}
+
+function isDuration(ms: unknown): ms is number {
+  return typeof ms === 'number' && Number.isFinite(ms) && ms >= 0 && ms <= MAX_TIMER_MS;
+}
+
+function checkUrl(url: unknown): string {
+  let parsed: URL;
+  try {
+    parsed = new URL(typeof url === 'string' ? url : '');
+  } catch {
+    throw new TypeError('WebhookSender: url must be an absolute http(s) URL');
+  }
+  if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') throw new TypeError('WebhookSender: url must be an http(s) URL');
+  return parsed.href;
+}

@@ -1,0 +1,90 @@
+import { createServer, type IncomingHttpHeaders } from 'node:http';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Nango as KeywayNode } from '@keyway/node';
+import { TestBrowser } from './support/browser.ts';
+import { PUBLIC_KEY, SECRET_KEY } from './support/keyway.ts';
+import { SANDBOX_CLIENT, startSandboxStack } from './support/sandbox-stack.ts';
+
+/** Auth webhooks from the real flow: creation, override, refresh failure, signed; a dead receiver slows nothing. */
+interface Delivery { headers: IncomingHttpHeaders; raw: string; body: Record<string, any> }
+
+async function startReceiver(mode: { hang: boolean }) {
+  const deliveries: Delivery[] = [];
+  const server = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      if (mode.hang) return; // never answers
+      const raw = Buffer.concat(chunks).toString();
+      deliveries.push({ headers: req.headers, raw, body: JSON.parse(raw) });
+      res.writeHead(200).end();
+    });
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  return {
+    url: `http://127.0.0.1:${(server.address() as { port: number }).port}/hooks`,
+    deliveries,
+    close: () => new Promise<void>((r) => { server.closeAllConnections(); server.close(() => r()); }),
+  };
+}
+
+const mode = { hang: false };
+let receiver: Awaited<ReturnType<typeof startReceiver>>;
+let stack: Awaited<ReturnType<typeof startSandboxStack>>;
+let client: KeywayNode;
+
+beforeAll(async () => {
+  receiver = await startReceiver(mode);
+  stack = await startSandboxStack({ sandbox: { autoApprove: true }, keyway: { config: { webhookUrl: receiver.url } } });
+  client = new KeywayNode({ host: stack.kw.url, secretKey: SECRET_KEY });
+  await client.createIntegration({ unique_key: 'sandbox', provider: 'keyway-sandbox', credentials: { type: 'OAUTH2', client_id: SANDBOX_CLIENT.clientId, client_secret: SANDBOX_CLIENT.clientSecret } });
+});
+afterAll(async () => {
+  await stack?.close();
+  await receiver?.close();
+});
+
+const connect = async (id: string) => expect((await new TestBrowser().follow(`${stack.kw.url}/oauth/connect/sandbox?connection_id=${id}&public_key=${PUBLIC_KEY}`)).status).toBe(200);
+const waitFor = async (count: number) => {
+  for (let i = 0; i < 100 && receiver.deliveries.length < count; i++) await new Promise((r) => setTimeout(r, 20));
+  expect(receiver.deliveries.length).toBeGreaterThanOrEqual(count);
+};
+
+describe('auth webhooks', () => {
+  it('reports creation, override and a refused refresh, each signed over the raw body', async () => {
+    await connect('hooked');
+    await waitFor(1);
+    await connect('hooked');
+    await waitFor(2);
+    const stored = (await stack.kw.keyway.store.getConnection('sandbox', 'hooked'))!;
+    await fetch(stack.sandbox.revocationUrl, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams({ token: stored.credentials.refresh_token!, client_id: SANDBOX_CLIENT.clientId, client_secret: SANDBOX_CLIENT.clientSecret }) });
+    await expect(client.getToken('sandbox', 'hooked', true)).rejects.toMatchObject({ code: 'refresh_failed' });
+    await waitFor(3);
+
+    const [creation, override, refresh] = receiver.deliveries.map((d) => d.body);
+    expect(creation).toMatchObject({ type: 'auth', operation: 'creation', success: true, connectionId: 'hooked', providerConfigKey: 'sandbox', provider: 'keyway-sandbox', authMode: 'OAUTH2' });
+    expect(override).toMatchObject({ operation: 'override', success: true });
+    expect(refresh).toMatchObject({ operation: 'refresh', success: false, error: { type: 'invalid_grant' } });
+    for (const d of receiver.deliveries) {
+      expect(client.verifyIncomingWebhookRequest(d.raw, d.headers)).toBe(true);
+      expect(client.verifyIncomingWebhookRequest(d.raw.replace('"success"', '"succes"'), d.headers)).toBe(false);
+      expect(d.raw).not.toContain(stored.credentials.access_token);
+    }
+  });
+
+  it('a receiver that never answers does not slow the flow', async () => {
+    mode.hang = true;
+    const started = Date.now();
+    await connect('slow-receiver');
+    expect(Date.now() - started).toBeLessThan(3000); // the sender's time-out is 10 s
+  });
+
+  it('connect sessions made with @keyway/node carry the end user into the webhook', async () => {
+    mode.hang = false;
+    const { data } = await client.createConnectSession({ end_user: { id: 'erin', email: 'erin@example.com' }, allowed_integrations: ['sandbox'] });
+    expect((await new TestBrowser().follow(`${stack.kw.url}/oauth/connect/sandbox?connect_session_token=${data.token}`)).status).toBe(200);
+    for (let i = 0; i < 100 && !receiver.deliveries.some((d) => d.body.connectionId === 'erin'); i++) await new Promise((r) => setTimeout(r, 20));
+    expect(receiver.deliveries.find((d) => d.body.connectionId === 'erin')?.body).toMatchObject({ operation: 'creation', connectionId: 'erin', endUser: { endUserId: 'erin', endUserEmail: 'erin@example.com' } });
+    expect((await client.listConnections({ endUserId: 'erin' })).connections.map((c) => c.connection_id)).toEqual(['erin']);
+  });
+});
