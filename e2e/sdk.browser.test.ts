@@ -52,10 +52,10 @@ interface AuthRun {
 }
 
 /** Opens the app page and clicks Connect (a real user gesture); returns the page, its popup and the outcome. */
-async function startAuth(s: Stack, connectionId: string, pageUrl = app.url, options: Record<string, unknown> = {}): Promise<AuthRun> {
+async function startAuth(s: Stack, connectionId: string | undefined, pageUrl = app.url, options: Record<string, unknown> = {}, auth: Record<string, string> = { publicKey: PUBLIC_KEY }): Promise<AuthRun> {
   const page = await browser.newPage();
   await page.goto(pageUrl);
-  await page.evaluate((cfg) => Object.assign(window, { cfg }), { host: s.kw.url, publicKey: PUBLIC_KEY, configKey: 'sandbox', connectionId, options });
+  await page.evaluate((cfg) => Object.assign(window, { cfg }), { host: s.kw.url, ...auth, configKey: 'sandbox', connectionId, options });
   const connectRequest = page.context().waitForEvent('request', (r) => r.url().startsWith(`${s.kw.url}/oauth/connect/`));
   const [popup] = await Promise.all([page.waitForEvent('popup'), page.click('#connect')]);
   const flowId = new URL((await connectRequest).url()).searchParams.get('flow_id')!;
@@ -144,6 +144,15 @@ describe('nango.auth() in Chromium', () => {
     await run.page.evaluate(() => (window as unknown as { ac: AbortController }).ac.abort());
     expect(await run.result()).toMatchObject({ ok: false, type: 'aborted' });
     if (!run.popup.isClosed()) await run.popup.waitForEvent('close', { timeout: 5000 });
+    await run.page.close();
+  });
+
+  it('runs a flow with a connect session from the backend: the end user becomes the connection id', async () => {
+    const { data } = await node(stack).createConnectSession({ end_user: { id: 'session-user' }, allowed_integrations: ['sandbox'] });
+    const run = await startAuth(stack, undefined, app.url, {}, { connectSessionToken: data.token });
+    await run.popup.click('#approve');
+    expect(await run.result()).toEqual({ ok: true, value: { providerConfigKey: 'sandbox', connectionId: 'session-user' } });
+    expect((await node(stack).getConnection('sandbox', 'session-user')).end_user).toMatchObject({ id: 'session-user' });
     await run.page.close();
   });
 

@@ -31,7 +31,7 @@ function start() {
   window.ac = new AbortController();
   var options = Object.assign({ signal: window.ac.signal }, c.options || {});
   window.result = undefined;
-  new Nango({ host: c.host, publicKey: c.publicKey }).auth(c.configKey, c.connectionId, options).then(
+  new Nango({ host: c.host, publicKey: c.publicKey, connectSessionToken: c.connectSessionToken }).auth(c.configKey, c.connectionId, options).then(
     function (r) { window.result = { ok: true, value: r }; },
     function (e) { window.result = { ok: false, type: e.type, message: e.message, isAuthError: e instanceof Nango.AuthError }; }
   );
