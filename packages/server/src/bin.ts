@@ -1,27 +1,93 @@
 import { existsSync } from 'node:fs';
 import { createKeyway } from './app.ts';
 import { ConfigError, loadConfig } from './config.ts';
+import { Keyring } from './crypto/keyring.ts';
 import { createLogger, type LogLevel } from './log.ts';
-import { StoreError } from './store/json-file.ts';
+import { JsonFileStore, StoreError } from './store/json-file.ts';
 import { TemplateError } from './templates/catalog.ts';
+
+const HELP = `Usage: keyway-server [command]
+
+Commands:
+  (none)       start the server
+  reencrypt    re-seal every stored secret under the current key (the first of
+               KEYWAY_ENCRYPTION_KEY); run it while no server uses the database
+  --help       show this text
+
+Environment (a .env in the working directory is read too; real variables win):
+  PORT                        port to listen on (3003)
+  KEYWAY_HOST                 address to bind (127.0.0.1)
+  KEYWAY_SERVER_URL           public base URL (http://127.0.0.1:$PORT)
+  KEYWAY_SECRET_KEY           backend API key (generated into secrets.json beside the DB)
+  KEYWAY_PUBLIC_KEY           browser key (generated into secrets.json)
+  KEYWAY_DB_PATH              the JSON database, one server per file (./.keyway/db.json)
+  KEYWAY_ENCRYPTION_KEY       base64 of 32 bytes; "new,old" to rotate (generated into secrets.json)
+  KEYWAY_TEMPLATES_DIR        extra Provider Templates
+  KEYWAY_ALLOWED_ORIGINS      comma-separated origins allowed to run the browser flow
+  KEYWAY_PROVIDER_TIMEOUT_MS  time-out of every request to a provider (10000)
+  KEYWAY_LOG_LEVEL            debug, info, warn, error, silent (info)
+`;
+
+const command = process.argv[2];
+if (command === '--help' || command === '-h' || command === 'help') {
+  process.stdout.write(HELP);
+  process.exit(0);
+}
+if (command !== undefined && command !== 'reencrypt') {
+  process.stderr.write(`keyway-server: unknown command "${command}" (see keyway-server --help)\n`);
+  process.exit(1);
+}
 
 // A .env in the working directory (the repo root with `pnpm server`); real env vars win.
 if (existsSync('.env')) process.loadEnvFile('.env');
 
-const log = createLogger((process.env.KEYWAY_LOG_LEVEL as LogLevel | undefined) ?? 'info');
-try {
-  const { config, notices } = await loadConfig();
-  for (const notice of notices) process.stdout.write(`${notice}\n`);
-  const keyway = await createKeyway(config, log);
-  const { url } = await keyway.listen();
-  log.info('Keyway server ready', { url, public_url: config.serverUrl, callback_url: `${config.serverUrl}/oauth/callback`, templates: keyway.templates.list().length });
-  const stop = () => void keyway.close().then(() => process.exit(0));
-  process.once('SIGINT', stop);
-  process.once('SIGTERM', stop);
-} catch (e) {
-  if (e instanceof ConfigError || e instanceof StoreError || e instanceof TemplateError) {
-    process.stderr.write(`keyway-server: ${e.message}\n`);
+if (command === 'reencrypt') await reencrypt();
+else await serve();
+
+async function serve(): Promise<void> {
+  const log = createLogger((process.env.KEYWAY_LOG_LEVEL as LogLevel | undefined) ?? 'info');
+  try {
+    const { config, notices } = await loadConfig();
+    for (const notice of notices) process.stdout.write(`${notice}\n`);
+    const keyway = await createKeyway(config, log);
+    const { url } = await keyway.listen();
+    log.info('Keyway server ready', { url, public_url: config.serverUrl, callback_url: `${config.serverUrl}/oauth/callback`, templates: keyway.templates.list().length });
+    const stop = () => void keyway.close().then(() => process.exit(0));
+    process.once('SIGINT', stop);
+    process.once('SIGTERM', stop);
+  } catch (e) {
+    if (e instanceof ConfigError || e instanceof StoreError || e instanceof TemplateError) {
+      process.stderr.write(`keyway-server: ${e.message}\n`);
+      process.exit(1);
+    }
+    throw e;
+  }
+}
+
+/** Re-seals everything under the current key, so the old key can then be dropped from KEYWAY_ENCRYPTION_KEY. */
+async function reencrypt(): Promise<void> {
+  let store: JsonFileStore | undefined;
+  try {
+    const { config } = await loadConfig();
+    if (!existsSync(config.dbPath)) throw new Error(`KEYWAY_DB_PATH ${config.dbPath} does not exist: nothing to re-encrypt`);
+    const keyring = new Keyring(config.encryptionKeys);
+    // open() takes the one-process lock: it refuses while a server uses the file.
+    store = await JsonFileStore.open(config.dbPath, keyring);
+    let shown = -1;
+    const { resealed } = await store.resealAll((done, total) => {
+      const tenth = total === 0 ? 0 : Math.floor((done * 10) / total);
+      if (tenth === shown && done !== total) return;
+      shown = tenth;
+      process.stdout.write(`Re-encrypting: ${done}/${total}\n`);
+    });
+    await store.close();
+    store = undefined;
+    process.stdout.write(`Re-encrypted ${resealed} records under key ${keyring.currentKeyId}\n`);
+    process.exit(0);
+  } catch (e) {
+    await store?.close().catch(() => undefined);
+    const message = e instanceof Error ? e.message : String(e);
+    process.stderr.write(`keyway-server reencrypt: ${message.replace(/\s*\n\s*/g, ' ')}\n`);
     process.exit(1);
   }
-  throw e;
 }

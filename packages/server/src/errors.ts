@@ -28,6 +28,7 @@ const STATUS = {
   // resources
   unknown_provider_config: 404,
   unknown_provider_template: 404,
+  wrong_auth_mode: 400,
   unknown_connection: 404,
   duplicate_provider_config: 409,
   missing_client_credentials: 400,

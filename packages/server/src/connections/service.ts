@@ -89,7 +89,8 @@ export class ConnectionService {
   }
 
   async #margin(providerConfigKey: string): Promise<number> {
-    const buffer = (await this.integrations.templateOf(providerConfigKey))?.token_expiration_buffer;
+    const template = await this.integrations.templateOf(providerConfigKey);
+    const buffer = template && 'token_expiration_buffer' in template ? template.token_expiration_buffer : undefined;
     return buffer === undefined ? REFRESH_MARGIN_MS : buffer * 1000;
   }
 
@@ -120,7 +121,7 @@ export class ConnectionService {
       return current; // still valid for a while; nothing to refresh it with
     }
 
-    const { integration, template } = await this.integrations.withTemplate(providerConfigKey);
+    const { integration, template } = await this.integrations.withTemplate(providerConfigKey, 'OAUTH2', 'OAUTH2_CC');
     const config = Object.fromEntries(Object.entries(current.connection_config).filter((e): e is [string, string] => typeof e[1] === 'string'));
     let tokens: OAuth2Tokens;
     try {

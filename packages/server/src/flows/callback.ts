@@ -80,7 +80,7 @@ async function runCallback(req: CallbackRequest, deps: CallbackDeps): Promise<Fl
     return fail(new KeywayError('state_err', 'The flow was started in another browser session; start the connection again'));
   }
   try {
-    const { integration, template } = await deps.integrations.withTemplate(flow.provider_config_key);
+    const { integration, template } = await deps.integrations.withTemplate(flow.provider_config_key, 'OAUTH2');
     const iss = req.query.get('iss');
     if (iss !== null && template.issuer !== undefined && iss !== template.issuer) {
       return fail(new KeywayError('issuer_mismatch', 'The authorization response came from an unexpected issuer'));

@@ -25,7 +25,7 @@ export interface ConnectRequest {
  * returns the provider's authorization URL.
  */
 export async function startFlow(req: ConnectRequest, deps: { config: Config; store: Store; integrations: IntegrationService }): Promise<URL> {
-  const { integration, template } = await deps.integrations.withTemplate(req.providerConfigKey).catch((e: unknown) => {
+  const { integration, template } = await deps.integrations.withTemplate(req.providerConfigKey, 'OAUTH2').catch((e: unknown) => {
     if (e instanceof KeywayError && e.code === 'unknown_provider_config') {
       throw new KeywayError('unknown_config_key', `There is no integration "${req.providerConfigKey}"`);
     }

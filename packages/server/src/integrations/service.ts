@@ -2,7 +2,7 @@ import { KeywayError } from '../errors.ts';
 import { parseConfigKey } from '../ids.ts';
 import type { Integration, Store } from '../store/types.ts';
 import type { TemplateCatalog } from '../templates/catalog.ts';
-import type { ProviderTemplate } from '../templates/schema.ts';
+import type { AuthMode, ProviderTemplate } from '../templates/schema.ts';
 
 export interface IntegrationInput {
   readonly unique_key?: string;
@@ -35,11 +35,14 @@ export class IntegrationService {
   }
 
   /** The integration and its template; the template must still exist. */
-  async withTemplate(uniqueKey: string): Promise<{ integration: Integration; template: ProviderTemplate }> {
+  async withTemplate<M extends AuthMode>(uniqueKey: string, ...modes: M[]): Promise<{ integration: Integration; template: Extract<ProviderTemplate, { auth_mode: M }> }> {
     const integration = await this.get(uniqueKey);
     const template = this.templates.get(integration.provider);
     if (!template) throw new KeywayError('unknown_provider_template', `The integration "${uniqueKey}" uses the template "${integration.provider}", which is no longer installed`);
-    return { integration, template };
+    if (!(modes as string[]).includes(template.auth_mode)) {
+      throw new KeywayError('wrong_auth_mode', `The integration "${uniqueKey}" is ${template.auth_mode}; this needs ${modes.join(' or ')}`);
+    }
+    return { integration, template: template as Extract<ProviderTemplate, { auth_mode: M }> };
   }
 
   async create(input: IntegrationInput): Promise<Integration> {

@@ -1,8 +1,8 @@
-import { mkdir, open, readFile, rm, chmod } from 'node:fs/promises';
-import { dirname } from 'node:path';
+import { chmod, mkdir, open, readdir, readFile, rm } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
 import { Low } from 'lowdb';
-import { DataFile } from 'lowdb/node';
 import type { Keyring } from '../crypto/keyring.ts';
+import { DurableJsonFile } from './durable-file.ts';
 import { RecordCodec, type StoredConnection, type StoredFlow, type StoredIntegration } from './codec.ts';
 import { KeyedQueue } from './keyed-queue.ts';
 import type { ConnectSession, Connection, ConnectionFilter, ConnectionUpdate, FlowOutcomeRecord, FlowState, Integration, Store, WriteResult } from './types.ts';
@@ -27,8 +27,8 @@ type Entry<T, S> = { readonly rec: T; readonly stored: S };
  *
  * Reads are served from Maps built at load (user-chosen ids are never object keys, so
  * `__proto__` or `constructor` cannot reach a prototype). Each change is applied in memory,
- * written, and undone if the write fails, so memory never runs ahead of the disk. lowdb's
- * writer (steno) coalesces concurrent writes into one file write.
+ * written, and undone if the write fails, so memory never runs ahead of the disk. Writes go
+ * through DurableJsonFile: coalesced, fsynced and renamed into place before they are acknowledged.
  */
 export class JsonFileStore implements Store {
   readonly #integrations = new Map<string, Entry<Integration, StoredIntegration>>();
@@ -45,7 +45,7 @@ export class JsonFileStore implements Store {
 
   private constructor(path: string, codec: RecordCodec) {
     this.#codec = codec;
-    this.#db = new Low<FileData>(new DataFile<FileData>(path, { parse: JSON.parse, stringify: (d) => JSON.stringify(d) }), emptyData());
+    this.#db = new Low<FileData>(new DurableJsonFile<FileData>(path), emptyData());
     this.#lockPath = `${path}.lock`;
   }
 
@@ -53,6 +53,7 @@ export class JsonFileStore implements Store {
     await mkdir(dirname(path), { recursive: true, mode: 0o700 });
     const store = new JsonFileStore(path, new RecordCodec(keyring));
     await store.#lock(path);
+    await removeStaleTempFiles(path); // left by a process killed mid-write; we hold the lock now
     try {
       await store.#load(path);
     } catch (e) {
@@ -302,6 +303,14 @@ export class JsonFileStore implements Store {
 
   async close() {
     await rm(this.#lockPath, { force: true });
+  }
+}
+
+async function removeStaleTempFiles(path: string): Promise<void> {
+  const dir = dirname(path);
+  const prefix = `.${basename(path)}.`;
+  for (const f of await readdir(dir).catch(() => [] as string[])) {
+    if (f.startsWith(prefix) && f.endsWith('.tmp')) await rm(join(dir, f), { force: true });
   }
 }
 

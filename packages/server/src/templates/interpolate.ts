@@ -1,5 +1,5 @@
 import { KeywayError } from '../errors.ts';
-import type { ProviderTemplate } from './schema.ts';
+import type { OAuth2ClientCredentialsTemplate, OAuth2Template, ProviderTemplate } from './schema.ts';
 import { isAllowedProviderUrl } from './urls.ts';
 
 export type ConnectionConfig = Readonly<Record<string, string>>;
@@ -40,20 +40,23 @@ export function validateConnectionConfig(template: ProviderTemplate, given: Read
   return config;
 }
 
-export function resolveEndpoints(template: ProviderTemplate, config: ConnectionConfig): ProviderEndpoints {
+/** Fills `${connectionConfig.x}` (URL-encoded) and checks the result is still an allowed provider URL. */
+export function fillUrl(template: string, config: ConnectionConfig, extra: (s: string) => string = (s) => s): string {
+  const filled = extra(template.replace(PLACEHOLDER, (_, key: string) => encodeURIComponent(config[key] ?? '')));
+  // The validated inputs cannot change scheme or host class, but check the result anyway.
+  if (!isAllowedProviderUrl(filled)) throw new KeywayError('invalid_connection_config', 'The connection config yields a provider URL that is not allowed');
+  return filled;
+}
+
+export function resolveEndpoints(template: OAuth2Template | OAuth2ClientCredentialsTemplate, config: ConnectionConfig): ProviderEndpoints {
   const fill = (s: string): string => s.replace(PLACEHOLDER, (_, key: string) => encodeURIComponent(config[key] ?? ''));
-  const url = (s: string): string => {
-    const filled = fill(s);
-    // The validated inputs cannot change scheme or host class, but check the result anyway.
-    if (!isAllowedProviderUrl(filled)) throw new KeywayError('invalid_connection_config', 'The connection config yields a provider URL that is not allowed');
-    return filled;
-  };
+  const isCode = template.auth_mode === 'OAUTH2';
   const authorizationParams: Record<string, string> = {};
-  for (const [k, v] of Object.entries(template.authorization_params ?? {})) authorizationParams[k] = fill(v);
+  for (const [k, v] of Object.entries(isCode ? (template.authorization_params ?? {}) : {})) authorizationParams[k] = fill(v);
   return {
-    authorizationUrl: url(template.authorization_url),
-    tokenUrl: url(template.token_url),
-    refreshUrl: url(template.refresh_url ?? template.token_url),
+    authorizationUrl: isCode ? fillUrl(template.authorization_url, config) : '',
+    tokenUrl: fillUrl(template.token_url, config),
+    refreshUrl: fillUrl((isCode && template.refresh_url) || template.token_url, config),
     authorizationParams,
   };
 }

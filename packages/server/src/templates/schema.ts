@@ -1,44 +1,98 @@
 /**
- * A Provider Template: plain data that says how to run one provider's OAuth flow.
- * Templates live as JSON files in `templates/` (one file per template, named `<name>.json`)
- * and in the optional `KEYWAY_TEMPLATES_DIR`. Field names follow Nango's providers.yaml.
+ * A Provider Template: plain data that says how to connect to one provider. Templates live as JSON
+ * files in `templates/` (one per template, named `<name>.json`) and in the optional
+ * `KEYWAY_TEMPLATES_DIR`. Field names follow Nango's providers.yaml where Nango has one.
+ * The auth mode decides which fields exist: the types make other combinations unrepresentable.
  */
-export interface ProviderTemplate {
+export type ProviderTemplate = OAuth2Template | OAuth2ClientCredentialsTemplate | ApiKeyTemplate | BasicTemplate;
+export type AuthMode = ProviderTemplate['auth_mode'];
+
+interface TemplateBase {
   /** The template's name: its file name without `.json` (`google-calendar`). */
   readonly name: string;
   readonly display_name: string;
   readonly categories: readonly string[];
-  /** The provider's own documentation of its OAuth set-up. */
+  /** The provider's own documentation of its OAuth or API-key set-up. */
   readonly docs: string;
-  readonly auth_mode: 'OAUTH2';
-  /** May contain `${connectionConfig.<input>}` placeholders. */
-  readonly authorization_url: string;
-  readonly token_url: string;
-  /** Defaults to `token_url`. */
-  readonly refresh_url?: string;
-  /** Expected `iss` of the callback (RFC 9207), when the provider sends one. */
-  readonly issuer?: string;
-  /** How scopes are joined in the authorization URL; default `' '`. */
-  readonly scope_separator?: string;
-  readonly default_scopes?: readonly string[];
-  /** Extra query parameters of the authorization URL (`access_type: offline`). */
-  readonly authorization_params?: Readonly<Record<string, string>>;
-  /** Extra body parameters of the token request. */
-  readonly token_params?: Readonly<Record<string, string>>;
-  /** PKCE S256; default true. Set false only for providers that reject it. */
-  readonly pkce?: boolean;
-  /** How the client authenticates at the token endpoint; default `basic`. */
-  readonly token_request_auth_method?: 'basic' | 'body';
   /** Inputs the end user gives (a subdomain, a region), each validated by its pattern. */
   readonly connection_config?: Readonly<Record<string, ConnectionConfigInput>>;
+}
+
+/** What the token endpoint of OAuth templates shares. URLs may contain `${connectionConfig.<input>}`. */
+interface TokenEndpoint {
+  readonly token_url: string;
+  /** How scopes are joined; default `' '`. */
+  readonly scope_separator?: string;
+  readonly default_scopes?: readonly string[];
+  /** Extra body parameters of the token request. */
+  readonly token_params?: Readonly<Record<string, string>>;
+  /** How the client authenticates at the token endpoint; default `basic`. */
+  readonly token_request_auth_method?: 'basic' | 'body';
   /** Dot-paths kept from the token response into connection_config (`team.id`). */
   readonly token_response_metadata?: readonly string[];
-  /** Callback query parameters kept into connection_config (`realmId`). */
-  readonly redirect_uri_metadata?: readonly string[];
   /** Refresh this many seconds before expiry (default 300). */
   readonly token_expiration_buffer?: number;
   /** Lifetime in seconds to assume when the token response has no `expires_in`. */
   readonly default_expires_in?: number;
+}
+
+/** OAuth 2.0 authorization code (+ PKCE), in a popup. */
+export interface OAuth2Template extends TemplateBase, TokenEndpoint {
+  readonly auth_mode: 'OAUTH2';
+  readonly authorization_url: string;
+  /** Defaults to `token_url`. */
+  readonly refresh_url?: string;
+  /** Expected `iss` of the callback (RFC 9207), when the provider sends one. */
+  readonly issuer?: string;
+  /** Extra query parameters of the authorization URL (`access_type: offline`). */
+  readonly authorization_params?: Readonly<Record<string, string>>;
+  /** PKCE S256; default true. Set false only for providers that reject it. */
+  readonly pkce?: boolean;
+  /** Callback query parameters kept into connection_config (`realmId`). */
+  readonly redirect_uri_metadata?: readonly string[];
+  /** Dot-path of the object holding the tokens when not at the top (Slack user tokens: `authed_user`). */
+  readonly token_path?: string;
+}
+
+/** OAuth 2.0 client credentials: created from the backend, re-minted before expiry. */
+export interface OAuth2ClientCredentialsTemplate extends TemplateBase, TokenEndpoint {
+  readonly auth_mode: 'OAUTH2_CC';
+}
+
+/** A credential the end user types (an API key, a username): shown as a form field. */
+export interface CredentialField {
+  readonly title: string;
+  readonly description?: string;
+  /** A JavaScript regular expression the whole value must match. */
+  readonly pattern?: string;
+  readonly example?: string;
+  /** Masked in forms (passwords, keys); default true for `apiKey` and `password`. */
+  readonly secret?: boolean;
+}
+
+/**
+ * A cheap request that must succeed with the credentials before a connection is stored. The URL
+ * and header values may contain `${credentials.<field>}` and `${connectionConfig.<input>}`; for
+ * BASIC templates without an Authorization header, HTTP Basic is sent.
+ */
+export interface VerificationRequest {
+  readonly method?: 'GET' | 'POST';
+  readonly url: string;
+  readonly headers?: Readonly<Record<string, string>>;
+}
+
+export interface ApiKeyTemplate extends TemplateBase {
+  readonly auth_mode: 'API_KEY';
+  /** At least `apiKey`. */
+  readonly credentials: Readonly<Record<string, CredentialField>>;
+  readonly verification?: VerificationRequest;
+}
+
+export interface BasicTemplate extends TemplateBase {
+  readonly auth_mode: 'BASIC';
+  /** `username` and `password` (titles and patterns vary: an email and an API token, ...). */
+  readonly credentials: Readonly<Record<string, CredentialField>>;
+  readonly verification?: VerificationRequest;
 }
 
 export interface ConnectionConfigInput {
@@ -54,3 +108,5 @@ export const CATEGORIES = [
   'e-commerce', 'erp', 'hr', 'knowledge-base', 'marketing', 'payment', 'productivity', 'sales',
   'storage', 'support', 'ticketing', 'other',
 ] as const;
+
+export const isOAuth2 = (t: ProviderTemplate): t is OAuth2Template => t.auth_mode === 'OAUTH2';

@@ -1,23 +1,37 @@
 import { CATEGORIES, type ConnectionConfigInput, type ProviderTemplate } from './schema.ts';
 import { isAllowedProviderUrl } from './urls.ts';
 
-const PLACEHOLDER = /\$\{connectionConfig\.([A-Za-z0-9_]+)\}/g;
+const CONFIG_PLACEHOLDER = /\$\{connectionConfig\.([A-Za-z0-9_]+)\}/g;
+const CREDENTIAL_PLACEHOLDER = /\$\{credentials\.([A-Za-z0-9_]+)\}/g;
 const NAME = /^[a-z0-9][a-z0-9_.-]{0,63}$/;
-const URL_FIELDS = ['authorization_url', 'token_url', 'refresh_url'] as const;
-const ALLOWED_FIELDS = new Set([
-  'display_name', 'categories', 'docs', 'auth_mode', 'authorization_url', 'token_url', 'refresh_url', 'issuer',
-  'scope_separator', 'default_scopes', 'authorization_params', 'token_params', 'pkce', 'token_request_auth_method',
-  'connection_config', 'token_response_metadata', 'redirect_uri_metadata', 'token_expiration_buffer', 'default_expires_in',
-]);
+const FIELD_NAME = /^[A-Za-z][A-Za-z0-9_]{0,63}$/;
+
+const COMMON = ['display_name', 'categories', 'docs', 'auth_mode', 'connection_config'];
+const TOKEN_ENDPOINT = ['token_url', 'scope_separator', 'default_scopes', 'token_params', 'token_request_auth_method', 'token_response_metadata', 'token_expiration_buffer', 'default_expires_in'];
+/** The fields each auth mode allows; anything else is a mistake worth a clear error. */
+const FIELDS: Record<ProviderTemplate['auth_mode'], ReadonlySet<string>> = {
+  OAUTH2: new Set([...COMMON, ...TOKEN_ENDPOINT, 'authorization_url', 'refresh_url', 'issuer', 'authorization_params', 'pkce', 'redirect_uri_metadata', 'token_path']),
+  OAUTH2_CC: new Set([...COMMON, ...TOKEN_ENDPOINT]),
+  API_KEY: new Set([...COMMON, 'credentials', 'verification']),
+  BASIC: new Set([...COMMON, 'credentials', 'verification']),
+};
+const REQUIRED_CREDENTIALS: Record<string, readonly string[]> = { API_KEY: ['apiKey'], BASIC: ['username', 'password'] };
+
+type Fail = (field: string, problem: string) => never;
 
 /** Turns parsed JSON into a ProviderTemplate, or throws one message naming the field at fault. */
 export function validateTemplate(name: string, data: unknown): ProviderTemplate {
-  const fail = (field: string, problem: string): never => {
+  const fail: Fail = (field, problem) => {
     throw new Error(`field \`${field}\` ${problem}`);
   };
   if (!NAME.test(name)) throw new Error(`the template name "${name}" must match ${NAME}`);
   if (!isRecord(data)) throw new Error('a template must be a JSON object');
-  for (const key of Object.keys(data)) if (!ALLOWED_FIELDS.has(key)) fail(key, 'is not a template field');
+  const mode = data.auth_mode;
+  if (typeof mode !== 'string' || !Object.hasOwn(FIELDS, mode)) {
+    fail('auth_mode', mode === undefined ? 'is missing' : `must be one of ${Object.keys(FIELDS).join(', ')}`);
+  }
+  const allowed = FIELDS[mode as ProviderTemplate['auth_mode']];
+  for (const key of Object.keys(data)) if (!allowed.has(key)) fail(key, `is not a field of ${String(mode)} templates`);
 
   const str = (field: string, required = true): string | undefined => {
     const v = data[field];
@@ -40,67 +54,107 @@ export function validateTemplate(name: string, data: unknown): ProviderTemplate 
 
   str('display_name');
   const categories = strList('categories') ?? fail('categories', 'is missing');
+  if (categories.length === 0) fail('categories', 'must name at least one category');
   for (const c of categories) {
     if (!(CATEGORIES as readonly string[]).includes(c)) fail('categories', `has "${c}", not one of: ${CATEGORIES.join(', ')}`);
   }
-  const docs = str('docs')!;
-  if (!/^https:\/\//.test(docs)) fail('docs', 'must be an https URL');
-  if (data.auth_mode !== 'OAUTH2') fail('auth_mode', data.auth_mode === undefined ? 'is missing' : 'must be "OAUTH2"');
+  if (!/^https:\/\/[^\s]+$/.test(str('docs')!)) fail('docs', 'must be an https URL');
   if (data.pkce !== undefined && typeof data.pkce !== 'boolean') fail('pkce', 'must be true or false');
   const method = data.token_request_auth_method;
   if (method !== undefined && method !== 'basic' && method !== 'body') fail('token_request_auth_method', 'must be "basic" or "body"');
-  str('scope_separator', false);
-  str('issuer', false);
-  strList('default_scopes');
-  strList('token_response_metadata');
-  strList('redirect_uri_metadata');
-  const authorizationParams = strMap('authorization_params');
+  for (const field of ['scope_separator', 'issuer', 'token_path']) str(field, false);
+  for (const field of ['default_scopes', 'token_response_metadata', 'redirect_uri_metadata']) strList(field);
   for (const field of ['token_expiration_buffer', 'default_expires_in']) {
     const v = data[field];
     if (v !== undefined && (!Number.isInteger(v) || (v as number) <= 0)) fail(field, 'must be a positive whole number of seconds');
   }
   strMap('token_params');
+  const authorizationParams = strMap('authorization_params');
 
   const inputs = connectionConfigInputs(data.connection_config, fail);
-  for (const field of URL_FIELDS) {
-    const url = str(field, field === 'refresh_url' ? false : true);
-    if (url === undefined) continue;
-    // Check the URL with every placeholder filled by its example, so a template cannot smuggle a
-    // scheme or host through an input.
-    if (!isAllowedProviderUrl(url.replace(PLACEHOLDER, (_, k: string) => inputs[k]?.example ?? 'example'))) {
-      fail(field, 'must be an https URL (http only for loopback hosts)');
-    }
+  const credentialFields = credentials(mode as string, data.credentials, fail);
+  const exampleUrl = (url: string) =>
+    url.replace(CONFIG_PLACEHOLDER, (_, k: string) => inputs[k]?.example ?? 'example').replace(CREDENTIAL_PLACEHOLDER, 'x');
+  const urls: [string, string][] = [];
+  for (const field of ['authorization_url', 'token_url', 'refresh_url'] as const) {
+    const required = (field === 'authorization_url' && mode === 'OAUTH2') || (field === 'token_url' && (mode === 'OAUTH2' || mode === 'OAUTH2_CC'));
+    const url = str(field, required);
+    if (url !== undefined) urls.push([field, url]);
   }
-  const placeholders = [...URL_FIELDS.map((f) => data[f]), ...Object.values(authorizationParams ?? {})]
-    .filter((v): v is string => typeof v === 'string')
-    .flatMap((v) => [...v.matchAll(PLACEHOLDER)].map((m) => m[1]!));
-  for (const key of placeholders) {
+  const verification = data.verification;
+  if (verification !== undefined) {
+    if (!isRecord(verification)) fail('verification', 'must be { url, method?, headers? }');
+    const v = verification as Record<string, unknown>;
+    for (const k of Object.keys(v)) if (!['url', 'method', 'headers'].includes(k)) fail(`verification.${k}`, 'is not a verification field');
+    if (typeof v.url !== 'string') fail('verification.url', 'is missing');
+    if (v.method !== undefined && v.method !== 'GET' && v.method !== 'POST') fail('verification.method', 'must be GET or POST');
+    if (v.headers !== undefined && (!isRecord(v.headers) || !Object.values(v.headers).every((h) => typeof h === 'string'))) fail('verification.headers', 'must map names to strings');
+    urls.push(['verification.url', v.url as string]);
+  }
+  // Each URL checked with every placeholder filled by an example: no input can smuggle a scheme or host.
+  for (const [field, url] of urls) {
+    if (!isAllowedProviderUrl(exampleUrl(url))) fail(field, 'must be an https URL (http only for loopback hosts)');
+  }
+  const texts = [...urls.map(([, u]) => u), ...Object.values(authorizationParams ?? {}), ...Object.values(((verification as { headers?: Record<string, string> })?.headers) ?? {})];
+  for (const key of texts.flatMap((t) => [...t.matchAll(CONFIG_PLACEHOLDER)].map((m) => m[1]!))) {
     if (!Object.hasOwn(inputs, key)) fail('connection_config', `must declare "${key}" (used as \${connectionConfig.${key}})`);
   }
-  return Object.freeze({ ...(data as unknown as Omit<ProviderTemplate, 'name'>), name });
+  for (const key of texts.flatMap((t) => [...t.matchAll(CREDENTIAL_PLACEHOLDER)].map((m) => m[1]!))) {
+    if (!credentialFields.has(key)) fail('credentials', `must declare "${key}" (used as \${credentials.${key}})`);
+  }
+  return Object.freeze({ ...(data as object), name }) as ProviderTemplate;
 }
 
-function connectionConfigInputs(value: unknown, fail: (f: string, p: string) => never): Record<string, ConnectionConfigInput> {
+function connectionConfigInputs(value: unknown, fail: Fail): Record<string, ConnectionConfigInput> {
   if (value === undefined) return {};
   if (!isRecord(value)) fail('connection_config', 'must be an object of inputs');
   const inputs: Record<string, ConnectionConfigInput> = Object.create(null);
   for (const [key, input] of Object.entries(value as Record<string, unknown>)) {
     const at = `connection_config.${key}`;
-    if (!/^[A-Za-z0-9_]+$/.test(key)) fail(at, 'must be a plain name');
+    if (!FIELD_NAME.test(key)) fail(at, 'must be a plain name');
     if (!isRecord(input)) fail(at, 'must be an object');
-    const { title, pattern, description, example } = input as Record<string, unknown>;
+    const { title, pattern, description, example, ...rest } = input as Record<string, unknown>;
+    for (const k of Object.keys(rest)) fail(`${at}.${k}`, 'is not an input field');
     if (typeof title !== 'string') fail(`${at}.title`, 'is missing');
     if (typeof pattern !== 'string') fail(`${at}.pattern`, 'is missing');
-    try {
-      new RegExp(pattern as string, 'u');
-    } catch {
-      fail(`${at}.pattern`, 'is not a valid regular expression');
-    }
+    checkPattern(pattern as string, `${at}.pattern`, fail);
     if (description !== undefined && typeof description !== 'string') fail(`${at}.description`, 'must be a string');
-    if (example !== undefined && typeof example !== 'string') fail(`${at}.example`, 'must be a string');
+    if (example !== undefined && (typeof example !== 'string' || !new RegExp(`^(?:${pattern as string})$`, 'u').test(example))) {
+      fail(`${at}.example`, 'must be a string matching the pattern');
+    }
     inputs[key] = input as unknown as ConnectionConfigInput;
   }
   return inputs;
+}
+
+function credentials(mode: string, value: unknown, fail: Fail): Set<string> {
+  const required = REQUIRED_CREDENTIALS[mode];
+  if (!required) return new Set();
+  if (!isRecord(value)) fail('credentials', `is missing: ${mode} templates declare ${required.join(', ')}`);
+  const fields = value as Record<string, unknown>;
+  for (const r of required) if (!Object.hasOwn(fields, r)) fail('credentials', `must declare "${r}"`);
+  for (const [key, field] of Object.entries(fields)) {
+    const at = `credentials.${key}`;
+    if (!FIELD_NAME.test(key)) fail(at, 'must be a plain name');
+    if (!isRecord(field)) fail(at, 'must be { title, description?, pattern?, example?, secret? }');
+    const { title, description, pattern, example, secret, ...rest } = field as Record<string, unknown>;
+    for (const k of Object.keys(rest)) fail(`${at}.${k}`, 'is not a credential field');
+    if (typeof title !== 'string' || title.length === 0) fail(`${at}.title`, 'is missing');
+    if (description !== undefined && typeof description !== 'string') fail(`${at}.description`, 'must be a string');
+    if (pattern !== undefined) checkPattern(pattern, `${at}.pattern`, fail);
+    if (example !== undefined && typeof example !== 'string') fail(`${at}.example`, 'must be a string');
+    if (secret !== undefined && typeof secret !== 'boolean') fail(`${at}.secret`, 'must be true or false');
+  }
+  return new Set(Object.keys(fields));
+}
+
+function checkPattern(pattern: unknown, at: string, fail: Fail): void {
+  if (typeof pattern !== 'string') fail(at, 'must be a string');
+  try {
+    new RegExp(pattern as string, 'u');
+  } catch {
+    fail(at, 'is not a valid regular expression');
+  }
 }
 
 export function isRecord(v: unknown): v is Record<string, unknown> {

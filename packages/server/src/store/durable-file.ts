@@ -1,0 +1,87 @@
+import { open, readFile, rename, rm } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
+import type { Adapter } from 'lowdb';
+
+type Waiter = readonly [resolve: () => void, reject: (e: unknown) => void];
+
+/**
+ * A lowdb adapter for a JSON file whose acknowledged writes survive a crash or a power loss.
+ *
+ * lowdb's DataFile (steno) writes a temp file and renames it without fsync: after a power loss the
+ * rename may reach the disk before the data (an empty or torn file) or not at all (an acknowledged
+ * write is gone), and its temp name is the same for every process. Here each write goes to a
+ * per-process temp file, is fsynced, renamed over the target, and the directory is fsynced.
+ */
+export class DurableJsonFile<T> implements Adapter<T> {
+  readonly #path: string;
+  readonly #tmp: string;
+  #busy = false;
+  /** The latest data given while a write runs, and everyone waiting for it. */
+  #next: { data: T; waiters: Waiter[] } | null = null;
+
+  constructor(path: string) {
+    this.#path = path;
+    this.#tmp = join(dirname(path), `.${basename(path)}.${process.pid}.tmp`);
+  }
+
+  async read(): Promise<T | null> {
+    let text: string;
+    try {
+      text = await readFile(this.#path, 'utf8');
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'ENOENT') return null;
+      throw e;
+    }
+    return JSON.parse(text) as T;
+  }
+
+  /** As steno does: while a write runs, later calls wait and only the latest data is written next. */
+  write(data: T): Promise<void> {
+    if (!this.#busy) return this.#run(data);
+    return new Promise((resolve, reject) => {
+      this.#next ??= { data, waiters: [] };
+      this.#next.data = data;
+      this.#next.waiters.push([resolve, reject]);
+    });
+  }
+
+  async #run(data: T): Promise<void> {
+    this.#busy = true;
+    try {
+      await this.#writeSynced(JSON.stringify(data));
+    } finally {
+      this.#busy = false;
+      const next = this.#next;
+      this.#next = null;
+      // Each waiter settles only with the write that carries its data (or data given after it).
+      if (next) void this.#run(next.data).then(() => next.waiters.forEach(([ok]) => ok()), (e: unknown) => next.waiters.forEach(([, fail]) => fail(e)));
+    }
+  }
+
+  async #writeSynced(text: string): Promise<void> {
+    try {
+      const file = await open(this.#tmp, 'w', 0o600); // the mode the target gets by the rename
+      try {
+        await file.writeFile(text, 'utf8');
+        await file.sync(); // the bytes are on disk before any name points at them
+      } finally {
+        await file.close();
+      }
+      await rename(this.#tmp, this.#path); // readers see the old file or the new one, never a mix
+    } catch (e) {
+      await rm(this.#tmp, { force: true }).catch(() => undefined);
+      throw e;
+    }
+    await syncDir(dirname(this.#path)); // the rename itself is durable only once its directory is
+  }
+}
+
+async function syncDir(dir: string): Promise<void> {
+  if (process.platform === 'win32') return; // a directory cannot be opened for fsync there
+  const handle = await open(dir, 'r');
+  try {
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+}
