@@ -5,9 +5,9 @@ import { credentialsFrom, refreshDue } from '../src/connections/credentials.ts';
 describe('credentialsFrom', () => {
   it('keeps the previous refresh token when a refresh response has none (Nango #298)', () => {
     const previous = credentialsFrom(new OAuth2Tokens({ access_token: 'a1', refresh_token: 'r1', expires_in: 3600 }));
-    const next = credentialsFrom(new OAuth2Tokens({ access_token: 'a2', expires_in: 3600 }), previous);
+    const next = credentialsFrom(new OAuth2Tokens({ access_token: 'a2', expires_in: 3600 }), { previous });
     expect(next).toMatchObject({ access_token: 'a2', refresh_token: 'r1' });
-    expect(credentialsFrom(new OAuth2Tokens({ access_token: 'a3', refresh_token: 'r2' }), previous).refresh_token).toBe('r2');
+    expect(credentialsFrom(new OAuth2Tokens({ access_token: 'a3', refresh_token: 'r2' }), { previous }).refresh_token).toBe('r2');
   });
 
   it('reads expires_in as a number or a numeric string, and treats anything else as no expiry', () => {

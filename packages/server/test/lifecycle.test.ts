@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Nango as KeywayNode } from '@keyway/node';
 import { TestBrowser } from './support/browser.ts';
 import { json, startFakeProvider } from './support/fake-provider.ts';
-import { PUBLIC_KEY, SECRET_KEY, startKeyway, type TestKeyway } from './support/keyway.ts';
+import { PUBLIC_KEY, SECRET_KEY, startKeyway, type TestKeyway, oauth2 } from './support/keyway.ts';
 import { SANDBOX_CLIENT, startSandboxStack } from './support/sandbox-stack.ts';
 
 /** The token lifecycle: refresh under load with rotating tokens, refusals, back-off, exhaustion, transient failures. */
@@ -31,7 +31,7 @@ describe('with the sandbox issuing 2-second tokens and rotating refresh tokens',
     const tokens = await Promise.all(Array.from({ length: 100 }, () => client.getToken('sandbox', 'load')));
     expect(stack.sandbox.tokenGrants.refresh_token - refreshesBefore).toBe(1);
     expect(new Set(tokens).size).toBe(1);
-    expect(tokens[0]).not.toBe(before.credentials.access_token);
+    expect(tokens[0]).not.toBe(oauth2(before).access_token);
     expect((await fetch(stack.sandbox.userinfoUrl, { headers: { authorization: `Bearer ${tokens[0] as string}` } })).status).toBe(200);
     // The rotated refresh token was kept: the next refresh works.
     const next = await client.getToken('sandbox', 'load', true);
@@ -45,7 +45,7 @@ describe('with the sandbox issuing 2-second tokens and rotating refresh tokens',
     const revoke = await fetch(stack.sandbox.revocationUrl, {
       method: 'POST',
       headers: { 'content-type': 'application/x-www-form-urlencoded' },
-      body: new URLSearchParams({ token: stored.credentials.refresh_token!, token_type_hint: 'refresh_token', client_id: SANDBOX_CLIENT.clientId, client_secret: SANDBOX_CLIENT.clientSecret }),
+      body: new URLSearchParams({ token: oauth2(stored).refresh_token!, token_type_hint: 'refresh_token', client_id: SANDBOX_CLIENT.clientId, client_secret: SANDBOX_CLIENT.clientSecret }),
     });
     expect(revoke.status).toBe(200);
 
@@ -55,7 +55,7 @@ describe('with the sandbox issuing 2-second tokens and rotating refresh tokens',
     expect(after.credentials).toEqual(stored.credentials);
     expect(after.last_refresh_failure).toMatchObject({ code: 'invalid_grant', days: [new Date().toISOString().slice(0, 10)] });
     // While the old access token is valid, a plain read still serves it.
-    expect(await client.getToken('sandbox', 'revoked')).toBe(stored.credentials.access_token);
+    expect(await client.getToken('sandbox', 'revoked')).toBe(oauth2(stored).access_token);
     const summary = (await client.listConnections({ connectionId: 'revoked' })).connections[0]!;
     expect(summary.errors).toEqual([{ type: 'auth', log_id: '' }]);
   });
@@ -87,8 +87,8 @@ describe('with the sandbox issuing 2-second tokens and rotating refresh tokens',
     const result = await stack.kw.keyway.backgroundRefresh.runOnce();
     expect(result.refreshed).toBeGreaterThanOrEqual(1);
     const after = (await stack.kw.keyway.store.getConnection('sandbox', 'idle'))!;
-    expect(after.credentials.refresh_token).not.toBe(before.credentials.refresh_token);
-    expect(Date.now() - Date.parse(after.credentials.obtained_at!)).toBeLessThan(60_000);
+    expect(oauth2(after).refresh_token).not.toBe(oauth2(before).refresh_token);
+    expect(Date.now() - Date.parse(oauth2(after).obtained_at!)).toBeLessThan(60_000);
   });
 });
 

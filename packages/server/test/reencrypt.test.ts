@@ -1,3 +1,4 @@
+import { oauth2 } from './support/keyway.ts';
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
@@ -106,7 +107,7 @@ describe('keyway-server reencrypt', () => {
     const store = await JsonFileStore.open(dbPath, new Keyring([KEY_B]));
     try {
       expect((await store.getIntegration('app'))?.client_secret).toBe('client-secret-A');
-      for (const id of ids) expect((await store.getConnection('app', id))?.credentials.refresh_token).toBe(`refresh-${id}`);
+      for (const id of ids) expect(oauth2((await store.getConnection('app', id))!).refresh_token).toBe(`refresh-${id}`);
       expect((await store.takeFlow('state-hash-1'))?.code_verifier).toBe('verifier-of-flow-1');
     } finally {
       await store.close();

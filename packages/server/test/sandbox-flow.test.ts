@@ -3,7 +3,7 @@ import { Nango as KeywayNode } from '@keyway/node';
 import { Nango as OfficialNango } from '@nangohq/node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TestBrowser } from './support/browser.ts';
-import { PUBLIC_KEY, SECRET_KEY } from './support/keyway.ts';
+import { PUBLIC_KEY, SECRET_KEY, oauth2 } from './support/keyway.ts';
 import { SANDBOX_CLIENT, startSandboxStack } from './support/sandbox-stack.ts';
 
 /** End to end: the real sandbox provider, the real Keyway server, the real clients. Nothing of ours is faked. */
@@ -72,7 +72,7 @@ describe('the connect flow against the sandbox provider', () => {
     await connect('alice');
     const after = await keyway.getConnection('sandbox', 'alice');
     expect(after.id).toBe(before.id);
-    expect(after.credentials.access_token).not.toBe(before.credentials.access_token);
+    expect(oauth2(after).access_token).not.toBe(oauth2(before).access_token);
     expect(after.metadata).toEqual({ plan: 'pro' });
     expect(logs.join('\n')).toMatch(/connection stored .*connection_id="alice" result="overridden"/);
     expect((await keyway.listConnections({ connectionId: 'alice' })).connections).toHaveLength(1);
@@ -83,9 +83,9 @@ describe('the connect flow against the sandbox provider', () => {
     // In one tick, ten forced refreshes join one flight: a second refresh would replay the rotated
     // refresh token, which the sandbox refuses (and then revokes the whole grant).
     const connections = await Promise.all(Array.from({ length: 10 }, () => stack.kw.keyway.connections.getFresh('sandbox', 'alice', true)));
-    expect(new Set(connections.map((c) => c.credentials.access_token)).size).toBe(1);
-    const token = connections[0]!.credentials.access_token;
-    expect(token).not.toBe(before.credentials.access_token);
+    expect(new Set(connections.map((c) => oauth2(c).access_token)).size).toBe(1);
+    const token = oauth2(connections[0]!).access_token;
+    expect(token).not.toBe(oauth2(before).access_token);
     expect((await userinfo(token)).status).toBe(200);
     const after = await keyway.getConnection('sandbox', 'alice', false, true);
     expect((after.credentials as { refresh_token: string }).refresh_token).not.toBe((before.credentials as { refresh_token: string }).refresh_token);

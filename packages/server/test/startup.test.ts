@@ -1,3 +1,4 @@
+import { oauth2 } from './support/keyway.ts';
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtemp, readFile, rm, stat, writeFile, mkdir } from 'node:fs/promises';
@@ -111,7 +112,7 @@ describe('the JSON store', () => {
 
     // Rotation: a new current key, the old one still decrypts.
     const rotated = await JsonFileStore.open(path, new Keyring([randomBytes(32), oldKey]));
-    expect((await rotated.getConnection('app', 'alice'))?.credentials.access_token).toBe('token-of-alice');
+    expect(oauth2((await rotated.getConnection('app', 'alice'))!).access_token).toBe('token-of-alice');
     await rotated.close();
 
     // Without the old key the start fails clearly instead of serving nothing.

@@ -2,7 +2,7 @@ import { createServer, type IncomingHttpHeaders } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Nango as KeywayNode } from '@keyway/node';
 import { TestBrowser } from './support/browser.ts';
-import { PUBLIC_KEY, SECRET_KEY } from './support/keyway.ts';
+import { PUBLIC_KEY, SECRET_KEY, oauth2 } from './support/keyway.ts';
 import { SANDBOX_CLIENT, startSandboxStack } from './support/sandbox-stack.ts';
 
 /** Auth webhooks from the real flow: creation, override, refresh failure, signed; a dead receiver slows nothing. */
@@ -57,7 +57,7 @@ describe('auth webhooks', () => {
     await connect('hooked');
     await waitFor(2);
     const stored = (await stack.kw.keyway.store.getConnection('sandbox', 'hooked'))!;
-    await fetch(stack.sandbox.revocationUrl, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams({ token: stored.credentials.refresh_token!, client_id: SANDBOX_CLIENT.clientId, client_secret: SANDBOX_CLIENT.clientSecret }) });
+    await fetch(stack.sandbox.revocationUrl, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams({ token: oauth2(stored).refresh_token!, client_id: SANDBOX_CLIENT.clientId, client_secret: SANDBOX_CLIENT.clientSecret }) });
     await expect(client.getToken('sandbox', 'hooked', true)).rejects.toMatchObject({ code: 'refresh_failed' });
     await waitFor(3);
 
@@ -68,7 +68,7 @@ describe('auth webhooks', () => {
     for (const d of receiver.deliveries) {
       expect(client.verifyIncomingWebhookRequest(d.raw, d.headers)).toBe(true);
       expect(client.verifyIncomingWebhookRequest(d.raw.replace('"success"', '"succes"'), d.headers)).toBe(false);
-      expect(d.raw).not.toContain(stored.credentials.access_token);
+      expect(d.raw).not.toContain(oauth2(stored).access_token);
     }
   });
 

@@ -53,8 +53,11 @@ export class BackgroundRefresh {
 
   #due(c: Connection): boolean {
     const f = c.last_refresh_failure;
-    if (!c.credentials.refresh_token || (f && (f.days.length >= EXHAUSTED_AFTER_DAYS || Date.parse(f.backoff_until) > Date.now()))) return false;
-    const obtained = Date.parse(c.credentials.obtained_at ?? c.updated_at);
+    const creds = c.credentials;
+    // Only refresh tokens go stale unused; client-credentials tokens are minted on demand.
+    if (creds.type !== 'OAUTH2' || !creds.refresh_token) return false;
+    if (f && (f.days.length >= EXHAUSTED_AFTER_DAYS || Date.parse(f.backoff_until) > Date.now())) return false;
+    const obtained = Date.parse(creds.obtained_at ?? c.updated_at);
     return Date.now() - obtained >= this.options.afterMs;
   }
 }

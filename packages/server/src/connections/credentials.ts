@@ -1,30 +1,67 @@
-import type { OAuth2Tokens } from '../oauth/client.ts';
-import type { OAuth2Credentials } from '../store/types.ts';
+import { KeywayError } from '../errors.ts';
+import { OAuth2Tokens } from '../oauth/client.ts';
+import type { ClientCredentials, OAuth2Credentials, TokenCredentials } from '../store/types.ts';
+import { readPath } from './metadata.ts';
+import { isRecord } from '../templates/validate.ts';
+
+/** The tokens of a response whose token fields are nested (Slack user tokens: `authed_user`). */
+export function tokensAt(tokens: OAuth2Tokens, path: string | undefined): OAuth2Tokens {
+  if (!path) return tokens;
+  const nested = readPath(tokens.data, path);
+  return new OAuth2Tokens(isRecord(nested) ? nested : {});
+}
 
 /**
  * Credentials from a token response. A refresh response without a refresh token keeps the
  * previous one (Nango #298: losing it ends the connection). Without `expires_in`, the template's
  * default lifetime applies, if it has one; otherwise the token never expires.
  */
-export function credentialsFrom(tokens: OAuth2Tokens, previous?: OAuth2Credentials, defaultExpiresIn?: number): OAuth2Credentials {
-  const raw = tokens.data as Record<string, unknown>;
-  const refreshToken = tokens.hasRefreshToken() ? tokens.refreshToken() : previous?.refresh_token;
-  const now = Date.now();
-  // Some providers send expires_in as a string; a missing or unusable one means "no expiry".
-  const given = Number(raw.expires_in);
-  const expiresIn = Number.isFinite(given) && given > 0 ? given : defaultExpiresIn;
+export function credentialsFrom(
+  response: OAuth2Tokens,
+  options: { previous?: OAuth2Credentials; defaultExpiresIn?: number; tokenPath?: string } = {},
+): OAuth2Credentials {
+  const tokens = tokensAt(response, options.tokenPath);
+  const refreshToken = tokens.hasRefreshToken() ? tokens.refreshToken() : options.previous?.refresh_token;
   return {
     type: 'OAUTH2',
-    access_token: tokens.accessToken(),
+    access_token: accessToken(tokens),
     ...(refreshToken !== undefined && { refresh_token: refreshToken }),
-    ...(expiresIn !== undefined && { expires_at: new Date(now + expiresIn * 1000).toISOString() }),
-    obtained_at: new Date(now).toISOString(),
-    raw,
+    ...expiry(tokens, options.defaultExpiresIn),
+    raw: response.data as Record<string, unknown>,
   };
 }
 
+/** A client-credentials token, with what re-minting it needs. */
+export function clientCredentialsFrom(response: OAuth2Tokens, client: { client_id: string; client_secret: string; scopes: readonly string[] }, defaultExpiresIn?: number): ClientCredentials {
+  return {
+    type: 'OAUTH2_CC',
+    access_token: accessToken(response),
+    ...expiry(response, defaultExpiresIn),
+    client_id: client.client_id,
+    client_secret: client.client_secret,
+    scopes: client.scopes,
+    raw: response.data as Record<string, unknown>,
+  };
+}
+
+function accessToken(tokens: OAuth2Tokens): string {
+  try {
+    return tokens.accessToken();
+  } catch {
+    throw new KeywayError('token_err', 'The token response has no access token where the template says it is');
+  }
+}
+
+function expiry(tokens: OAuth2Tokens, defaultExpiresIn: number | undefined): { expires_at?: string; obtained_at: string } {
+  const now = Date.now();
+  // Some providers send expires_in as a string; a missing or unusable one means "no expiry".
+  const given = Number((tokens.data as Record<string, unknown>).expires_in);
+  const expiresIn = Number.isFinite(given) && given > 0 ? given : defaultExpiresIn;
+  return { ...(expiresIn !== undefined && { expires_at: new Date(now + expiresIn * 1000).toISOString() }), obtained_at: new Date(now).toISOString() };
+}
+
 /** True when the token is gone or goes within `marginMs`. A token without expiry never expires. */
-export function expiresWithin(credentials: OAuth2Credentials, marginMs: number, now = Date.now()): boolean {
+export function expiresWithin(credentials: TokenCredentials, marginMs: number, now = Date.now()): boolean {
   return credentials.expires_at !== undefined && Date.parse(credentials.expires_at) - now < marginMs;
 }
 
@@ -33,7 +70,7 @@ export function expiresWithin(credentials: OAuth2Credentials, marginMs: number, 
  * lifetime for tokens shorter-lived than twice the margin (else a 60-second token would be
  * refreshed on every read).
  */
-export function refreshDue(credentials: OAuth2Credentials, marginMs: number, now = Date.now()): boolean {
+export function refreshDue(credentials: TokenCredentials, marginMs: number, now = Date.now()): boolean {
   if (credentials.expires_at === undefined) return false;
   const lifetimeMs = credentials.obtained_at ? Date.parse(credentials.expires_at) - Date.parse(credentials.obtained_at) : Number(credentials.raw.expires_in) * 1000;
   const margin = Number.isFinite(lifetimeMs) && lifetimeMs > 0 ? Math.min(marginMs, lifetimeMs / 2) : marginMs;

@@ -3,9 +3,9 @@ import { KeywayError } from '../errors.ts';
 import type { IntegrationService } from '../integrations/service.ts';
 import type { Logger } from '../log.ts';
 import { ProviderCallError, requestTokens, type OAuth2Tokens } from '../oauth/client.ts';
-import type { Connection, ConnectionFilter, EndUser, RefreshFailure, Store, UpsertResult } from '../store/types.ts';
+import { hasToken, type Connection, type ConnectionFilter, type Credentials, type EndUser, type RefreshFailure, type Store, type TokenCredentials, type UpsertResult } from '../store/types.ts';
 import { resolveEndpoints } from '../templates/interpolate.ts';
-import { credentialsFrom, expiresWithin, refreshDue } from './credentials.ts';
+import { clientCredentialsFrom, credentialsFrom, expiresWithin, refreshDue } from './credentials.ts';
 import { mergeMetadata } from './metadata.ts';
 
 /** Refresh a token that expires within this margin (a template may set its own). */
@@ -23,10 +23,9 @@ export interface NewConnection {
   readonly providerConfigKey: string;
   readonly connectionId: string;
   readonly provider: string;
-  readonly tokens: OAuth2Tokens;
+  readonly credentials: Credentials;
   readonly connectionConfig: Readonly<Record<string, unknown>>;
   readonly endUser: EndUser | null;
-  readonly defaultExpiresIn?: number;
 }
 
 export interface ConnectionServiceOptions {
@@ -50,7 +49,7 @@ export class ConnectionService {
 
   /** Creates the connection, or replaces the credentials of the existing pair (keeping its metadata). */
   async upsert(input: NewConnection): Promise<{ connection: Connection; result: UpsertResult }> {
-    const credentials = credentialsFrom(input.tokens, undefined, input.defaultExpiresIn);
+    const { credentials } = input;
     const { connection, result } = await this.store.writeConnection(input.providerConfigKey, input.connectionId, (existing) => {
       const now = new Date().toISOString();
       return {
@@ -76,6 +75,7 @@ export class ConnectionService {
    */
   async getFresh(providerConfigKey: string, connectionId: string, forceRefresh = false): Promise<Connection> {
     const connection = await this.get(providerConfigKey, connectionId);
+    if (!hasToken(connection.credentials)) return connection; // API keys and passwords do not expire
     if (!forceRefresh && !refreshDue(connection.credentials, await this.#margin(providerConfigKey))) return connection;
     const key = JSON.stringify([providerConfigKey, connectionId]);
     let flight = this.#refreshing.get(key);
@@ -94,13 +94,15 @@ export class ConnectionService {
     return buffer === undefined ? REFRESH_MARGIN_MS : buffer * 1000;
   }
 
-  /** Runs under the connection's refresh lock. */
+  /** Runs under the connection's refresh lock. Renews an OAuth 2.0 token by refresh, a client-credentials one by minting. */
   async #refresh(providerConfigKey: string, connectionId: string, force: boolean): Promise<Connection> {
     // Re-read under the lock: a refresh that finished meanwhile (here or in another instance) may
     // have made this one needless.
     const current = await this.get(providerConfigKey, connectionId);
-    if (!force && !refreshDue(current.credentials, await this.#margin(providerConfigKey))) return current;
-    const stillValid = !expiresWithin(current.credentials, 0);
+    const creds = current.credentials;
+    if (!hasToken(creds)) return current;
+    if (!force && !refreshDue(creds, await this.#margin(providerConfigKey))) return current;
+    const stillValid = !expiresWithin(creds, 0);
 
     const failure = current.last_refresh_failure;
     if (failure) {
@@ -114,24 +116,33 @@ export class ConnectionService {
         throw blocked;
       }
     }
-
-    const refreshToken = current.credentials.refresh_token;
-    if (!refreshToken) {
+    if (creds.type === 'OAUTH2' && !creds.refresh_token) {
       if (force || !stillValid) throw new KeywayError('refresh_failed', 'The access token cannot be refreshed: the provider gave no refresh token. Reconnect.');
       return current; // still valid for a while; nothing to refresh it with
     }
 
     const { integration, template } = await this.integrations.withTemplate(providerConfigKey, 'OAUTH2', 'OAUTH2_CC');
     const config = Object.fromEntries(Object.entries(current.connection_config).filter((e): e is [string, string] => typeof e[1] === 'string'));
+    const endpoints = resolveEndpoints(template, config);
     let tokens: OAuth2Tokens;
     try {
       tokens = await this.#withRetries(() =>
-        requestTokens({
-          tokenUrl: resolveEndpoints(template, config).refreshUrl,
-          client: { clientId: integration.client_id, clientSecret: integration.client_secret, authMethod: template.token_request_auth_method ?? 'basic' },
-          grant: { grant_type: 'refresh_token', refresh_token: refreshToken },
-          timeoutMs: this.options.providerTimeoutMs,
-        }),
+        requestTokens(
+          creds.type === 'OAUTH2'
+            ? {
+                tokenUrl: endpoints.refreshUrl,
+                client: { clientId: integration.client_id, clientSecret: integration.client_secret, authMethod: template.token_request_auth_method ?? 'basic' },
+                grant: { grant_type: 'refresh_token', refresh_token: creds.refresh_token! },
+                timeoutMs: this.options.providerTimeoutMs,
+              }
+            : {
+                tokenUrl: endpoints.tokenUrl,
+                client: { clientId: creds.client_id, clientSecret: creds.client_secret, authMethod: template.token_request_auth_method ?? 'basic' },
+                grant: { grant_type: 'client_credentials', scope: creds.scopes.join(template.scope_separator ?? ' ') || null },
+                ...(template.token_params && { extraParams: template.token_params }),
+                timeoutMs: this.options.providerTimeoutMs,
+              },
+        ),
       );
     } catch (e) {
       if (!(e instanceof ProviderCallError)) throw e;
@@ -140,26 +151,29 @@ export class ConnectionService {
         if (stillValid) return current; // a working token beats an error
         throw e;
       }
-      return this.#refused(current, refreshToken, e);
+      return this.#refused(current, creds.access_token, e);
     }
 
-    const credentials = credentialsFrom(tokens, current.credentials, template.default_expires_in);
+    const credentials: TokenCredentials =
+      creds.type === 'OAUTH2'
+        ? credentialsFrom(tokens, { previous: creds, defaultExpiresIn: template.default_expires_in, ...(template.auth_mode === 'OAUTH2' && { tokenPath: template.token_path }) })
+        : clientCredentialsFrom(tokens, creds, template.default_expires_in);
     // Stored before any caller sees the new token: a rotated refresh token must never be lost.
     const { connection } = await this.store.writeConnection(providerConfigKey, connectionId, (latest) => {
       // Deleted meanwhile, or replaced by a new connect flow: theirs wins.
-      if (!latest || latest.credentials.refresh_token !== refreshToken) return null;
+      if (!latest || !sameToken(latest, creds.access_token)) return null;
       return { ...latest, credentials, last_refresh_failure: null, updated_at: new Date().toISOString() };
     });
     if (!connection) throw new KeywayError('unknown_connection', `The connection "${connectionId}" was deleted during its refresh`);
     return connection;
   }
 
-  /** The provider refused the refresh token: record it (backoff, exhaustion) and say so. */
-  async #refused(current: Connection, usedRefreshToken: string, e: ProviderCallError): Promise<Connection> {
+  /** The provider refused the renewal: record it (backoff, exhaustion) and say so. */
+  async #refused(current: Connection, usedAccessToken: string, e: ProviderCallError): Promise<Connection> {
     const { provider_config_key: key, connection_id: id } = current;
-    // Another writer may have rotated the token meanwhile (a reconnect): then ours was stale, not refused.
+    // Another writer may have renewed the credentials meanwhile (a reconnect, another instance): then ours were stale, not refused.
     const latest = await this.store.getConnection(key, id);
-    if (latest && latest.credentials.refresh_token !== usedRefreshToken) return latest;
+    if (latest && !sameToken(latest, usedAccessToken)) return latest;
 
     const now = new Date();
     const previous = current.last_refresh_failure;
@@ -171,7 +185,7 @@ export class ConnectionService {
       days: [...new Set([...(previous?.days ?? []), now.toISOString().slice(0, 10)])].slice(-EXHAUSTED_AFTER_DAYS),
     };
     const { connection } = await this.store.writeConnection(key, id, (c) =>
-      c && c.credentials.refresh_token === usedRefreshToken ? { ...c, last_refresh_failure: failure, updated_at: now.toISOString() } : null,
+      c && sameToken(c, usedAccessToken) ? { ...c, last_refresh_failure: failure, updated_at: now.toISOString() } : null,
     );
     const error = new KeywayError('refresh_failed', e.message, e.details);
     this.options.log.warn('refresh refused by the provider', { config_key: key, connection_id: id, error_code: failure.code, failure_days: failure.days.length });
@@ -221,6 +235,9 @@ export class ConnectionService {
     }
   }
 }
+
+/** Whether the stored connection still holds the token a refresh started from. */
+const sameToken = (c: Connection, accessToken: string) => hasToken(c.credentials) && c.credentials.access_token === accessToken;
 
 function failureDetails(f: RefreshFailure): Record<string, string> {
   return { provider_error: f.code, ...(f.description !== undefined && { provider_error_description: f.description }), retry_after: f.backoff_until };

@@ -1,4 +1,5 @@
 import type { Config } from '../config.ts';
+import { credentialsFrom } from '../connections/credentials.ts';
 import { pickPaths } from '../connections/metadata.ts';
 import type { ConnectionService } from '../connections/service.ts';
 import { KeywayError } from '../errors.ts';
@@ -113,10 +114,9 @@ async function runCallback(req: CallbackRequest, deps: CallbackDeps): Promise<Fl
       providerConfigKey: pair.providerConfigKey,
       connectionId: pair.connectionId,
       provider: template.name,
-      tokens,
+      credentials: credentialsFrom(tokens, { defaultExpiresIn: template.default_expires_in, tokenPath: template.token_path }),
       connectionConfig: { ...flow.connection_config, ...pickPaths(tokens.data, template.token_response_metadata), ...callbackValues },
       endUser: flow.end_user,
-      ...(template.default_expires_in !== undefined && { defaultExpiresIn: template.default_expires_in }),
     });
     return { ok: true, ...pair, result };
   } catch (e) {

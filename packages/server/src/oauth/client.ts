@@ -55,7 +55,8 @@ export function buildAuthorizationUrl(req: AuthorizationRequest): URL {
 
 export type TokenGrant =
   | { readonly grant_type: 'authorization_code'; readonly code: string; readonly redirect_uri: string; readonly code_verifier: string | null }
-  | { readonly grant_type: 'refresh_token'; readonly refresh_token: string };
+  | { readonly grant_type: 'refresh_token'; readonly refresh_token: string }
+  | { readonly grant_type: 'client_credentials'; readonly scope: string | null };
 
 export interface TokenRequest {
   readonly tokenUrl: string;
@@ -96,7 +97,7 @@ export async function requestTokens(req: TokenRequest): Promise<OAuth2Tokens> {
   let status = 0;
   const body = new URLSearchParams();
   for (const [k, v] of Object.entries(req.extraParams ?? {})) body.set(k, v);
-  for (const [k, v] of Object.entries(req.grant)) if (v !== null) body.set(k, v);
+  for (const [k, v] of Object.entries(req.grant)) if (v !== null && v !== '') body.set(k, v);
   const headers: Record<string, string> = {
     'Content-Type': 'application/x-www-form-urlencoded',
     Accept: 'application/json',
@@ -151,7 +152,7 @@ function parseJsonObject(text: string): Record<string, unknown> | null {
 const TRANSIENT_OAUTH_ERRORS = new Set(['server_error', 'temporarily_unavailable']);
 
 function toProviderError(e: unknown, grant: TokenGrant['grant_type'], status: number): ProviderCallError {
-  const what = grant === 'authorization_code' ? 'The code exchange' : 'The token refresh';
+  const what = { authorization_code: 'The code exchange', refresh_token: 'The token refresh', client_credentials: 'The client-credentials token request' }[grant];
   const transientStatus = status >= 500 || status === 429;
   if (e instanceof DOMException && e.name === 'TimeoutError') {
     return new ProviderCallError('provider_timeout', `${what} timed out: the provider did not answer in time`, true);

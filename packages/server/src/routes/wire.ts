@@ -1,5 +1,5 @@
 /** Domain records -> Nango's public JSON shapes. Nothing secret leaves unless asked for. */
-import type { Connection, EndUser, Integration } from '../store/types.ts';
+import type { Connection, Credentials, EndUser, Integration } from '../store/types.ts';
 
 /** Nango's end user shape. */
 function apiEndUser(u: EndUser | null) {
@@ -43,9 +43,6 @@ export function apiConnectionSummary(c: Connection) {
 
 /** The full connection; the refresh token is left out unless `includeRefreshToken` (Nango's `refresh_token=true`). */
 export function apiConnection(c: Connection, includeRefreshToken: boolean) {
-  const { refresh_token, ...credentials } = c.credentials;
-  const raw = { ...c.credentials.raw };
-  if (!includeRefreshToken) delete raw.refresh_token;
   return {
     id: c.id,
     connection_id: c.connection_id,
@@ -60,8 +57,26 @@ export function apiConnection(c: Connection, includeRefreshToken: boolean) {
     last_refresh_failure: c.last_refresh_failure,
     end_user: apiEndUser(c.end_user),
     tags: {},
-    credentials: { ...credentials, ...(includeRefreshToken && refresh_token !== undefined && { refresh_token }), raw },
+    credentials: apiCredentials(c.credentials, includeRefreshToken),
   };
+}
+
+/** Nango's credential shapes. A client secret never leaves; a refresh token only when asked for. */
+function apiCredentials(creds: Credentials, includeRefreshToken: boolean) {
+  switch (creds.type) {
+    case 'OAUTH2': {
+      const { refresh_token, obtained_at: _, ...rest } = creds;
+      const raw = { ...creds.raw };
+      if (!includeRefreshToken) delete raw.refresh_token;
+      return { ...rest, ...(includeRefreshToken && refresh_token !== undefined && { refresh_token }), raw };
+    }
+    case 'OAUTH2_CC':
+      return { type: creds.type, token: creds.access_token, ...(creds.expires_at !== undefined && { expires_at: creds.expires_at }), client_id: creds.client_id, raw: creds.raw };
+    case 'API_KEY':
+      return { ...creds.fields, type: creds.type, apiKey: creds.apiKey };
+    case 'BASIC':
+      return { ...creds.fields, type: creds.type, username: creds.username, password: creds.password };
+  }
 }
 
 export function apiProvider(t: ProviderTemplate) {

@@ -1,5 +1,5 @@
 import type { Keyring } from '../crypto/keyring.ts';
-import type { Connection, FlowState, Integration, OAuth2Credentials } from './types.ts';
+import type { Connection, Credentials, FlowState, Integration } from './types.ts';
 
 /**
  * How records look at rest: every secret (client secret, credentials, PKCE verifier) is a JWE
@@ -28,7 +28,7 @@ export class RecordCodec {
     return { ...c, credentials: await this.keyring.seal(JSON.stringify(c.credentials), connectionIdentity(c)) };
   }
   async openConnection(s: StoredConnection): Promise<Connection> {
-    const credentials = JSON.parse(await this.keyring.open(s.credentials, connectionIdentity(s))) as OAuth2Credentials;
+    const credentials = JSON.parse(await this.keyring.open(s.credentials, connectionIdentity(s))) as Credentials;
     // Fields added after the first release default here, so older files load unchanged.
     return { ...s, end_user: s.end_user ?? null, last_refresh_failure: s.last_refresh_failure ?? null, credentials };
   }

@@ -15,6 +15,39 @@ export interface Integration {
   readonly updated_at: string;
 }
 
+/** A connection's credentials; the template's auth mode decides which. */
+export type Credentials = OAuth2Credentials | ClientCredentials | ApiKeyCredentials | BasicCredentials;
+/** Credentials that carry an expiring access token, which Keyway renews. */
+export type TokenCredentials = OAuth2Credentials | ClientCredentials;
+export const hasToken = (c: Credentials): c is TokenCredentials => c.type === 'OAUTH2' || c.type === 'OAUTH2_CC';
+
+/** OAuth 2.0 client credentials: the token is minted (and re-minted) with the connection's client. */
+export interface ClientCredentials {
+  readonly type: 'OAUTH2_CC';
+  readonly access_token: string;
+  readonly expires_at?: string;
+  readonly obtained_at?: string;
+  readonly client_id: string;
+  readonly client_secret: string;
+  /** Scopes asked for at every mint. */
+  readonly scopes: readonly string[];
+  readonly raw: Readonly<Record<string, unknown>>;
+}
+
+/** What the end user typed, field by field as the template declares them (at least `apiKey`). */
+export interface ApiKeyCredentials {
+  readonly type: 'API_KEY';
+  readonly apiKey: string;
+  readonly fields: Readonly<Record<string, string>>;
+}
+
+export interface BasicCredentials {
+  readonly type: 'BASIC';
+  readonly username: string;
+  readonly password: string;
+  readonly fields: Readonly<Record<string, string>>;
+}
+
 export interface OAuth2Credentials {
   readonly type: 'OAUTH2';
   readonly access_token: string;
@@ -54,7 +87,7 @@ export interface Connection {
   readonly provider_config_key: string;
   readonly connection_id: string;
   readonly provider: string;
-  readonly credentials: OAuth2Credentials;
+  readonly credentials: Credentials;
   /** User inputs (a subdomain) and values the template keeps from the token response or callback. */
   readonly connection_config: Readonly<Record<string, unknown>>;
   /** The application's own data, set through the metadata API. */

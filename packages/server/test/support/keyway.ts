@@ -86,3 +86,6 @@ export async function freePort(): Promise<number> {
     s.on('error', reject);
   });
 }
+
+/** The OAuth 2.0 credentials of a stored connection (tests know which kind they made). */
+export const oauth2 = (c: { credentials: unknown }) => c.credentials as import('../../src/store/types.ts').OAuth2Credentials;
