@@ -78,7 +78,7 @@ export async function createKeyway(config: Config, log: Logger = createLogger())
   app.use(
     express.json({ limit: JSON_LIMIT, strict: true }),
     requireSecretKey(config.secretKey, config.publicKey),
-    apiRoutes({ templates, integrations, connections, sessions }),
+    apiRoutes({ templates, integrations, connections, sessions, events, providerTimeoutMs: config.providerTimeoutMs }),
   );
   app.use((req, _res, next) => next(new KeywayError('not_found', `No route ${req.method} ${req.path}`)));
   app.use((err: unknown, req: Request, res: Response, _next: NextFunction) => {

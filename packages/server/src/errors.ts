@@ -37,6 +37,8 @@ const STATUS = {
   state_err: 400,
   issuer_mismatch: 400,
   missing_code: 400,
+  invalid_credentials: 400,
+  verification_failed: 424,
   access_denied: 400,
   authorization_err: 400,
   token_err: 502,

@@ -1,11 +1,10 @@
 import type { Config } from '../config.ts';
-import { KeywayError } from '../errors.ts';
-import { parseConnectionId } from '../ids.ts';
 import type { IntegrationService } from '../integrations/service.ts';
 import { buildAuthorizationUrl, generateCodeVerifier, generateState } from '../oauth/client.ts';
 import type { ConnectSession, Store } from '../store/types.ts';
-import { resolveEndpoints, validateConnectionConfig } from '../templates/interpolate.ts';
+import { resolveEndpoints } from '../templates/interpolate.ts';
 import { bracketParams, sha256 } from './state.ts';
+import { asUnknownConfigKey, connectTarget } from './target.ts';
 
 export interface ConnectRequest {
   readonly providerConfigKey: string;
@@ -25,26 +24,8 @@ export interface ConnectRequest {
  * returns the provider's authorization URL.
  */
 export async function startFlow(req: ConnectRequest, deps: { config: Config; store: Store; integrations: IntegrationService }): Promise<URL> {
-  const { integration, template } = await deps.integrations.withTemplate(req.providerConfigKey, 'OAUTH2').catch((e: unknown) => {
-    if (e instanceof KeywayError && e.code === 'unknown_provider_config') {
-      throw new KeywayError('unknown_config_key', `There is no integration "${req.providerConfigKey}"`);
-    }
-    throw e;
-  });
-  const { session } = req;
-  if (session?.allowed_integrations && !session.allowed_integrations.includes(integration.unique_key)) {
-    throw new KeywayError('integration_not_allowed', `This connect session does not allow the integration "${integration.unique_key}"`);
-  }
-  // Under a session the connection belongs to the session's end user: the browser cannot pick another id.
-  const requested = req.query.get('connection_id') || undefined;
-  if (session && requested !== undefined && requested !== session.end_user.id) {
-    throw new KeywayError('connection_id_not_allowed', 'This connect session is for another connection id');
-  }
-  const connectionId = parseConnectionId(session ? session.end_user.id : requested);
-  const connectionConfig = validateConnectionConfig(template, {
-    ...bracketParams(req.query, 'params'),
-    ...session?.integrations_config_defaults[integration.unique_key]?.connection_config, // the backend's values win
-  });
+  const { integration, template } = await deps.integrations.withTemplate(req.providerConfigKey, 'OAUTH2').catch(asUnknownConfigKey(req.providerConfigKey));
+  const { connectionId, connectionConfig, endUser } = connectTarget(integration, template, req.query, req.session);
   const endpoints = resolveEndpoints(template, connectionConfig);
 
   const scopeSeparator = template.scope_separator ?? ' ';
@@ -63,7 +44,7 @@ export async function startFlow(req: ConnectRequest, deps: { config: Config; sto
     binding_hash: sha256(req.binding),
     flow_id: req.flowId,
     origin: req.origin,
-    end_user: session?.end_user ?? null,
+    end_user: endUser,
     expires_at: Date.now() + deps.config.flowTtlMs,
   });
   return buildAuthorizationUrl({

@@ -48,7 +48,10 @@ export class IntegrationService {
   async create(input: IntegrationInput): Promise<Integration> {
     const uniqueKey = parseConfigKey(input.unique_key);
     const template = this.#template(input.provider);
-    if (!input.credentials) throw new KeywayError('invalid_body', `credentials (client_id, client_secret) are required for the ${template.auth_mode} template "${template.name}"`);
+    // OAuth 2.0 needs the app's client; API-key and Basic templates have none; client credentials may come per connection.
+    if (!input.credentials && template.auth_mode === 'OAUTH2') {
+      throw new KeywayError('invalid_body', `credentials (client_id, client_secret) are required for the OAUTH2 template "${template.name}"`);
+    }
     if (await this.store.getIntegration(uniqueKey)) {
       throw new KeywayError('duplicate_provider_config', `An integration "${uniqueKey}" already exists`);
     }
@@ -57,9 +60,9 @@ export class IntegrationService {
       unique_key: uniqueKey,
       provider: template.name,
       display_name: input.display_name ?? template.display_name,
-      client_id: input.credentials.client_id,
-      client_secret: input.credentials.client_secret,
-      scopes: input.credentials.scopes,
+      client_id: input.credentials?.client_id ?? '',
+      client_secret: input.credentials?.client_secret ?? '',
+      scopes: input.credentials?.scopes ?? [],
       created_at: now,
       updated_at: now,
     };

@@ -5,15 +5,46 @@ import { KeywayError } from '../errors.ts';
 import { bodyOf, booleanParam, intParam, optionalString, queryOf } from '../http/request.ts';
 import { parseConfigKey, parseConnectionId } from '../ids.ts';
 import type { IntegrationInput, IntegrationService } from '../integrations/service.ts';
+import { connectClientCredentials } from '../flows/client-credentials.ts';
 import type { ConnectSessionInput, ConnectSessionService } from '../sessions/service.ts';
+import type { AuthEventSink } from '../webhooks/events.ts';
 import type { TemplateCatalog } from '../templates/catalog.ts';
 import { isRecord } from '../templates/validate.ts';
 import { apiConnection, apiConnectionSummary, apiIntegration, apiProvider } from './wire.ts';
 
 /** The backend API (Nango's paths and shapes). Mounted behind requireSecretKey. */
-export function apiRoutes(deps: { templates: TemplateCatalog; integrations: IntegrationService; connections: ConnectionService; sessions: ConnectSessionService }): Router {
+export function apiRoutes(deps: {
+  templates: TemplateCatalog;
+  integrations: IntegrationService;
+  connections: ConnectionService;
+  sessions: ConnectSessionService;
+  events: AuthEventSink;
+  providerTimeoutMs: number;
+}): Router {
   const { templates, integrations, connections, sessions } = deps;
   const r = Router();
+
+  r.post('/auth/oauth2-cc/:providerConfigKey', async (req, res) => {
+    const body = bodyOf(req);
+    const clientId = optionalString(body, 'client_id', 1024);
+    const clientSecret = optionalString(body, 'client_secret', 4096);
+    if ((clientId === undefined) !== (clientSecret === undefined)) throw new KeywayError('invalid_body', 'Give both client_id and client_secret, or neither (the integration\'s are used)');
+    const config = body.connection_config ?? {};
+    if (!isRecord(config) || !Object.values(config).every((v) => typeof v === 'string')) throw new KeywayError('invalid_body', '`connection_config` must map names to strings');
+    const scopes = optionalString(body, 'scopes', 4096);
+    const result = await connectClientCredentials(
+      {
+        providerConfigKey: parseConfigKey(req.params.providerConfigKey),
+        connectionId: parseConnectionId(body.connection_id),
+        ...(clientId !== undefined && { client: { client_id: clientId, client_secret: clientSecret! } }),
+        ...(scopes !== undefined && { scopes: scopes.split(',').map((s) => s.trim()).filter(Boolean) }),
+        connectionConfig: Object.fromEntries(Object.entries(config as Record<string, string>)),
+        endUser: null,
+      },
+      deps,
+    );
+    res.json(result);
+  });
 
   r.post('/connect/sessions', async (req, res) => {
     const session = await sessions.create(connectSessionInput(bodyOf(req)));

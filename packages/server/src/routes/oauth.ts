@@ -1,12 +1,14 @@
 import { randomBytes } from 'node:crypto';
-import { Router, type Request, type Response } from 'express';
+import express, { Router, type Request, type Response } from 'express';
 import type { Config } from '../config.ts';
 import type { ConnectionService } from '../connections/service.ts';
 import { KeywayError } from '../errors.ts';
+import { connectWithCredentials } from '../flows/api-auth.ts';
 import { finishFlow, type FlowReturn } from '../flows/callback.ts';
 import { startFlow } from '../flows/connect.ts';
 import { FLOW_ID, type FlowOutcomes } from '../flows/outcomes.ts';
 import { safeEqual } from '../flows/state.ts';
+import { corsForAllowedOrigins } from '../http/cors.ts';
 import { intParam, queryOf } from '../http/request.ts';
 import type { IntegrationService } from '../integrations/service.ts';
 import type { Logger } from '../log.ts';
@@ -33,8 +35,9 @@ export interface OAuthDeps {
 }
 
 /**
- * The browser-facing flow: `/oauth/connect/:providerConfigKey`, `/oauth/callback`, and the
- * SDK's outcome long-poll `/oauth/flows/:flowId` (the only route here with CORS, for allowed origins).
+ * The browser-facing routes: the OAuth flow (`/oauth/connect/:providerConfigKey`, `/oauth/callback`),
+ * and, with CORS for allowed origins only, the SDK's outcome long-poll (`/oauth/flows/:flowId`) and
+ * API-key / Basic connections (`/api-auth/...`).
  */
 export function oauthRoutes(deps: OAuthDeps): Router {
   const { config, log, outcomes } = deps;
@@ -95,18 +98,28 @@ export function oauthRoutes(deps: OAuthDeps): Router {
     }
   });
 
-  r.get('/oauth/flows/:flowId', async (req, res) => {
-    const origin = req.headers.origin;
-    res.vary('Origin');
-    if (origin !== undefined) {
-      if (!config.allowedOrigins.includes(origin)) throw new KeywayError('origin_not_allowed', `The origin ${origin} is not in KEYWAY_ALLOWED_ORIGINS`);
-      res.set('Access-Control-Allow-Origin', origin);
-    }
-    if (!FLOW_ID.test(req.params.flowId)) throw new KeywayError('invalid_flow_id', 'A flow id is 43 base64url characters');
+  const cors = corsForAllowedOrigins(config.allowedOrigins);
+
+  // API-key and Basic connections from the browser SDK: `auth(key, id, { credentials })`.
+  for (const [path, mode] of [['/api-auth/api-key/:providerConfigKey', 'API_KEY'], ['/api-auth/basic/:providerConfigKey', 'BASIC']] as const) {
+    r.options(path, cors);
+    r.post(path, cors, express.json({ limit: '16kb' }), async (req, res) => {
+      const query = queryOf(req);
+      const session = await authorize(query, deps);
+      const result = await connectWithCredentials({ mode, providerConfigKey: String(req.params.providerConfigKey), query, body: req.body, session }, { ...deps, providerTimeoutMs: config.providerTimeoutMs });
+      log.info('connection stored', { config_key: result.providerConfigKey, connection_id: result.connectionId, auth_mode: mode });
+      res.json(result);
+    });
+  }
+
+  r.options('/oauth/flows/:flowId', cors);
+  r.get('/oauth/flows/:flowId', cors, async (req, res) => {
+    const flowId = String(req.params.flowId);
+    if (!FLOW_ID.test(flowId)) throw new KeywayError('invalid_flow_id', 'A flow id is 43 base64url characters');
     const waitSeconds = intParam(queryOf(req), 'wait', MAX_WAIT_SECONDS, 0, MAX_WAIT_SECONDS);
     const gone = new AbortController();
     res.on('close', () => gone.abort());
-    const result = await outcomes.wait(req.params.flowId, waitSeconds * 1000, gone.signal);
+    const result = await outcomes.wait(flowId, waitSeconds * 1000, gone.signal);
     if (!gone.signal.aborted) res.json(result ?? { status: 'pending' });
   });
   return r;

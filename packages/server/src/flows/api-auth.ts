@@ -1,0 +1,104 @@
+import { KeywayError } from '../errors.ts';
+import type { ConnectionService } from '../connections/service.ts';
+import type { IntegrationService } from '../integrations/service.ts';
+import type { ApiKeyCredentials, BasicCredentials, ConnectSession, Store } from '../store/types.ts';
+import { fillUrl, type ConnectionConfig } from '../templates/interpolate.ts';
+import type { ApiKeyTemplate, BasicTemplate } from '../templates/schema.ts';
+import { isRecord } from '../templates/validate.ts';
+import type { AuthEventSink } from '../webhooks/events.ts';
+import { asUnknownConfigKey, connectTarget } from './target.ts';
+
+const CREDENTIAL_PLACEHOLDER = /\$\{credentials\.([A-Za-z0-9_]+)\}/g;
+const CONFIG_PLACEHOLDER = /\$\{connectionConfig\.([A-Za-z0-9_]+)\}/g;
+
+export interface KeyConnectRequest {
+  readonly mode: 'API_KEY' | 'BASIC';
+  readonly providerConfigKey: string;
+  readonly query: URLSearchParams;
+  readonly body: unknown;
+  readonly session: ConnectSession | null;
+}
+
+export interface KeyConnectDeps {
+  readonly store: Store;
+  readonly integrations: IntegrationService;
+  readonly connections: ConnectionService;
+  readonly events: AuthEventSink;
+  readonly providerTimeoutMs: number;
+}
+
+/**
+ * API-key and Basic connections (Nango's POST /api-auth/api-key|basic/:providerConfigKey): the
+ * fields the template declares, checked by pattern, then proven by the template's verification
+ * request before anything is stored.
+ */
+export async function connectWithCredentials(req: KeyConnectRequest, deps: KeyConnectDeps): Promise<{ providerConfigKey: string; connectionId: string }> {
+  const { integration, template } = await deps.integrations.withTemplate(req.providerConfigKey, req.mode).catch(asUnknownConfigKey(req.providerConfigKey));
+  const target = connectTarget(integration, template, req.query, req.session);
+  const fields = parseCredentials(template, req.body);
+  if (template.verification) await verify(template, fields, target.connectionConfig, deps.providerTimeoutMs);
+
+  const { apiKey = '', username = '', password = '', ...rest } = fields;
+  const credentials: ApiKeyCredentials | BasicCredentials =
+    req.mode === 'API_KEY' ? { type: 'API_KEY', apiKey, fields: rest } : { type: 'BASIC', username, password, fields: rest };
+  const { result } = await deps.connections.upsert({
+    providerConfigKey: integration.unique_key,
+    connectionId: target.connectionId,
+    provider: template.name,
+    credentials,
+    connectionConfig: target.connectionConfig,
+    endUser: target.endUser,
+  });
+  deps.events.emit({
+    operation: result === 'created' ? 'creation' : 'override',
+    success: true,
+    providerConfigKey: integration.unique_key,
+    connectionId: target.connectionId,
+    provider: template.name,
+    endUser: target.endUser,
+  });
+  return { providerConfigKey: integration.unique_key, connectionId: target.connectionId };
+}
+
+/** Exactly the declared fields, each a string matching its pattern, without control characters. */
+function parseCredentials(template: ApiKeyTemplate | BasicTemplate, body: unknown): Record<string, string> {
+  if (!isRecord(body)) throw new KeywayError('invalid_body', 'The body must be a JSON object of credentials');
+  const out: Record<string, string> = {};
+  for (const key of Object.keys(body)) {
+    if (!Object.hasOwn(template.credentials, key)) throw new KeywayError('invalid_credentials', `"${key}" is not a credential of ${template.name}`);
+  }
+  for (const [key, field] of Object.entries(template.credentials)) {
+    const value = body[key];
+    if (typeof value !== 'string' || value.length === 0) throw new KeywayError('invalid_credentials', `${field.title} (${key}) is required`);
+    if (value.length > 4096 || /[\u0000-\u001f\u007f]/.test(value)) throw new KeywayError('invalid_credentials', `${field.title} (${key}) is not a valid value`);
+    if (field.pattern !== undefined && !new RegExp(`^(?:${field.pattern})$`, 'u').test(value)) {
+      throw new KeywayError('invalid_credentials', `${field.title} (${key}) does not have the expected format`);
+    }
+    out[key] = value;
+  }
+  return out;
+}
+
+/** The template's verification request must answer 2xx with these credentials. */
+async function verify(template: ApiKeyTemplate | BasicTemplate, fields: Record<string, string>, config: ConnectionConfig, timeoutMs: number): Promise<void> {
+  const v = template.verification!;
+  const url = fillUrl(v.url, config, (s) => s.replace(CREDENTIAL_PLACEHOLDER, (_, k: string) => encodeURIComponent(fields[k] ?? '')));
+  const headers: Record<string, string> = { Accept: 'application/json', 'User-Agent': 'keyway' };
+  for (const [name, value] of Object.entries(v.headers ?? {})) {
+    headers[name] = value.replace(CREDENTIAL_PLACEHOLDER, (_, k: string) => fields[k] ?? '').replace(CONFIG_PLACEHOLDER, (_, k: string) => config[k] ?? '');
+  }
+  if (template.auth_mode === 'BASIC' && !Object.keys(headers).some((h) => h.toLowerCase() === 'authorization')) {
+    headers.Authorization = `Basic ${Buffer.from(`${fields.username}:${fields.password}`).toString('base64')}`;
+  }
+  let status: number;
+  try {
+    const res = await fetch(url, { method: v.method ?? 'GET', headers, redirect: 'manual', signal: AbortSignal.timeout(timeoutMs) });
+    status = res.status;
+    await res.body?.cancel();
+  } catch (e) {
+    if (e instanceof DOMException && e.name === 'TimeoutError') throw new KeywayError('provider_timeout', 'The provider did not answer the verification request in time');
+    throw new KeywayError('verification_failed', 'The provider could not be reached to verify the credentials');
+  }
+  if (status === 401 || status === 403) throw new KeywayError('invalid_credentials', `The provider refused these credentials (${status})`);
+  if (status < 200 || status >= 300) throw new KeywayError('verification_failed', `The provider answered the verification request with ${status}`);
+}

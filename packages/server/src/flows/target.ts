@@ -1,0 +1,43 @@
+import { KeywayError } from '../errors.ts';
+import { parseConnectionId } from '../ids.ts';
+import type { ConnectSession, EndUser, Integration } from '../store/types.ts';
+import { validateConnectionConfig, type ConnectionConfig } from '../templates/interpolate.ts';
+import type { ProviderTemplate } from '../templates/schema.ts';
+import { bracketParams } from './state.ts';
+
+export interface ConnectTarget {
+  readonly connectionId: string;
+  readonly connectionConfig: ConnectionConfig;
+  readonly endUser: EndUser | null;
+}
+
+/**
+ * Which connection a browser request may create, whatever the auth mode. Under a connect
+ * session the connection belongs to the session's end user (the browser cannot pick another id),
+ * only allowed integrations are open, and the backend's connection config wins over the browser's.
+ */
+export function connectTarget(integration: Integration, template: ProviderTemplate, query: URLSearchParams, session: ConnectSession | null): ConnectTarget {
+  if (session?.allowed_integrations && !session.allowed_integrations.includes(integration.unique_key)) {
+    throw new KeywayError('integration_not_allowed', `This connect session does not allow the integration "${integration.unique_key}"`);
+  }
+  const requested = query.get('connection_id') || undefined;
+  if (session && requested !== undefined && requested !== session.end_user.id) {
+    throw new KeywayError('connection_id_not_allowed', 'This connect session is for another connection id');
+  }
+  return {
+    connectionId: parseConnectionId(session ? session.end_user.id : requested),
+    connectionConfig: validateConnectionConfig(template, {
+      ...bracketParams(query, 'params'),
+      ...session?.integrations_config_defaults[integration.unique_key]?.connection_config,
+    }),
+    endUser: session?.end_user ?? null,
+  };
+}
+
+/** `unknown_config_key` is what the browser flows call a missing integration (Nango's code). */
+export function asUnknownConfigKey(key: string) {
+  return (e: unknown): never => {
+    if (e instanceof KeywayError && e.code === 'unknown_provider_config') throw new KeywayError('unknown_config_key', `There is no integration "${key}"`);
+    throw e;
+  };
+}
