@@ -10,6 +10,7 @@ import { requireSecretKey } from './http/auth.ts';
 import { IntegrationService } from './integrations/service.ts';
 import { createLogger, type Logger } from './log.ts';
 import { apiRoutes } from './routes/api.ts';
+import { connectUiRoutes } from './routes/connect-ui.ts';
 import { oauthRoutes } from './routes/oauth.ts';
 import { ConnectSessionService } from './sessions/service.ts';
 import { JsonFileStore } from './store/json-file.ts';
@@ -74,6 +75,7 @@ export async function createKeyway(config: Config, log: Logger = createLogger())
   app.get('/health', (_req, res) => {
     res.json({ status: 'ok' });
   });
+  app.use(connectUiRoutes({ config, integrations, sessions }));
   app.use(oauthRoutes({ config, store, integrations, connections, outcomes: new FlowOutcomes(store), sessions, events, log }));
   app.use(
     express.json({ limit: JSON_LIMIT, strict: true }),
@@ -128,5 +130,6 @@ function toKeywayError(err: unknown): KeywayError {
   if (type === 'entity.parse.failed') return new KeywayError('invalid_body', 'The body is not valid JSON');
   if (type === 'encoding.unsupported' || type === 'charset.unsupported') return new KeywayError('unsupported_media_type', 'The body encoding is not supported');
   if (type === 'request.aborted' || type === 'request.size.invalid') return new KeywayError('invalid_body', 'The body was not received whole');
+  if ((err as { status?: unknown })?.status === 404) return new KeywayError('not_found', 'Not found'); // static files
   return new KeywayError('server_error', 'Internal server error');
 }

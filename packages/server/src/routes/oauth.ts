@@ -41,12 +41,14 @@ export interface OAuthDeps {
  */
 export function oauthRoutes(deps: OAuthDeps): Router {
   const { config, log, outcomes } = deps;
+  // The Connect UI runs on this server's own origin and starts flows like any allowed app page.
+  const allowedOrigins = [...config.allowedOrigins, new URL(config.serverUrl).origin];
   const r = Router();
 
   /** Ends a flow for the browser: records the outcome for the SDK, then shows (and posts) it. */
   const conclude = async (res: Response, req: Request, to: Partial<FlowReturn>, result: FlowResult, error?: KeywayError) => {
     if (to.flowId) await outcomes.record(to.flowId, result);
-    const origin = to.origin && config.allowedOrigins.includes(to.origin) ? to.origin : undefined;
+    const origin = to.origin && allowedOrigins.includes(to.origin) ? to.origin : undefined;
     const post = origin && to.flowId ? { origin, flowId: to.flowId, result } : undefined;
     if (error) {
       if (req.accepts(['html', 'json']) === 'json') res.status(error.status).json(error.toJSON());
@@ -62,7 +64,7 @@ export function oauthRoutes(deps: OAuthDeps): Router {
     const query = queryOf(req);
     let to: FlowReturn = { flowId: null, origin: null };
     try {
-      to = flowReturn(query, config.allowedOrigins);
+      to = flowReturn(query, allowedOrigins);
       const session = await authorize(query, deps);
       const binding = readBinding(req) ?? randomBytes(32).toString('base64url');
       const url = await startFlow({ providerConfigKey: req.params.providerConfigKey, query, binding, session, ...to }, deps);
@@ -98,7 +100,7 @@ export function oauthRoutes(deps: OAuthDeps): Router {
     }
   });
 
-  const cors = corsForAllowedOrigins(config.allowedOrigins);
+  const cors = corsForAllowedOrigins(allowedOrigins);
 
   // API-key and Basic connections from the browser SDK: `auth(key, id, { credentials })`.
   for (const [path, mode] of [['/api-auth/api-key/:providerConfigKey', 'API_KEY'], ['/api-auth/basic/:providerConfigKey', 'BASIC']] as const) {
