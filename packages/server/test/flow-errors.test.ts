@@ -193,7 +193,7 @@ describe('bad input at /oauth/callback', () => {
     ['answers HTML', (_q, _b, res) => res.writeHead(200, { 'content-type': 'text/html' }).end('<html>hi</html>'), 502, 'token_err', /not JSON/],
     ['answers an OAuth error', (_q, _b, res) => json(res, 400, { error: 'invalid_grant', error_description: 'bad code' }), 502, 'token_err', /invalid_grant/],
     ['answers 200 with an error field', (_q, _b, res) => json(res, 200, { error: 'bad_verification_code' }), 502, 'token_err', /bad_verification_code/],
-    ['answers 200 without an access token', (_q, _b, res) => json(res, 200, { token_type: 'bearer' }), 502, 'token_err', /without an access token/],
+    ['answers 200 without an access token', (_q, _b, res) => json(res, 200, { token_type: 'bearer' }), 502, 'token_err', /no access token/],
     ['never answers', () => undefined, 504, 'provider_timeout', /timed out/],
   ];
   it.each(providerFailures)('reports a token endpoint that %s, and stores nothing', async (_name, handler, status, code, message) => {

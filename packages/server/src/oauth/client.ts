@@ -120,12 +120,9 @@ export async function requestTokens(req: TokenRequest): Promise<OAuth2Tokens> {
     status = response.status;
     const text = await response.text();
     const data = parseJsonObject(text);
-    if (response.ok && data && typeof data.error !== 'string') {
-      if (typeof data.access_token !== 'string' || data.access_token === '') {
-        throw new UnexpectedErrorResponseBodyError(response.status, null);
-      }
-      return new OAuth2Tokens(data);
-    }
+    // Where the access token sits (top level, or nested as in Slack user tokens) is the template's
+    // business: the caller reads it and says so when it is missing.
+    if (response.ok && data && typeof data.error !== 'string') return new OAuth2Tokens(data);
     if (data && typeof data.error === 'string') {
       throw new OAuth2RequestError(
         data.error,
