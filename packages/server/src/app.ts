@@ -9,6 +9,8 @@ import { FlowOutcomes } from './flows/outcomes.ts';
 import { requireSecretKey } from './http/auth.ts';
 import { IntegrationService } from './integrations/service.ts';
 import { createLogger, type Logger } from './log.ts';
+import { dashboardRoutes } from './dashboard/routes.ts';
+import { DashboardSessions } from './dashboard/session.ts';
 import { apiRoutes } from './routes/api.ts';
 import { connectUiRoutes } from './routes/connect-ui.ts';
 import { oauthRoutes } from './routes/oauth.ts';
@@ -75,11 +77,13 @@ export async function createKeyway(config: Config, log: Logger = createLogger())
   app.get('/health', (_req, res) => {
     res.json({ status: 'ok' });
   });
+  const dashboardSessions = new DashboardSessions(config.secretKey);
+  app.use(dashboardRoutes({ config, sessions: dashboardSessions }));
   app.use(connectUiRoutes({ config, integrations, sessions }));
   app.use(oauthRoutes({ config, store, integrations, connections, outcomes: new FlowOutcomes(store), sessions, events, log }));
   app.use(
     express.json({ limit: JSON_LIMIT, strict: true }),
-    requireSecretKey(config.secretKey, config.publicKey),
+    requireSecretKey(config.secretKey, config.publicKey, dashboardSessions),
     apiRoutes({ templates, integrations, connections, sessions, events, providerTimeoutMs: config.providerTimeoutMs }),
   );
   app.use((req, _res, next) => next(new KeywayError('not_found', `No route ${req.method} ${req.path}`)));

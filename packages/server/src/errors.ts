@@ -19,6 +19,7 @@ const STATUS = {
   missing_auth_header: 401,
   malformed_auth_header: 401,
   unknown_account: 401,
+  csrf_failed: 403,
   missing_public_key: 401,
   invalid_public_key: 401,
   invalid_connect_session: 401,

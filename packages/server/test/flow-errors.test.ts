@@ -26,6 +26,15 @@ beforeAll(async () => {
         token_response_metadata: ['team.id'],
         redirect_uri_metadata: ['realmId'],
       },
+      selfhosted: {
+        display_name: 'Self-hosted',
+        categories: ['other'],
+        docs: 'https://example.com/docs',
+        auth_mode: 'OAUTH2',
+        authorization_url: 'https://${connectionConfig.host}/oauth/authorize',
+        token_url: 'https://${connectionConfig.host}/oauth/token',
+        connection_config: { host: { title: 'Host', pattern: '[a-z0-9.-]{1,253}', example: 'git.example.com' } },
+      },
       tenant: {
         display_name: 'Tenant',
         categories: ['other'],
@@ -39,6 +48,7 @@ beforeAll(async () => {
     config: { providerTimeoutMs: 500 },
   });
   expect((await kw.api('/integrations', { method: 'POST', body: JSON.stringify({ unique_key: 'fake', provider: 'fake', credentials: { type: 'OAUTH2', client_id: 'cid', client_secret: 's+cr%t:x' } }) })).status).toBe(200);
+  expect((await kw.api('/integrations', { method: 'POST', body: JSON.stringify({ unique_key: 'selfhosted', provider: 'selfhosted', credentials: { type: 'OAUTH2', client_id: 'cid', client_secret: 'sec' } }) })).status).toBe(200);
   expect((await kw.api('/integrations', { method: 'POST', body: JSON.stringify({ unique_key: 'tenant', provider: 'tenant', credentials: { type: 'OAUTH2', client_id: 'cid', client_secret: 'sec' } }) })).status).toBe(200);
 });
 afterAll(async () => {
@@ -108,6 +118,16 @@ describe('bad input at /oauth/connect', () => {
     expect(res.headers.get('referrer-policy')).toBe('no-referrer');
     expect(res.headers.get('cache-control')).toBe('no-store');
     expect(await res.text()).toContain('data-error-code="unknown_config_key"');
+  });
+
+  it.each(['127.0.0.1', 'localhost', '10.0.0.1', '169.254.169.254', 'intranet'])('refuses a host input of %s (SSRF)', async (host) => {
+    const res = await fetch(`${kw.url}/oauth/connect/selfhosted?connection_id=u&public_key=${PUBLIC_KEY}&params[host]=${host}`, { redirect: 'manual', headers: { accept: 'application/json' } });
+    expect([res.status, ((await res.json()) as any).error.code]).toEqual([400, 'invalid_connection_config']);
+  });
+
+  it('accepts a public host input', async () => {
+    const res = await fetch(`${kw.url}/oauth/connect/selfhosted?connection_id=u&public_key=${PUBLIC_KEY}&params[host]=git.example.com`, { redirect: 'manual' });
+    expect(new URL(res.headers.get('location')!).origin).toBe('https://git.example.com');
   });
 
   it('builds tenant URLs from a valid subdomain', async () => {

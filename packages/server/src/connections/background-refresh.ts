@@ -36,7 +36,7 @@ export class BackgroundRefresh {
   }
 
   async #pass(): Promise<{ refreshed: number; failed: number }> {
-    const due = (await this.store.listConnections({ limit: Number.MAX_SAFE_INTEGER, offset: 0 })).filter((c) => this.#due(c));
+    const due = (await this.store.listConnections({ limit: Number.MAX_SAFE_INTEGER, offset: 0 })).connections.filter((c) => this.#due(c));
     let refreshed = 0;
     let failed = 0;
     for (const c of due) {

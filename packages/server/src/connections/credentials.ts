@@ -8,7 +8,8 @@ import { isRecord } from '../templates/validate.ts';
 export function tokensAt(tokens: OAuth2Tokens, path: string | undefined): OAuth2Tokens {
   if (!path) return tokens;
   const nested = readPath(tokens.data, path);
-  return new OAuth2Tokens(isRecord(nested) ? nested : {});
+  // Some providers nest the tokens in the first response only (Slack answers a refresh at the top level).
+  return isRecord(nested) ? new OAuth2Tokens(nested) : tokens;
 }
 
 /**

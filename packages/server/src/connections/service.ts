@@ -7,13 +7,13 @@ import { hasToken, type Connection, type ConnectionFilter, type Credentials, typ
 import { resolveEndpoints } from '../templates/interpolate.ts';
 import { clientCredentialsFrom, credentialsFrom, expiresWithin, refreshDue } from './credentials.ts';
 import { mergeMetadata } from './metadata.ts';
+import { EXHAUSTED_AFTER_DAYS } from '../store/status.ts';
 
 /** Refresh a token that expires within this margin (a template may set its own). */
 export const REFRESH_MARGIN_MS = 5 * 60_000;
 /** After the provider refuses a refresh, reads that need one fail fast for this long. */
 export const REFRESH_BACKOFF_MS = 30_000;
-/** Refusals on this many distinct days since the last success mark the connection exhausted. */
-export const EXHAUSTED_AFTER_DAYS = 4;
+export { EXHAUSTED_AFTER_DAYS } from '../store/status.ts';
 /** Waits between attempts when a refresh fails transiently (5xx, network, time-out). */
 export const TRANSIENT_RETRY_DELAYS_MS = [250, 1000] as const;
 /** How long a refresh may hold its lock before another server instance may take it. */
@@ -216,7 +216,7 @@ export class ConnectionService {
     return connection;
   }
 
-  list(filter: ConnectionFilter): Promise<Connection[]> {
+  list(filter: ConnectionFilter): Promise<{ connections: Connection[]; total: number }> {
     return this.store.listConnections(filter);
   }
 

@@ -1,12 +1,25 @@
 import type { NextFunction, Request, Response } from 'express';
 import { KeywayError } from '../errors.ts';
+import { CSRF_HEADER, DASHBOARD_COOKIE, readCookie, type DashboardSessions } from '../dashboard/session.ts';
 import { safeEqual } from '../flows/state.ts';
 
-/** Backend routes: `Authorization: Bearer <secret key>`, compared in constant time. */
-export function requireSecretKey(secretKey: string, publicKey: string) {
-  return (req: Request, _res: Response, next: NextFunction): void => {
+/**
+ * Backend routes: `Authorization: Bearer <secret key>`, compared in constant time, or the
+ * dashboard's session cookie, with its CSRF token in a header on anything but a read.
+ */
+export function requireSecretKey(secretKey: string, publicKey: string, dashboard: DashboardSessions) {
+  return async (req: Request, _res: Response, next: NextFunction): Promise<void> => {
     const header = req.headers.authorization;
-    if (!header) throw new KeywayError('missing_auth_header', 'Authorization: Bearer <secret key> is required');
+    if (!header) {
+      const session = await dashboard.verify(readCookie(req.headers.cookie, DASHBOARD_COOKIE));
+      if (session) {
+        const safe = req.method === 'GET' || req.method === 'HEAD';
+        const token = req.headers[CSRF_HEADER];
+        if (!safe && (typeof token !== 'string' || !safeEqual(token, session.csrf))) throw new KeywayError('csrf_failed', 'The dashboard request lacks its CSRF token; reload the page');
+        return next();
+      }
+      throw new KeywayError('missing_auth_header', 'Authorization: Bearer <secret key> is required');
+    }
     const match = /^Bearer\s+(\S+)\s*$/i.exec(header);
     if (!match) throw new KeywayError('malformed_auth_header', 'The Authorization header must be "Bearer <secret key>"');
     const given = match[1]!;

@@ -8,6 +8,7 @@ import type { IntegrationInput, IntegrationService } from '../integrations/servi
 import { connectClientCredentials } from '../flows/client-credentials.ts';
 import type { ConnectSessionInput, ConnectSessionService } from '../sessions/service.ts';
 import type { AuthEventSink } from '../webhooks/events.ts';
+import type { ConnectionStatus } from '../store/status.ts';
 import type { TemplateCatalog } from '../templates/catalog.ts';
 import { isRecord } from '../templates/validate.ts';
 import { apiConnection, apiConnectionSummary, apiIntegration, apiProvider } from './wire.ts';
@@ -87,15 +88,19 @@ export function apiRoutes(deps: {
     const q = queryOf(req);
     const limit = intParam(q, 'limit', 100, 1, 1000);
     const integrationId = q.get('integrationId') || undefined;
-    const list = await connections.list({
+    const status = q.get('status') || undefined;
+    if (status !== undefined && !STATUSES.includes(status as ConnectionStatus)) throw new KeywayError('invalid_query_params', `\`status\` must be one of ${STATUSES.join(', ')}`);
+    const { connections: page, total } = await connections.list({
       ...(integrationId !== undefined && { provider_config_key: integrationId }),
       ...(q.get('connectionId') && { connection_id: q.get('connectionId')! }),
       ...(q.get('search') && { search: q.get('search')! }),
       ...(q.get('endUserId') && { end_user_id: q.get('endUserId')! }),
+      ...(status !== undefined && { status: status as ConnectionStatus }),
       limit,
       offset: intParam(q, 'page', 0, 0, 1_000_000) * limit,
     });
-    res.json({ connections: list.map(apiConnectionSummary) });
+    // `total` and each summary's `status` / `expires_at` are Keyway's additions to Nango's shape.
+    res.json({ connections: page.map(apiConnectionSummary), total });
   });
 
   const metadataRoute = (merge: boolean) => async (req: Request, res: Response) => {
@@ -122,6 +127,8 @@ export function apiRoutes(deps: {
   });
   return r;
 }
+
+const STATUSES: readonly ConnectionStatus[] = ['ok', 'expiring', 'refresh_failed', 'exhausted'];
 
 function configKeyParam(q: URLSearchParams): string {
   const key = q.get('provider_config_key');

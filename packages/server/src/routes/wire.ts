@@ -1,4 +1,5 @@
 /** Domain records -> Nango's public JSON shapes. Nothing secret leaves unless asked for. */
+import { connectionStatus } from '../store/status.ts';
 import type { Connection, Credentials, EndUser, Integration } from '../store/types.ts';
 
 /** Nango's end user shape. */
@@ -35,6 +36,9 @@ export function apiConnectionSummary(c: Connection) {
     provider: c.provider,
     created: c.created_at,
     metadata: c.metadata,
+    auth_mode: c.credentials.type,
+    status: connectionStatus(c),
+    expires_at: 'expires_at' in c.credentials ? (c.credentials.expires_at ?? null) : null,
     errors: c.last_refresh_failure ? [{ type: 'auth', log_id: '' }] : [],
     end_user: apiEndUser(c.end_user),
     tags: {},

@@ -5,6 +5,7 @@ import type { Keyring } from '../crypto/keyring.ts';
 import { DurableJsonFile } from './durable-file.ts';
 import { RecordCodec, type StoredConnection, type StoredFlow, type StoredIntegration } from './codec.ts';
 import { KeyedQueue } from './keyed-queue.ts';
+import { connectionStatus, matchesSearch } from './status.ts';
 import type { ConnectSession, Connection, ConnectionFilter, ConnectionUpdate, FlowOutcomeRecord, FlowState, Integration, Store, WriteResult } from './types.ts';
 
 interface FileData {
@@ -179,10 +180,11 @@ export class JsonFileStore implements Store {
       (c) =>
         (filter.connection_id === undefined || c.connection_id === filter.connection_id) &&
         (filter.end_user_id === undefined || c.end_user?.id === filter.end_user_id) &&
-        (filter.search === undefined || c.connection_id.toLowerCase().includes(filter.search.toLowerCase())),
+        (filter.search === undefined || matchesSearch(c, filter.search)) &&
+        (filter.status === undefined || connectionStatus(c) === filter.status),
     );
     all.sort((a, b) => a.created_at.localeCompare(b.created_at) || a.connection_id.localeCompare(b.connection_id));
-    return all.slice(filter.offset, filter.offset + filter.limit);
+    return { connections: all.slice(filter.offset, filter.offset + filter.limit), total: all.length };
   }
 
   writeConnection(providerConfigKey: string, connectionId: string, update: ConnectionUpdate): Promise<WriteResult> {

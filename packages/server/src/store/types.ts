@@ -1,3 +1,5 @@
+import type { ConnectionStatus } from './status.ts';
+
 /**
  * The store's domain records (plaintext, in memory) and the one small interface every adapter
  * implements. Adapters seal secrets on the way to disk (see codec.ts); callers never see ciphertext.
@@ -145,9 +147,10 @@ export interface FlowOutcomeRecord {
 export interface ConnectionFilter {
   readonly provider_config_key?: string;
   readonly connection_id?: string;
-  /** Substring of the connection id. */
+  /** Substring (any case) of the connection id or the end user's id, email or name. */
   readonly search?: string;
   readonly end_user_id?: string;
+  readonly status?: ConnectionStatus;
   readonly limit: number;
   readonly offset: number;
 }
@@ -171,7 +174,8 @@ export interface Store {
   deleteIntegration(uniqueKey: string): Promise<boolean>;
 
   getConnection(providerConfigKey: string, connectionId: string): Promise<Connection | undefined>;
-  listConnections(filter: ConnectionFilter): Promise<Connection[]>;
+  /** One page of the matching connections (oldest first), and how many match in all. */
+  listConnections(filter: ConnectionFilter): Promise<{ connections: Connection[]; total: number }>;
   /**
    * Read-modify-write of one connection, atomic per (config key, connection id): concurrent
    * writers (a refresh, a metadata update, a reconnect) never overwrite each other's changes.

@@ -1,6 +1,7 @@
 import { KeywayError } from '../errors.ts';
 import type { OAuth2ClientCredentialsTemplate, OAuth2Template, ProviderTemplate } from './schema.ts';
-import { isAllowedProviderUrl } from './urls.ts';
+import { isIP } from 'node:net';
+import { isAllowedProviderUrl, isLoopbackHost } from './urls.ts';
 
 export type ConnectionConfig = Readonly<Record<string, string>>;
 
@@ -45,6 +46,14 @@ export function fillUrl(template: string, config: ConnectionConfig, extra: (s: s
   const filled = extra(template.replace(PLACEHOLDER, (_, key: string) => encodeURIComponent(config[key] ?? '')));
   // The validated inputs cannot change scheme or host class, but check the result anyway.
   if (!isAllowedProviderUrl(filled)) throw new KeywayError('invalid_connection_config', 'The connection config yields a provider URL that is not allowed');
+  // A host the end user chose must be a public name: never loopback or an IP literal (SSRF).
+  const authority = /^[a-z]+:\/\/([^/?#]*)/i.exec(template)?.[1] ?? '';
+  if (PLACEHOLDER.test(authority)) {
+    const host = new URL(filled).hostname.replace(/^\[|\]$/g, '');
+    if (isLoopbackHost(host) || isIP(host) !== 0 || !host.includes('.')) {
+      throw new KeywayError('invalid_connection_config', 'The connection config names a host that is not a public domain');
+    }
+  }
   return filled;
 }
 
