@@ -68,10 +68,12 @@ function parseCredentials(template: ApiKeyTemplate | BasicTemplate, body: unknow
     if (!Object.hasOwn(template.credentials, key)) throw new KeywayError('invalid_credentials', `"${key}" is not a credential of ${template.name}`);
   }
   for (const [key, field] of Object.entries(template.credentials)) {
-    const value = body[key];
-    if (typeof value !== 'string' || value.length === 0) throw new KeywayError('invalid_credentials', `${field.title} (${key}) is required`);
+    const pattern = field.pattern === undefined ? undefined : new RegExp(`^(?:${field.pattern})$`, 'u');
+    // A field may be empty only when its pattern says so (some providers want an empty Basic password).
+    const value = body[key] ?? (pattern?.test('') ? '' : undefined);
+    if (typeof value !== 'string' || (value.length === 0 && !pattern?.test(''))) throw new KeywayError('invalid_credentials', `${field.title} (${key}) is required`);
     if (value.length > 4096 || /[\u0000-\u001f\u007f]/.test(value)) throw new KeywayError('invalid_credentials', `${field.title} (${key}) is not a valid value`);
-    if (field.pattern !== undefined && !new RegExp(`^(?:${field.pattern})$`, 'u').test(value)) {
+    if (pattern && !pattern.test(value)) {
       throw new KeywayError('invalid_credentials', `${field.title} (${key}) does not have the expected format`);
     }
     out[key] = value;

@@ -5,6 +5,8 @@ import { sha256 } from './state.ts';
 /** How long an outcome stays readable after the flow ends. */
 const OUTCOME_TTL_MS = 10 * 60_000;
 export const FLOW_ID = /^[A-Za-z0-9_-]{43}$/;
+/** How often a waiting long-poll re-reads the store (outcomes written by another server instance). */
+const POLL_MS = 500;
 
 /**
  * The result channel's server side: a flow's outcome is written to the store (so the SDK gets it
@@ -22,20 +24,29 @@ export class FlowOutcomes {
     this.#events.emit(flow_id_hash, result);
   }
 
-  /** The outcome, waiting up to `waitMs` for it; undefined while the flow is still running. */
+  /**
+   * The outcome, waiting up to `waitMs` for it; undefined while the flow is still running. A
+   * callback served by this process wakes the wait at once; one served by another instance on the
+   * same database is seen by re-reading the store every POLL_MS.
+   */
   async wait(flowId: string, waitMs: number, signal: AbortSignal): Promise<FlowResult | undefined> {
     const hash = sha256(flowId);
     const now = await this.store.getOutcome(hash);
     if (now || waitMs <= 0) return now?.result;
     return new Promise((resolve) => {
+      let settled = false;
       const done = (result?: FlowResult) => {
+        if (settled) return;
+        settled = true;
         clearTimeout(timer);
+        clearInterval(poll);
         this.#events.off(hash, done);
         signal.removeEventListener('abort', onAbort);
         resolve(result);
       };
       const onAbort = () => done();
       const timer = setTimeout(done, waitMs);
+      const poll = setInterval(() => void this.store.getOutcome(hash).then((o) => o && done(o.result), () => undefined), POLL_MS);
       this.#events.on(hash, done);
       signal.addEventListener('abort', onAbort);
     });
