@@ -15,7 +15,7 @@ import { apiRoutes } from './routes/api.ts';
 import { connectUiRoutes } from './routes/connect-ui.ts';
 import { oauthRoutes } from './routes/oauth.ts';
 import { ConnectSessionService } from './sessions/service.ts';
-import { JsonFileStore } from './store/json-file.ts';
+import { openStore } from './store/open.ts';
 import type { Store } from './store/types.ts';
 import { TemplateCatalog } from './templates/catalog.ts';
 import { NO_EVENTS, type AuthEventSink } from './webhooks/events.ts';
@@ -40,7 +40,7 @@ export async function createKeyway(config: Config, log: Logger = createLogger())
   const { catalog: templates, overridden } = await TemplateCatalog.load(config.templatesDirs);
   for (const name of overridden) log.info('template replaced by KEYWAY_TEMPLATES_DIR', { template: name });
   if (config.allowedOrigins.length === 0) log.warn('KEYWAY_ALLOWED_ORIGINS is empty: the browser SDK cannot run flows from any page');
-  const store = await JsonFileStore.open(config.dbPath, new Keyring(config.encryptionKeys));
+  const store = await openStore(config, new Keyring(config.encryptionKeys));
   const integrations = new IntegrationService(store, templates);
   const webhooks = config.webhookUrl ? new WebhookSender({ url: config.webhookUrl, secretKey: config.secretKey, log }) : undefined;
   const events: AuthEventSink = webhooks ?? NO_EVENTS;
