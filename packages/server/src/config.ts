@@ -14,6 +14,8 @@ export interface Config {
   readonly secretKey: string;
   readonly publicKey: string;
   readonly dbPath: string;
+  /** PostgreSQL instead of the JSON file (`postgres://...`): many instances, one database. */
+  readonly databaseUrl: string | null;
   /** 32-byte keys, the first one encrypts. */
   readonly encryptionKeys: readonly Uint8Array[];
   /** Built-in templates first; a later folder's template replaces one of the same name. */
@@ -109,6 +111,7 @@ export async function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = pro
       secretKey,
       publicKey,
       dbPath,
+      databaseUrl: env.KEYWAY_DATABASE_URL ? parseDatabaseUrl(env.KEYWAY_DATABASE_URL) : null,
       encryptionKeys,
       templatesDirs,
       allowedOrigins: parseOrigins(env.KEYWAY_ALLOWED_ORIGINS ?? ''),
@@ -145,6 +148,19 @@ function parseBoolean(name: string, value: string): boolean {
   if (value === 'true' || value === '1') return true;
   if (value === 'false' || value === '0' || value === '') return false;
   throw new ConfigError(`${name}: "${value}" must be true or false`);
+}
+
+function parseDatabaseUrl(value: string): string {
+  let url: URL | undefined;
+  try {
+    url = new URL(value);
+  } catch {
+    /* reported below */
+  }
+  if (!url || (url.protocol !== 'postgres:' && url.protocol !== 'postgresql:')) {
+    throw new ConfigError('KEYWAY_DATABASE_URL: must be a postgres:// URL (postgres://user:password@host:5432/database)');
+  }
+  return value;
 }
 
 function parseWebhookUrl(value: string): string {

@@ -35,6 +35,7 @@ export async function startKeyway(options: { templates?: Record<string, unknown>
     secretKey: SECRET_KEY,
     publicKey: PUBLIC_KEY,
     dbPath: join(dir, 'db.json'),
+    databaseUrl: null,
     encryptionKeys: [randomBytes(32)],
     templatesDirs: [BUILT_IN_TEMPLATES_DIR, templatesDir],
     allowedOrigins: [],
