@@ -1,5 +1,6 @@
 import { KeywayError } from './errors.ts';
 import { HttpClient } from './http.ts';
+import { TokenCache } from './token-cache.ts';
 import type {
   Connection,
   ConnectionSummary,
@@ -33,6 +34,8 @@ export class Nango {
   /** The server's base URL, without trailing slash. */
   readonly serverUrl: string;
   readonly #http: HttpClient;
+  /** Fresh tokens by connection; undefined with `cache: false`. */
+  readonly #tokens: TokenCache<string | OtherCredentials> | undefined;
   readonly #secretKey: string;
 
   constructor(options: NangoOptions) {
@@ -52,6 +55,7 @@ export class Nango {
       throw new KeywayError('invalid_timeout', `timeoutMs must be a positive number of milliseconds, got ${String(timeoutMs)}`);
     }
 
+    this.#tokens = config.cache === false ? undefined : new TokenCache();
     this.#http = new HttpClient({
       baseUrl: this.serverUrl,
       secretKey,
@@ -68,8 +72,15 @@ export class Nango {
    * For other auth modes, the credentials object.
    */
   async getToken(providerConfigKey: string, connectionId: string, forceRefresh = false): Promise<string | OtherCredentials> {
+    const key = JSON.stringify([providerConfigKey, connectionId]);
+    if (!forceRefresh) {
+      const cached = this.#tokens?.get(key);
+      if (cached !== undefined) return cached;
+    }
     const { credentials } = await this.#getConnection(providerConfigKey, connectionId, forceRefresh, false);
-    return credentials.type === 'OAUTH2' ? credentials.access_token : credentials;
+    const token = credentials.type === 'OAUTH2' ? credentials.access_token : credentials;
+    this.#tokens?.set(key, token, typeof credentials.expires_at === 'string' ? credentials.expires_at : undefined);
+    return token;
   }
 
   /** The full connection, credentials included. `refreshToken: true` also returns the refresh token. */
@@ -110,6 +121,7 @@ export class Nango {
   async deleteConnection(providerConfigKey: string, connectionId: string): Promise<DeleteResponse> {
     requireProviderConfigKey(providerConfigKey);
     requireConnectionId(connectionId);
+    this.#tokens?.delete(JSON.stringify([providerConfigKey, connectionId]));
     const body = await this.#http.request<DeleteResponse | null>('DELETE', `/connections/${seg(connectionId)}`, {
       query: { provider_config_key: providerConfigKey },
     });

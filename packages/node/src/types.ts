@@ -15,6 +15,11 @@ export interface NangoOptions {
   timeoutMs?: number;
   /** A `fetch` implementation; defaults to Node's global `fetch`. */
   fetch?: typeof fetch;
+  /**
+   * Keep fresh tokens in memory until they near expiry, so `getToken` on every request costs no
+   * round trip. Default true; `forceRefresh` always asks the server.
+   */
+  cache?: boolean;
 }
 
 export type AuthMode =

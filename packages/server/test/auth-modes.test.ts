@@ -130,7 +130,7 @@ describe('OAUTH2_CC', () => {
     expect(JSON.stringify(await client.getConnection('cc', 'svc'))).not.toContain('their-secret-value');
     expect((await client.getConnection('cc', 'svc')).connection_config).toEqual({ 'org.id': 'o1' });
     expect(await db()).not.toContain('their-secret-value');
-    await new Promise((r) => setTimeout(r, 1100)); // past half of the 2 s lifetime
+    await new Promise((r) => setTimeout(r, 1600)); // past three quarters of the 2 s lifetime
     const second = (await client.getToken('cc', 'svc')) as unknown as { token: string };
     expect(second.token).not.toBe(first.token);
   });

@@ -36,9 +36,9 @@ describe('refreshDue', () => {
     expect(refreshDue(at(4 * 60_000, 3600), MARGIN)).toBe(true);
     expect(refreshDue(at(-1000, 3600), MARGIN)).toBe(true);
   });
-  it('uses half the lifetime for short-lived tokens, so they are not refreshed on every read', () => {
+  it('uses a quarter of the lifetime for short-lived tokens, so they are not refreshed on every read', () => {
     expect(refreshDue(at(50_000, 60), MARGIN)).toBe(false);
-    expect(refreshDue(at(20_000, 60), MARGIN)).toBe(true);
+    expect(refreshDue(at(10_000, 60), MARGIN)).toBe(true);
   });
   it('never refreshes a token without expiry', () => {
     expect(refreshDue({ type: 'OAUTH2', access_token: 'a', raw: {} }, MARGIN)).toBe(false);

@@ -162,7 +162,7 @@ describe('expiry-driven refresh', () => {
       expect((await browser.submit(consent, 'approve')).status).toBe(200);
       const first = await client.getToken('sandbox', 'dave');
       expect(await client.getToken('sandbox', 'dave')).toBe(first); // fresh: no refresh
-      await new Promise((r) => setTimeout(r, 2200)); // past half of the 4 s lifetime
+      await new Promise((r) => setTimeout(r, 3200)); // past three quarters of the 4 s lifetime
       const second = await client.getToken('sandbox', 'dave');
       expect(second).not.toBe(first);
       const me = await fetch(short.sandbox.userinfoUrl, { headers: { authorization: `Bearer ${second as string}` } });

@@ -67,13 +67,12 @@ export function expiresWithin(credentials: TokenCredentials, marginMs: number, n
 }
 
 /**
- * Whether to refresh before handing the token out: within `marginMs` of expiry, or within half its
- * lifetime for tokens shorter-lived than twice the margin (else a 60-second token would be
- * refreshed on every read).
+ * Whether to refresh before handing the token out: within `marginMs` of expiry, or within a quarter
+ * of its lifetime for short-lived tokens (else a 60-second token would be refreshed on every read).
  */
 export function refreshDue(credentials: TokenCredentials, marginMs: number, now = Date.now()): boolean {
   if (credentials.expires_at === undefined) return false;
   const lifetimeMs = credentials.obtained_at ? Date.parse(credentials.expires_at) - Date.parse(credentials.obtained_at) : Number(credentials.raw.expires_in) * 1000;
-  const margin = Number.isFinite(lifetimeMs) && lifetimeMs > 0 ? Math.min(marginMs, lifetimeMs / 2) : marginMs;
+  const margin = Number.isFinite(lifetimeMs) && lifetimeMs > 0 ? Math.min(marginMs, lifetimeMs / 4) : marginMs;
   return expiresWithin(credentials, margin, now);
 }
