@@ -27,7 +27,8 @@ async function bundle(entry, plugins = []) {
     },
   });
   const chunks = (Array.isArray(out) ? out : [out]).flatMap((o) => o.output).filter((c) => c.type === 'chunk');
-  return chunks.map((c) => c.code).join('\n');
+  // The entry chunk only: lazily imported chunks (the Connect UI) are not loaded up front.
+  return chunks.filter((c) => c.isEntry).map((c) => c.code).join("\n");
 }
 
 // The official package, through a tiny entry that re-exports it.

@@ -3,7 +3,7 @@ import { AuthError } from './errors.ts';
 import { fetchFlowStatus } from './flow-status.ts';
 import { newFlowId } from './flow-id.ts';
 import { openPopup } from './popup.ts';
-import type { AuthOptions, AuthResult, FlowError, NangoOptions } from './types.ts';
+import type { AuthOptions, AuthResult, ConnectUI, ConnectUIOptions, FlowError, NangoOptions } from './types.ts';
 
 const fail = (message: string, type: string) => Promise.reject(new AuthError(message, type));
 
@@ -39,7 +39,7 @@ export class Nango {
   auth(providerConfigKey: string, connectionId?: string, options?: AuthOptions): Promise<AuthResult>;
   auth(providerConfigKey: string, idOrOptions?: string | AuthOptions, moreOptions?: AuthOptions): Promise<AuthResult> {
     const { host, origin, publicKey, connectSessionToken } = this;
-    const o = (typeof idOrOptions == 'string' ? moreOptions : idOrOptions) || {};
+    const o = (typeof idOrOptions == 'string' ? moreOptions : idOrOptions || moreOptions) || {};
     const signal = o.signal;
     if (!publicKey && !connectSessionToken) {
       return fail('You must specify a public key OR a connect session token (cf. documentation).', 'missing_auth_token');
@@ -149,5 +149,26 @@ export class Nango {
       if (timeout < 2 ** 31) later(() => done(new AuthError('The authorization timed out.', 'timeout')), timeout);
       poll();
     });
+  }
+
+  /**
+   * Opens Keyway's Connect UI over the page (an iframe of `${host}/connect/ui/`) and returns at once; the UI's code
+   * is loaded on first use. The user picks an integration and connects it (OAuth popup or API-key form).
+   */
+  openConnectUI(options: ConnectUIOptions = {}): ConnectUI {
+    const { onEvent } = options;
+    const queue: [keyof ConnectUI, string][] = [];
+    let ui: ConnectUI | undefined;
+    const call = (m: keyof ConnectUI) => (a?: string) => void (ui ? ui[m](a!) : queue.push([m, a!]));
+    import('./connect-ui.ts').then(
+      ({ connectUI }) => {
+        ui = connectUI(this.host, this.origin, options.sessionToken || this.connectSessionToken, onEvent);
+        for (const [m, a] of queue) ui[m](a);
+      },
+      (e) => onEvent?.({ type: 'error', payload: { errorType: 'unknown_error', errorMessage: 'Could not load the Connect UI: ' + e } }),
+    );
+    const c = { open: call('open'), close: call('close'), setSessionToken: call('setSessionToken') };
+    c.open();
+    return c;
   }
 }

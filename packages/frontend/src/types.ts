@@ -70,3 +70,46 @@ export type FlowStatus =
   | { status: 'pending' }
   | ({ status: 'success' } & AuthResult)
   | { status: 'error'; error: FlowError };
+
+/** What the Connect UI tells the app (the same events as `@nangohq/frontend`'s ConnectUI). */
+export type ConnectUIEvent =
+  | { type: 'ready'; payload?: undefined }
+  | { type: 'close'; payload?: undefined }
+  /** A connection was stored; the UI stays open on its success screen until the user closes it. */
+  | { type: 'connect'; payload: AuthResult }
+  /** A session or connect attempt failed (the UI shows the message; the user may try again). */
+  | { type: 'error'; payload: { errorType: AuthErrorType; errorMessage: string } };
+
+/** `onEvent` of `openConnectUI()` (the name `@nangohq/frontend` gives it). */
+export type OnConnectEvent = (event: ConnectUIEvent) => void | Promise<void>;
+
+export interface ConnectUIOptions {
+  /** Called with every event of the UI. */
+  onEvent?: OnConnectEvent;
+  /** The connect session token (from your backend). Default: the constructor's `connectSessionToken`; it can also be
+   * given later with `setSessionToken()`, the UI shows a loading screen until then. */
+  sessionToken?: string;
+  /** Accepted for compatibility with `@nangohq/frontend`; ignored (the UI is served by the Keyway host). */
+  baseURL?: string;
+  /** Accepted for compatibility with `@nangohq/frontend`; ignored. */
+  apiURL?: string;
+  /** Accepted for compatibility with `@nangohq/frontend`; ignored. */
+  detectClosedAuthWindow?: boolean;
+  /** Accepted for compatibility with `@nangohq/frontend`; ignored. */
+  lang?: string;
+  /** Accepted for compatibility with `@nangohq/frontend`; ignored. */
+  themeOverride?: string;
+}
+
+/** The name `@nangohq/frontend` gives the options of `openConnectUI()`. */
+export type ConnectUIProps = ConnectUIOptions;
+
+/** The Connect UI returned by `openConnectUI()`. */
+export interface ConnectUI {
+  /** Shows the UI again after `close()`; does nothing while it is open. */
+  open(): void;
+  /** Removes the UI and gives the focus back to where it was. */
+  close(): void;
+  /** Gives the UI its session token (or a new one: the UI reloads what it may connect). */
+  setSessionToken(token: string): void;
+}
