@@ -19,8 +19,12 @@ export class DurableJsonFile<T> implements Adapter<T> {
   /** The latest data given while a write runs, and everyone waiting for it. */
   #next: { data: T; waiters: Waiter[] } | null = null;
 
-  constructor(path: string) {
+  readonly #serialize: (data: T) => string;
+
+  /** `serialize` defaults to JSON.stringify; a caller that keeps its records' JSON can assemble the text itself. */
+  constructor(path: string, options: { serialize?: (data: T) => string } = {}) {
     this.#path = path;
+    this.#serialize = options.serialize ?? ((data) => JSON.stringify(data));
     this.#tmp = join(dirname(path), `.${basename(path)}.${process.pid}.tmp`);
   }
 
@@ -48,7 +52,7 @@ export class DurableJsonFile<T> implements Adapter<T> {
   async #run(data: T): Promise<void> {
     this.#busy = true;
     try {
-      await this.#writeSynced(JSON.stringify(data));
+      await this.#writeSynced(this.#serialize(data));
     } finally {
       this.#busy = false;
       const next = this.#next;

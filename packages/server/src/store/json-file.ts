@@ -21,7 +21,9 @@ export class StoreError extends Error {
   override readonly name = 'StoreError';
 }
 
-type Entry<T, S> = { readonly rec: T; readonly stored: S };
+/** A record in memory: plaintext, sealed, and the sealed form's JSON (made once per change, not per write). */
+type Entry<T, S> = { readonly rec: T; readonly stored: S; readonly json: string };
+const entry = <T, S>(rec: T, stored: S): Entry<T, S> => ({ rec, stored, json: JSON.stringify(stored) });
 
 /**
  * The default store: one JSON file through lowdb, for one server process.
@@ -41,12 +43,13 @@ export class JsonFileStore implements Store {
   readonly #writes = new KeyedQueue();
   readonly #locks = new KeyedQueue();
   readonly #codec: RecordCodec;
-  readonly #db: Low<FileData>;
+  /** Holds the file's text: #persist assembles it from each record's cached JSON, so a write never re-serialises the whole store. */
+  readonly #db: Low<unknown>;
   readonly #lockPath: string;
 
   private constructor(path: string, codec: RecordCodec) {
     this.#codec = codec;
-    this.#db = new Low<FileData>(new DurableJsonFile<FileData>(path), emptyData());
+    this.#db = new Low<unknown>(new DurableJsonFile<unknown>(path, { serialize: (d) => (typeof d === 'string' ? d : JSON.stringify(d)) }), emptyData());
     this.#lockPath = `${path}.lock`;
   }
 
@@ -94,8 +97,8 @@ export class JsonFileStore implements Store {
     }
     if (!isFileData(data)) throw new StoreError(`KEYWAY_DB_PATH ${path} is not a Keyway database (unexpected content)`);
     try {
-      for (const s of data.integrations) this.#integrations.set(s.unique_key, { rec: await this.#codec.openIntegration(s), stored: s });
-      for (const s of data.connections) this.#connectionsOf(s.provider_config_key).set(s.connection_id, { rec: await this.#codec.openConnection(s), stored: s });
+      for (const s of data.integrations) this.#integrations.set(s.unique_key, entry(await this.#codec.openIntegration(s), s));
+      for (const s of data.connections) this.#connectionsOf(s.provider_config_key).set(s.connection_id, entry(await this.#codec.openConnection(s), s));
     } catch (e) {
       throw new StoreError(`KEYWAY_DB_PATH ${path}: cannot decrypt its records with KEYWAY_ENCRYPTION_KEY (${(e as Error).message}); add the old key after the new one to rotate`);
     }
@@ -114,14 +117,12 @@ export class JsonFileStore implements Store {
   }
 
   async #persist(): Promise<void> {
-    this.#db.data = {
-      version: 1,
-      integrations: [...this.#integrations.values()].map((e) => e.stored),
-      connections: [...this.#connections.values()].flatMap((m) => [...m.values()].map((e) => e.stored)),
-      flows: [...this.#flows.values()],
-      outcomes: [...this.#outcomes.values()],
-      sessions: [...this.#sessions.values()],
-    };
+    const list = (parts: Iterable<string>) => `[${[...parts].join(',')}]`;
+    const json = (rows: Iterable<unknown>) => list([...rows].map((r) => JSON.stringify(r)));
+    this.#db.data =
+      `{"version":1,"integrations":${list([...this.#integrations.values()].map((e) => e.json))}` +
+      `,"connections":${list([...this.#connections.values()].flatMap((m) => [...m.values()].map((e) => e.json)))}` +
+      `,"flows":${json(this.#flows.values())},"outcomes":${json(this.#outcomes.values())},"sessions":${json(this.#sessions.values())}}`;
     await this.#db.write();
   }
 
@@ -145,10 +146,10 @@ export class JsonFileStore implements Store {
   }
 
   async putIntegration(integration: Integration) {
-    const entry = { rec: integration, stored: await this.#codec.sealIntegration(integration) };
+    const sealed = entry(integration, await this.#codec.sealIntegration(integration));
     await this.#commit(() => {
       const before = this.#integrations.get(integration.unique_key);
-      this.#integrations.set(integration.unique_key, entry);
+      this.#integrations.set(integration.unique_key, sealed);
       return () => (before ? this.#integrations.set(integration.unique_key, before) : this.#integrations.delete(integration.unique_key));
     });
   }
@@ -195,10 +196,10 @@ export class JsonFileStore implements Store {
       if (next.provider_config_key !== providerConfigKey || next.connection_id !== connectionId) {
         throw new Error("writeConnection: the update changed the connection's identity");
       }
-      const entry = { rec: next, stored: await this.#codec.sealConnection(next) };
+      const sealed = entry(next, await this.#codec.sealConnection(next));
       await this.#commit(() => {
         const group = this.#connectionsOf(providerConfigKey);
-        group.set(connectionId, entry);
+        group.set(connectionId, sealed);
         return () => (before ? group.set(connectionId, before) : group.delete(connectionId));
       });
       return { connection: next, result: before ? 'overridden' : 'created' };
@@ -283,11 +284,11 @@ export class JsonFileStore implements Store {
     let done = 0;
     const step = () => onProgress?.(++done, total);
     for (const { rec } of integrations) {
-      this.#integrations.set(rec.unique_key, { rec, stored: await this.#codec.sealIntegration(rec) });
+      this.#integrations.set(rec.unique_key, entry(rec, await this.#codec.sealIntegration(rec)));
       step();
     }
     for (const { rec } of connections) {
-      this.#connectionsOf(rec.provider_config_key).set(rec.connection_id, { rec, stored: await this.#codec.sealConnection(rec) });
+      this.#connectionsOf(rec.provider_config_key).set(rec.connection_id, entry(rec, await this.#codec.sealConnection(rec)));
       step();
     }
     for (const stored of flows) {
