@@ -78,14 +78,20 @@ export async function createKeyway(config: Config, log: Logger = createLogger())
     res.json({ status: 'ok' });
   });
   const dashboardSessions = new DashboardSessions(config.secretKey);
+  app.use(
+    apiRoutes({
+      templates,
+      integrations,
+      connections,
+      sessions,
+      events,
+      providerTimeoutMs: config.providerTimeoutMs,
+      guard: [express.json({ limit: JSON_LIMIT, strict: true }), requireSecretKey(config.secretKey, config.publicKey, dashboardSessions)],
+    }),
+  );
   app.use(dashboardRoutes({ config, sessions: dashboardSessions }));
   app.use(connectUiRoutes({ config, integrations, sessions }));
   app.use(oauthRoutes({ config, store, integrations, connections, outcomes: new FlowOutcomes(store), sessions, events, log }));
-  app.use(
-    express.json({ limit: JSON_LIMIT, strict: true }),
-    requireSecretKey(config.secretKey, config.publicKey, dashboardSessions),
-    apiRoutes({ templates, integrations, connections, sessions, events, providerTimeoutMs: config.providerTimeoutMs }),
-  );
   app.use((req, _res, next) => next(new KeywayError('not_found', `No route ${req.method} ${req.path}`)));
   app.use((err: unknown, req: Request, res: Response, _next: NextFunction) => {
     const error = toKeywayError(err);

@@ -1,4 +1,4 @@
-import { Router, type Request, type Response } from 'express';
+import { Router, type Request, type RequestHandler, type Response } from 'express';
 import type { ConnectionService } from '../connections/service.ts';
 import { parseMetadata } from '../connections/metadata.ts';
 import { KeywayError } from '../errors.ts';
@@ -13,7 +13,7 @@ import type { TemplateCatalog } from '../templates/catalog.ts';
 import { isRecord } from '../templates/validate.ts';
 import { apiConnection, apiConnectionSummary, apiIntegration, apiProvider } from './wire.ts';
 
-/** The backend API (Nango's paths and shapes). Mounted behind requireSecretKey. */
+/** The backend API (Nango's paths and shapes), behind the secret key. Mounted first: it is the hot path (getToken). */
 export function apiRoutes(deps: {
   templates: TemplateCatalog;
   integrations: IntegrationService;
@@ -21,9 +21,12 @@ export function apiRoutes(deps: {
   sessions: ConnectSessionService;
   events: AuthEventSink;
   providerTimeoutMs: number;
+  /** Body parsing and the secret-key check, run for the API's paths only. */
+  guard: RequestHandler[];
 }): Router {
   const { templates, integrations, connections, sessions } = deps;
   const r = Router();
+  r.use(['/providers', '/integrations', '/connections', '/connect/sessions', '/auth/oauth2-cc'], ...deps.guard);
 
   r.post('/auth/oauth2-cc/:providerConfigKey', async (req, res) => {
     const body = bodyOf(req);

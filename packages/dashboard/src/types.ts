@@ -1,0 +1,127 @@
+/**
+ * What the dashboard shows. These are the safe subsets of the server's answers: the API client (api.ts) copies
+ * only these fields out of each response, so no view can ever render a token, a key or a client secret.
+ */
+
+export type AuthMode = 'OAUTH2' | 'OAUTH2_CC' | 'API_KEY' | 'BASIC';
+export type ConnectionStatus = 'ok' | 'expiring' | 'refresh_failed' | 'exhausted';
+export const STATUSES: readonly ConnectionStatus[] = ['ok', 'expiring', 'refresh_failed', 'exhausted'];
+
+export interface Session {
+  csrf: string;
+  expires_at: string;
+}
+
+export interface Settings {
+  server_url: string;
+  callback_url: string;
+  public_key: string;
+  allowed_origins: string[];
+  require_connect_session: boolean;
+  webhook_url: string | null;
+  encryption: { current_key_id: string; key_ids: string[] };
+}
+
+export interface WebhookTestResult {
+  delivered: boolean;
+  status: number;
+  error?: string;
+}
+
+export interface ConnectionConfigInput {
+  title: string;
+  description?: string;
+  pattern?: string;
+  example?: string;
+}
+
+/** A Provider Template, as far as the dashboard needs it. */
+export interface Provider {
+  name: string;
+  display_name: string;
+  auth_mode: AuthMode;
+  categories: string[];
+  docs: string;
+  default_scopes: string[];
+  connection_config: Record<string, ConnectionConfigInput>;
+}
+
+export interface Integration {
+  unique_key: string;
+  provider: string;
+  display_name: string;
+  created_at: string;
+  updated_at: string;
+}
+
+/** An integration's client, without its secret (which the dashboard never keeps or shows). */
+export interface IntegrationClient {
+  client_id: string;
+  /** As stored: a list, possibly empty (the template's default scopes apply). */
+  scopes: string[];
+}
+
+export interface IntegrationInput {
+  unique_key?: string;
+  provider?: string;
+  display_name?: string;
+  credentials?: { type: 'OAUTH2'; client_id: string; client_secret: string; scopes: string };
+}
+
+export interface EndUser {
+  id: string;
+  email: string | null;
+  display_name: string | null;
+}
+
+export interface ConnectionSummary {
+  connection_id: string;
+  provider_config_key: string;
+  provider: string;
+  created: string;
+  metadata: Record<string, unknown>;
+  auth_mode: AuthMode;
+  status: ConnectionStatus;
+  expires_at: string | null;
+  end_user: EndUser | null;
+}
+
+export interface RefreshFailure {
+  at: string;
+  code: string;
+  description?: string;
+  backoff_until: string;
+  days: string[];
+}
+
+/** A connection's details: its credentials reduced to their type and expiry. */
+export interface ConnectionDetail {
+  connection_id: string;
+  provider_config_key: string;
+  provider: string;
+  connection_config: Record<string, unknown>;
+  metadata: Record<string, unknown>;
+  created_at: string;
+  updated_at: string;
+  end_user: EndUser | null;
+  last_refresh_failure: RefreshFailure | null;
+  credentials: { type: AuthMode; expires_at: string | null };
+}
+
+export interface ConnectionQuery {
+  integration: string;
+  status: ConnectionStatus | '';
+  search: string;
+  /** 0-based, as the API counts. */
+  page: number;
+}
+
+export interface ConnectionPage {
+  connections: ConnectionSummary[];
+  total: number;
+}
+
+/** The part of `@keyway/frontend`'s Nango the dashboard uses (a seam for tests). */
+export interface AuthClient {
+  auth(providerConfigKey: string, connectionId: string, options?: { params?: Record<string, string> }): Promise<{ providerConfigKey: string; connectionId: string }>;
+}

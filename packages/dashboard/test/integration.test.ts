@@ -1,0 +1,138 @@
+// @vitest-environment happy-dom
+import { screen } from '@testing-library/preact';
+import { describe, expect, it } from 'vitest';
+import { CSRF, INTEGRATION, NOW, SETTINGS, byTestId, click, flush, heading, mount, statusText, submit, type } from './harness.ts';
+
+const patched = (req: { body: unknown }) => [200, { data: { ...INTEGRATION, ...(req.body as object), updated_at: '2030-01-01T12:00:00.000Z' } }] as [number, unknown];
+
+describe('an integration', () => {
+  it('shows its facts and the client id and scopes, never the client secret', async () => {
+    const t = await mount('/dashboard/integrations/github-prod');
+    expect(heading().textContent).toBe('GitHub');
+    expect(t.lines()).toContain('GET /integrations/github-prod?include=credentials');
+    expect((screen.getByLabelText('Client ID') as HTMLInputElement).value).toBe('client-123');
+    expect((screen.getByLabelText('Scopes') as HTMLInputElement).value).toBe('repo, user');
+    const secret = screen.getByLabelText('Client secret') as HTMLInputElement;
+    expect(secret.type).toBe('password');
+    expect(secret.value).toBe('');
+    expect(document.body.innerHTML).not.toContain('STORED-CLIENT-SECRET');
+    expect(screen.getByRole('link', { name: 'View its connections' }).getAttribute('href')).toBe('/dashboard/connections?integration=github-prod');
+  });
+
+  it('saves a display name change alone: no credentials, no secret', async () => {
+    const t = await mount('/dashboard/integrations/github-prod', { 'PATCH /integrations/:key': patched });
+    await type(screen.getByLabelText('Display name'), 'GitHub (production)');
+    await submit(byTestId('edit-form'));
+    const patch = t.requests.find((r) => r.method === 'PATCH')!;
+    expect(patch.path).toBe('/integrations/github-prod');
+    expect(patch.headers['X-Keyway-CSRF']).toBe(CSRF);
+    expect(patch.body).toEqual({ display_name: 'GitHub (production)' });
+    expect(statusText()).toBe('Changes saved.');
+    expect(heading().textContent).toBe('GitHub (production)');
+  });
+
+  it('sends a new secret typed in the write-only field, then empties it', async () => {
+    const t = await mount('/dashboard/integrations/github-prod', { 'PATCH /integrations/:key': patched });
+    await type(screen.getByLabelText('Client secret'), 'new-secret');
+    await submit(byTestId('edit-form'));
+    expect(t.requests.find((r) => r.method === 'PATCH')!.body).toEqual({ credentials: { type: 'OAUTH2', client_id: 'client-123', client_secret: 'new-secret', scopes: 'repo,user' } });
+    expect((screen.getByLabelText('Client secret') as HTMLInputElement).value).toBe('');
+  });
+
+  it('keeps the stored secret when only the scopes change (the server replaces the whole client)', async () => {
+    const t = await mount('/dashboard/integrations/github-prod', { 'PATCH /integrations/:key': patched });
+    await type(screen.getByLabelText('Scopes'), 'repo');
+    await submit(byTestId('edit-form'));
+    expect(t.requests.filter((r) => r.method === 'GET' && r.path === '/integrations/github-prod')).toHaveLength(2);
+    expect(t.requests.find((r) => r.method === 'PATCH')!.body).toEqual({ credentials: { type: 'OAUTH2', client_id: 'client-123', client_secret: 'STORED-CLIENT-SECRET', scopes: 'repo' } });
+    expect(document.body.innerHTML).not.toContain('STORED-CLIENT-SECRET');
+  });
+
+  it('sends nothing when nothing changed, and shows the server\'s error', async () => {
+    const t = await mount('/dashboard/integrations/github-prod', {
+      'PATCH /integrations/:key': () => [400, { error: { code: 'invalid_body', message: '`credentials` needs client_id and client_secret' } }],
+    });
+    await submit(byTestId('edit-form'));
+    expect(statusText()).toBe('Nothing to save: no field was changed.');
+    expect(t.requests.some((r) => r.method === 'PATCH')).toBe(false);
+    await type(screen.getByLabelText('Client secret'), 'x');
+    await submit(byTestId('edit-form'));
+    expect(byTestId('form-error').textContent).toBe('`credentials` needs client_id and client_secret');
+  });
+
+  it('copies the redirect URL to register, or says how to copy it by hand', async () => {
+    const t = await mount('/dashboard/integrations/github-prod');
+    await click(byTestId('copy-callback'));
+    expect(t.clipboard.writeText).toHaveBeenCalledWith('http://127.0.0.1:3003/oauth/callback');
+    expect(byTestId('copy-callback-message').textContent).toBe('Copied.');
+    t.clipboard.writeText.mockRejectedValueOnce(new Error('denied'));
+    await click(byTestId('copy-callback'));
+    expect(byTestId('copy-callback-message').textContent).toMatch(/Could not copy automatically/);
+    expect(document.activeElement).toBe(screen.getByLabelText('Redirect URL to register at the provider'));
+  });
+
+  it('has no redirect URL nor "Try it" for an API-key integration, and no client fields', async () => {
+    await mount('/dashboard/integrations/attio', {
+      'GET /integrations/:key': () => [200, { data: { ...INTEGRATION, unique_key: 'attio', provider: 'attio-api-key', display_name: 'Attio', credentials: { type: 'OAUTH2', client_id: '', client_secret: '', scopes: null } } }],
+    });
+    expect(heading().textContent).toBe('Attio');
+    expect(screen.queryByTestId('copy-callback')).toBeNull();
+    expect(screen.queryByTestId('try-it')).toBeNull();
+    expect(screen.queryByLabelText('Client ID')).toBeNull();
+  });
+});
+
+describe('"Try it"', () => {
+  it('runs the connect flow with the public key for a test connection id, and links to the new connection', async () => {
+    const t = await mount('/dashboard/integrations/github-prod');
+    let finish!: (v: unknown) => void;
+    t.auth.mockImplementation(() => new Promise((r) => (finish = r)));
+    const id = screen.getByLabelText('Test connection id') as HTMLInputElement;
+    expect(id.value).toBe(`test-${NOW}`);
+    await click(byTestId('try-it'));
+    expect(t.createAuthClient).toHaveBeenCalledWith('kw_pk_public');
+    expect(t.auth).toHaveBeenCalledWith('github-prod', `test-${NOW}`, {});
+    expect(byTestId('try-it').textContent).toBe('Waiting for the popup…');
+    finish({ providerConfigKey: 'github-prod', connectionId: `test-${NOW}` });
+    await flush();
+    expect(statusText()).toBe(`Connected: the test connection “test-${NOW}” was created.`);
+    await click(screen.getByRole('link', { name: `Open the connection “test-${NOW}”` }));
+    expect(t.nav.current().pathname).toBe(`/dashboard/connections/github-prod/test-${NOW}`);
+  });
+
+  it('calls auth() synchronously in the click (no popup blocker), and shows a failure', async () => {
+    const t = await mount('/dashboard/integrations/github-prod');
+    t.auth.mockImplementation(() => Promise.reject(Object.assign(new Error('The user denied access'), { type: 'access_denied' })));
+    await type(screen.getByLabelText('Test connection id'), 'my-test');
+    byTestId('try-it').click(); // no await: auth() must have run by now
+    expect(t.auth).toHaveBeenCalledWith('github-prod', 'my-test', {});
+    await flush();
+    expect(byTestId('try-result').textContent).toBe('The connect flow failed: The user denied access (access_denied)');
+    expect(statusText()).toMatch(/The connect flow failed/);
+  });
+
+  it('is unavailable when the server requires connect sessions (the public key cannot start a flow)', async () => {
+    const t = await mount('/dashboard/integrations/github-prod', { 'GET /dashboard/api/settings': () => [200, { data: { ...SETTINGS, require_connect_session: true } }] });
+    expect((byTestId('try-it') as HTMLButtonElement).disabled).toBe(true);
+    expect(byTestId('try-it-unavailable').textContent).toMatch(/requires connect sessions/);
+    await submit(byTestId('try-it').closest('form')!);
+    expect(t.auth).not.toHaveBeenCalled();
+  });
+
+  it('checks the connection id and the template\'s inputs, and passes them as params', async () => {
+    const t = await mount('/dashboard/integrations/zd', {
+      'GET /integrations/:key': () => [200, { data: { ...INTEGRATION, unique_key: 'zd', provider: 'zendesk', display_name: 'Zendesk', credentials: { type: 'OAUTH2', client_id: 'c', client_secret: 's', scopes: null } } }],
+    });
+    t.auth.mockResolvedValue({ providerConfigKey: 'zd', connectionId: 'x' });
+    await type(screen.getByLabelText('Test connection id'), 'bad id');
+    await type(screen.getByLabelText('Zendesk subdomain'), 'Not A Domain');
+    await click(byTestId('try-it'));
+    expect(t.auth).not.toHaveBeenCalled();
+    expect(screen.getByText(/Use 1 to 255 letters/)).toBeTruthy();
+    expect(screen.getByText('This is not a valid Zendesk subdomain (for example acme).')).toBeTruthy();
+    await type(screen.getByLabelText('Test connection id'), 'ok-id');
+    await type(screen.getByLabelText('Zendesk subdomain'), 'acme');
+    await click(byTestId('try-it'));
+    expect(t.auth).toHaveBeenCalledWith('zd', 'ok-id', { params: { subdomain: 'acme' } });
+  });
+});
