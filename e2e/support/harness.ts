@@ -19,6 +19,7 @@ export async function buildSdk(): Promise<string> {
  */
 const PAGE = `<!doctype html><html><head><meta charset="utf-8"><title>app</title></head><body>
 <button id="connect">Connect</button>
+<button id="open-connect-ui">Open the Connect UI</button>
 <script src="/sdk.js"></script>
 <script>
 window.messages = [];
@@ -37,6 +38,11 @@ function start() {
   );
 }
 document.getElementById('connect').addEventListener('click', start);
+document.getElementById('open-connect-ui').addEventListener('click', function () {
+  var c = window.cfg;
+  window.uiEvents = [];
+  window.ui = new Nango({ host: c.host, connectSessionToken: c.connectSessionToken }).openConnectUI({ onEvent: function (e) { window.uiEvents.push(e); } });
+});
 // ?auto=<json cfg>: start at load, without a user gesture (what a popup blocker stops).
 var auto = new URLSearchParams(location.search).get('auto');
 if (auto) { window.cfg = JSON.parse(auto); start(); }
