@@ -1,4 +1,4 @@
-import { mkdir, rm } from 'node:fs/promises';
+import { mkdir } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -21,7 +21,6 @@ const shown = () => page.evaluate(() => document.body.innerText + [...document.q
 const screenshot = async (name: string) => page.screenshot({ path: `${SCREENSHOTS}dashboard-${String(++shot).padStart(2, '0')}-${name}.png`, fullPage: true });
 
 beforeAll(async () => {
-  await rm(SCREENSHOTS, { recursive: true, force: true }).catch(() => undefined);
   await mkdir(SCREENSHOTS, { recursive: true });
   [stack, browser] = await Promise.all([startSandboxStack(), launchChromium()]);
   page = await browser.newPage({ viewport: { width: 1280, height: 860 } });
