@@ -18,6 +18,7 @@ let stack: Stack;
 let coopStack: Stack;
 
 async function withIntegration(s: Stack): Promise<Stack> {
+  await new KeywayNode({ host: s.kw.url, secretKey: SECRET_KEY }).createIntegration({ unique_key: 'key-api', provider: 'key-api' });
   await new KeywayNode({ host: s.kw.url, secretKey: SECRET_KEY }).createIntegration({
     unique_key: 'sandbox',
     provider: 'keyway-sandbox',
@@ -29,7 +30,11 @@ async function withIntegration(s: Stack): Promise<Stack> {
 beforeAll(async () => {
   const sdk = await buildSdk();
   const appPort = await freePort();
-  const allowed = { keyway: { config: { allowedOrigins: [`http://127.0.0.1:${appPort}`] } } };
+  const keyTemplate = {
+    display_name: 'Key API', categories: ['dev-tools'], docs: 'https://example.com/docs', auth_mode: 'API_KEY',
+    credentials: { apiKey: { title: 'API key', pattern: 'key_[a-z0-9]{8,}' } },
+  };
+  const allowed = { keyway: { config: { allowedOrigins: [`http://127.0.0.1:${appPort}`] }, templates: { 'key-api': keyTemplate } } };
   [app, evil, stack, coopStack, browser] = await Promise.all([
     startHarness(sdk, appPort),
     startHarness(sdk),
@@ -154,6 +159,24 @@ describe('nango.auth() in Chromium', () => {
     expect(await run.result()).toEqual({ ok: true, value: { providerConfigKey: 'sandbox', connectionId: 'session-user' } });
     expect((await node(stack).getConnection('sandbox', 'session-user')).end_user).toMatchObject({ id: 'session-user' });
     await run.page.close();
+  });
+
+  it('connects an API-key integration with auth(key, id, { credentials }), without a popup', async () => {
+    const page = await browser.newPage();
+    await page.goto(app.url);
+    const run = (apiKey: string) =>
+      page.evaluate(
+        ({ host, publicKey, apiKey }) =>
+          new (window as unknown as { Nango: new (o: object) => { auth(k: string, c: string, o: object): Promise<unknown> } }).Nango({ host, publicKey })
+            .auth('key-api', 'key-user', { credentials: { apiKey } })
+            .then((r) => ({ ok: true, r }), (e: { type: string }) => ({ ok: false, type: e.type })),
+        { host: stack.kw.url, publicKey: PUBLIC_KEY, apiKey },
+      );
+    expect(await run('nope')).toEqual({ ok: false, type: 'invalid_credentials' });
+    expect(await run('key_abcdef123')).toEqual({ ok: true, r: { providerConfigKey: 'key-api', connectionId: 'key-user' } });
+    expect(await node(stack).getToken('key-api', 'key-user')).toEqual({ type: 'API_KEY', apiKey: 'key_abcdef123' });
+    expect(page.context().pages()).toHaveLength(1); // no popup
+    await page.close();
   });
 
   it('rejects with blocked_by_browser when the browser blocks the popup', async () => {

@@ -45,6 +45,9 @@ export class Nango {
       return fail('You must specify a public key OR a connect session token (cf. documentation).', 'missing_auth_token');
     }
     if (signal?.aborted) return fail('The authorization was aborted.', 'aborted');
+    const credential: [name: 'public_key' | 'connect_session_token', value: string] = connectSessionToken ? ['connect_session_token', connectSessionToken] : ['public_key', publicKey!];
+    // API-key and Basic: no popup; the (rarely used) code loads on demand to keep the SDK small.
+    if (o.credentials) return import('./api-auth.ts').then((m) => m.apiAuth(host, providerConfigKey, typeof idOrOptions == 'string' ? idOrOptions : undefined, credential, o));
 
     // Everything up to window.open is synchronous: Safari blocks a popup opened after an await.
     const flowId = newFlowId();
@@ -53,7 +56,7 @@ export class Nango {
         host,
         providerConfigKey,
         typeof idOrOptions == 'string' ? idOrOptions : undefined,
-        connectSessionToken ? ['connect_session_token', connectSessionToken] : ['public_key', publicKey!],
+        credential,
         flowId,
         window.location.origin,
         o,

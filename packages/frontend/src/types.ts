@@ -46,7 +46,15 @@ export interface AuthOptions extends ConnectionConfig {
   signal?: AbortSignal;
   /** Rejects with `timeout` (and closes the popup) after this many ms. Default 600000. */
   timeoutMs?: number;
+  /**
+   * For API-key and Basic integrations: the credentials the user typed. No popup: they are sent to
+   * the server, checked by the template's verification request, and stored (Nango's shape).
+   */
+  credentials?: ApiKeyCredentials | BasicCredentials;
 }
+
+export type ApiKeyCredentials = { apiKey: string } & Record<string, string>;
+export type BasicCredentials = { username: string; password: string } & Record<string, string>;
 
 export interface AuthResult {
   providerConfigKey: string;
