@@ -4,6 +4,7 @@ import { ConfigError, loadConfig } from './config.ts';
 import { Keyring } from './crypto/keyring.ts';
 import { createLogger, type LogLevel } from './log.ts';
 import { JsonFileStore, StoreError } from './store/json-file.ts';
+import { PostgresStore } from './store/postgres.ts';
 import { TemplateError } from './templates/catalog.ts';
 
 const HELP = `Usage: keyway-server [command]
@@ -21,6 +22,8 @@ Environment (a .env in the working directory is read too; real variables win):
   KEYWAY_SECRET_KEY           backend API key (generated into secrets.json beside the DB)
   KEYWAY_PUBLIC_KEY           browser key (generated into secrets.json)
   KEYWAY_DB_PATH              the JSON database, one server per file (./.keyway/db.json)
+  KEYWAY_DATABASE_URL         PostgreSQL instead (postgres://user:pass@host:5432/db): many instances,
+                              one database; then the three keys below must be set explicitly
   KEYWAY_ENCRYPTION_KEY       base64 of 32 bytes; "new,old" to rotate (generated into secrets.json)
   KEYWAY_TEMPLATES_DIR        extra Provider Templates
   KEYWAY_ALLOWED_ORIGINS      comma-separated origins allowed to run the browser flow
@@ -66,13 +69,18 @@ async function serve(): Promise<void> {
 
 /** Re-seals everything under the current key, so the old key can then be dropped from KEYWAY_ENCRYPTION_KEY. */
 async function reencrypt(): Promise<void> {
-  let store: JsonFileStore | undefined;
+  let store: JsonFileStore | PostgresStore | undefined;
   try {
     const { config } = await loadConfig();
-    if (!existsSync(config.dbPath)) throw new Error(`KEYWAY_DB_PATH ${config.dbPath} does not exist: nothing to re-encrypt`);
     const keyring = new Keyring(config.encryptionKeys);
-    // open() takes the one-process lock: it refuses while a server uses the file.
-    store = await JsonFileStore.open(config.dbPath, keyring);
+    if (config.databaseUrl) {
+      // Safe while servers run, once every instance has the new key first in KEYWAY_ENCRYPTION_KEY.
+      store = await PostgresStore.open(config.databaseUrl, keyring);
+    } else {
+      if (!existsSync(config.dbPath)) throw new Error(`KEYWAY_DB_PATH ${config.dbPath} does not exist: nothing to re-encrypt`);
+      // open() takes the one-process lock: it refuses while a server uses the file.
+      store = await JsonFileStore.open(config.dbPath, keyring);
+    }
     let shown = -1;
     const { resealed } = await store.resealAll((done, total) => {
       const tenth = total === 0 ? 0 : Math.floor((done * 10) / total);

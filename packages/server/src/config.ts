@@ -74,6 +74,10 @@ export async function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = pro
     return generated[name]!;
   };
 
+  // Several instances on one database must share their keys: none may make its own.
+  if (env.KEYWAY_DATABASE_URL && (!env.KEYWAY_ENCRYPTION_KEY || !env.KEYWAY_SECRET_KEY || !env.KEYWAY_PUBLIC_KEY)) {
+    throw new ConfigError('KEYWAY_DATABASE_URL: set KEYWAY_ENCRYPTION_KEY, KEYWAY_SECRET_KEY and KEYWAY_PUBLIC_KEY explicitly; every instance must share them');
+  }
   let encryptionKeys: Uint8Array[];
   if (env.KEYWAY_ENCRYPTION_KEY !== undefined) {
     try {

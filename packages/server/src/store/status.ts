@@ -3,7 +3,7 @@ import type { Connection } from './types.ts';
 /** Failures on this many distinct days since the last success: the connection needs a reconnect. */
 export const EXHAUSTED_AFTER_DAYS = 4;
 /** "expiring": the token is gone or goes within this window (it is renewed on the next read). */
-const EXPIRING_WITHIN_MS = 15 * 60_000;
+export const EXPIRING_WITHIN_MS = 15 * 60_000;
 
 export type ConnectionStatus = 'ok' | 'expiring' | 'refresh_failed' | 'exhausted';
 
