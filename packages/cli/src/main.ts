@@ -6,6 +6,7 @@ import { doctor } from './commands/doctor.ts';
 import { integrations } from './commands/integrations.ts';
 import { keys } from './commands/keys.ts';
 import { providers } from './commands/providers.ts';
+import { migrate } from './commands/migrate.ts';
 import { reencrypt } from './commands/reencrypt.ts';
 import { token } from './commands/token.ts';
 import { CliError, Context, DEFAULT_HOST, EXIT, GLOBAL_OPTIONS, UsageError, type CommandSpec, type Flags, type GroupSpec, type OptionSpec } from './context.ts';
@@ -15,7 +16,7 @@ export type { Io } from './output.ts';
 export { EXIT } from './context.ts';
 
 const GROUPS: readonly GroupSpec[] = [integrations, connections, providers, keys];
-const LEAVES: readonly CommandSpec[] = [token, reencrypt, doctor];
+const LEAVES: readonly CommandSpec[] = [token, reencrypt, migrate, doctor];
 const ALL: readonly CommandSpec[] = [...GROUPS.flatMap((g) => g.commands), ...LEAVES];
 
 /** Codes @keyway/node raises before sending anything: a wrong argument, so a usage error. */

@@ -6,3 +6,4 @@ export { Keyring, keyId } from '../../server/src/crypto/keyring.ts';
 export { RecordCodec, type StoredConnection, type StoredIntegration } from '../../server/src/store/codec.ts';
 export { JsonFileStore, StoreError } from '../../server/src/store/json-file.ts';
 export { TemplateCatalog, TemplateError, BUILT_IN_TEMPLATES_DIR } from '../../server/src/templates/catalog.ts';
+export { PostgresStore } from '../../server/src/store/postgres.ts';
