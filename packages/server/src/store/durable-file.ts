@@ -2,6 +2,9 @@ import { open, readFile, rename, rm } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import type { Adapter } from 'lowdb';
 
+/** Characters per write when the text comes in pieces. */
+const CHUNK_CHARS = 256 * 1024;
+
 type Waiter = readonly [resolve: () => void, reject: (e: unknown) => void];
 
 /**
@@ -19,10 +22,14 @@ export class DurableJsonFile<T> implements Adapter<T> {
   /** The latest data given while a write runs, and everyone waiting for it. */
   #next: { data: T; waiters: Waiter[] } | null = null;
 
-  readonly #serialize: (data: T) => string;
+  readonly #serialize: (data: T) => string | Iterable<string>;
 
-  /** `serialize` defaults to JSON.stringify; a caller that keeps its records' JSON can assemble the text itself. */
-  constructor(path: string, options: { serialize?: (data: T) => string } = {}) {
+  /**
+   * `serialize` defaults to JSON.stringify. A caller that keeps its records' JSON can give the text
+   * as pieces instead: they are written in chunks, so no write builds one huge string (a long,
+   * blocking encode and a large garbage collection) however big the store grows.
+   */
+  constructor(path: string, options: { serialize?: (data: T) => string | Iterable<string> } = {}) {
     this.#path = path;
     this.#serialize = options.serialize ?? ((data) => JSON.stringify(data));
     this.#tmp = join(dirname(path), `.${basename(path)}.${process.pid}.tmp`);
@@ -62,11 +69,22 @@ export class DurableJsonFile<T> implements Adapter<T> {
     }
   }
 
-  async #writeSynced(text: string): Promise<void> {
+  async #writeSynced(text: string | Iterable<string>): Promise<void> {
     try {
       const file = await open(this.#tmp, 'w', 0o600); // the mode the target gets by the rename
       try {
-        await file.writeFile(text, 'utf8');
+        if (typeof text === 'string') await file.writeFile(text, 'utf8');
+        else {
+          let chunk = '';
+          for (const piece of text) {
+            chunk += piece;
+            if (chunk.length >= CHUNK_CHARS) {
+              await file.write(chunk, null, 'utf8');
+              chunk = '';
+            }
+          }
+          if (chunk) await file.write(chunk, null, 'utf8');
+        }
         await file.sync(); // the bytes are on disk before any name points at them
       } finally {
         await file.close();

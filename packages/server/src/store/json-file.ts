@@ -49,7 +49,7 @@ export class JsonFileStore implements Store {
 
   private constructor(path: string, codec: RecordCodec) {
     this.#codec = codec;
-    this.#db = new Low<unknown>(new DurableJsonFile<unknown>(path, { serialize: (d) => (typeof d === 'string' ? d : JSON.stringify(d)) }), emptyData());
+    this.#db = new Low<unknown>(new DurableJsonFile<unknown>(path, { serialize: (d) => (isPieces(d) ? d : JSON.stringify(d)) }), emptyData());
     this.#lockPath = `${path}.lock`;
   }
 
@@ -117,12 +117,16 @@ export class JsonFileStore implements Store {
   }
 
   async #persist(): Promise<void> {
-    const list = (parts: Iterable<string>) => `[${[...parts].join(',')}]`;
-    const json = (rows: Iterable<unknown>) => list([...rows].map((r) => JSON.stringify(r)));
-    this.#db.data =
-      `{"version":1,"integrations":${list([...this.#integrations.values()].map((e) => e.json))}` +
-      `,"connections":${list([...this.#connections.values()].flatMap((m) => [...m.values()].map((e) => e.json)))}` +
-      `,"flows":${json(this.#flows.values())},"outcomes":${json(this.#outcomes.values())},"sessions":${json(this.#sessions.values())}}`;
+    // A snapshot of the records as pieces of text, taken now (writes may change the Maps meanwhile).
+    const connections = [...this.#connections.values()].flatMap((m) => [...m.values()].map((e) => e.json));
+    const integrations = [...this.#integrations.values()].map((e) => e.json);
+    const small = (rows: Iterable<unknown>) => `[${[...rows].map((r) => JSON.stringify(r)).join(',')}]`;
+    const tail = `],"flows":${small(this.#flows.values())},"outcomes":${small(this.#outcomes.values())},"sessions":${small(this.#sessions.values())}}`;
+    this.#db.data = (function* () {
+      yield `{"version":1,"integrations":[${integrations.join(',')}],"connections":[`;
+      for (let i = 0; i < connections.length; i++) yield i === 0 ? connections[i]! : `,${connections[i]}`;
+      yield tail;
+    })();
     await this.#db.write();
   }
 
@@ -316,6 +320,8 @@ async function removeStaleTempFiles(path: string): Promise<void> {
     if (f.startsWith(prefix) && f.endsWith('.tmp')) await rm(join(dir, f), { force: true });
   }
 }
+
+const isPieces = (d: unknown): d is Iterable<string> => typeof d === 'object' && d !== null && Symbol.iterator in d;
 
 function emptyData(): FileData {
   return { version: 1, integrations: [], connections: [], flows: [], outcomes: [], sessions: [] };
