@@ -11,6 +11,8 @@ import { EXHAUSTED_AFTER_DAYS } from '../store/status.ts';
 
 /** Refresh a token that expires within this margin (a template may set its own). */
 export const REFRESH_MARGIN_MS = 5 * 60_000;
+/** No template asks for a margin longer than this (an hour); beyond it a token is fresh whatever the template. */
+const MAX_MARGIN_MS = 60 * 60_000;
 /** After the provider refuses a refresh, reads that need one fail fast for this long. */
 export const REFRESH_BACKOFF_MS = 30_000;
 export { EXHAUSTED_AFTER_DAYS } from '../store/status.ts';
@@ -76,6 +78,8 @@ export class ConnectionService {
   async getFresh(providerConfigKey: string, connectionId: string, forceRefresh = false): Promise<Connection> {
     const connection = await this.get(providerConfigKey, connectionId);
     if (!hasToken(connection.credentials)) return connection; // API keys and passwords do not expire
+    // The common case costs no lookup of the template: far from expiry under any margin a template may set.
+    if (!forceRefresh && !refreshDue(connection.credentials, MAX_MARGIN_MS)) return connection;
     if (!forceRefresh && !refreshDue(connection.credentials, await this.#margin(providerConfigKey))) return connection;
     const key = JSON.stringify([providerConfigKey, connectionId]);
     let flight = this.#refreshing.get(key);

@@ -1,13 +1,19 @@
+import { createHash, timingSafeEqual } from 'node:crypto';
 import type { NextFunction, Request, Response } from 'express';
 import { KeywayError } from '../errors.ts';
 import { CSRF_HEADER, DASHBOARD_COOKIE, readCookie, type DashboardSessions } from '../dashboard/session.ts';
 import { safeEqual } from '../flows/state.ts';
+
+const digest = (value: string) => createHash('sha256').update(value).digest();
 
 /**
  * Backend routes: `Authorization: Bearer <secret key>`, compared in constant time, or the
  * dashboard's session cookie, with its CSRF token in a header on anything but a read.
  */
 export function requireSecretKey(secretKey: string, publicKey: string, dashboard: DashboardSessions) {
+  // The keys' digests are made once; each request hashes only what it was given (constant time).
+  const secretDigest = digest(secretKey);
+  const publicDigest = digest(publicKey);
   return async (req: Request, _res: Response, next: NextFunction): Promise<void> => {
     const header = req.headers.authorization;
     if (!header) {
@@ -22,9 +28,9 @@ export function requireSecretKey(secretKey: string, publicKey: string, dashboard
     }
     const match = /^Bearer\s+(\S+)\s*$/i.exec(header);
     if (!match) throw new KeywayError('malformed_auth_header', 'The Authorization header must be "Bearer <secret key>"');
-    const given = match[1]!;
-    if (safeEqual(given, secretKey)) return next();
-    if (safeEqual(given, publicKey)) throw new KeywayError('unknown_account', 'The public key cannot be used on backend routes; use the secret key');
+    const given = digest(match[1]!);
+    if (timingSafeEqual(given, secretDigest)) return next();
+    if (timingSafeEqual(given, publicDigest)) throw new KeywayError('unknown_account', 'The public key cannot be used on backend routes; use the secret key');
     throw new KeywayError('unknown_account', 'The secret key is not valid');
   };
 }

@@ -68,6 +68,7 @@ export function validateTemplate(name: string, data: unknown): ProviderTemplate 
     const v = data[field];
     if (v !== undefined && (!Number.isInteger(v) || (v as number) <= 0)) fail(field, 'must be a positive whole number of seconds');
   }
+  if (typeof data.token_expiration_buffer === 'number' && data.token_expiration_buffer > 3600) fail('token_expiration_buffer', 'must be at most 3600 seconds');
   strMap('token_params');
   const authorizationParams = strMap('authorization_params');
 
