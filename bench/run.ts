@@ -2,6 +2,8 @@
 import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import { httpBench } from './http.bench.ts';
+import { instancesBench } from './instances.bench.ts';
+import { postgresBench } from './postgres.bench.ts';
 import { storeBench } from './store.bench.ts';
 import { machine, ROOT } from './support.ts';
 import { tokenBench } from './token.bench.ts';
@@ -13,4 +15,6 @@ const run = (name: string) => only.length === 0 || only.includes(name);
 if (run('token')) await tokenBench();
 if (run('http')) await httpBench();
 if (run('store')) await storeBench();
+if (run('postgres')) await postgresBench();
+if (run('instances')) await instancesBench();
 if (run('size')) execFileSync(process.execPath, [join(ROOT, 'packages/frontend/scripts/size.mjs')], { cwd: join(ROOT, 'packages/frontend'), stdio: 'inherit' });
