@@ -15,9 +15,8 @@ import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
 import { Keyring } from '../packages/server/src/crypto/keyring.ts';
 import { RecordCodec, type StoredConnection } from '../packages/server/src/store/codec.ts';
 import { PostgresStore } from '../packages/server/src/store/postgres.ts';
-import type { Connection } from '../packages/server/src/store/types.ts';
 import { startPostgres } from '../packages/server/test/support/postgres.ts';
-import { machine, pct, ROOT, round, writeResults } from './support.ts';
+import { machine, pct, ROOT, round, writeResults, benchConnection } from './support.ts';
 
 /** `pg` is a dependency of the server package, not of the workspace root: resolved from there. */
 interface PgClient {
@@ -31,19 +30,6 @@ const BATCH = 5_000;
 const UPSERTS = 200;
 const MILLION = process.env.KEYWAY_BENCH_MILLION !== '0';
 
-const connection = (i: number, now: string): Connection => ({
-  id: `id-${i}`,
-  provider_config_key: 'app',
-  connection_id: `user-${i}`,
-  provider: 'github',
-  credentials: { type: 'OAUTH2', access_token: `gho_${randomBytes(18).toString('hex')}`, refresh_token: `ghr_${randomBytes(30).toString('hex')}`, expires_at: new Date(Date.now() + 3600_000).toISOString(), raw: { token_type: 'bearer', scope: 'repo,user' } },
-  connection_config: {},
-  metadata: { plan: 'pro', seats: i % 50 },
-  end_user: { id: `user-${i}`, email: `user-${i}@example.com` },
-  last_refresh_failure: null,
-  created_at: now,
-  updated_at: now,
-});
 
 const INSERT = `INSERT INTO keyway_connections
   (provider_config_key, connection_id, id, provider, auth_type, credentials, expires_at, connection_config, metadata, end_user, last_refresh_failure, created_at, updated_at)
@@ -55,7 +41,7 @@ async function sealBatch(codec: RecordCodec, from: number, to: number): Promise<
   const cols: unknown[][] = Array.from({ length: 11 }, () => []);
   const now = new Date().toISOString();
   for (let i = from; i < to; i++) {
-    const c = connection(i, now);
+    const c = benchConnection(i, now);
     const s: StoredConnection = await codec.sealConnection(c);
     const creds = c.credentials as { expires_at: string };
     const values = [s.provider_config_key, s.connection_id, s.id, s.provider, c.credentials.type, s.credentials, creds.expires_at, JSON.stringify(s.connection_config), JSON.stringify(s.metadata), JSON.stringify(s.end_user), s.created_at];

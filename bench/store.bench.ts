@@ -11,22 +11,8 @@ import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
 import { Keyring } from '../packages/server/src/crypto/keyring.ts';
 import { RecordCodec } from '../packages/server/src/store/codec.ts';
 import { JsonFileStore } from '../packages/server/src/store/json-file.ts';
-import type { Connection } from '../packages/server/src/store/types.ts';
-import { machine, pct, round, writeResults } from './support.ts';
+import { machine, pct, round, writeResults, benchConnection } from './support.ts';
 
-const connection = (i: number): Connection => ({
-  id: `id-${i}`,
-  provider_config_key: 'app',
-  connection_id: `user-${i}`,
-  provider: 'github',
-  credentials: { type: 'OAUTH2', access_token: `gho_${randomBytes(18).toString('hex')}`, refresh_token: `ghr_${randomBytes(30).toString('hex')}`, expires_at: new Date(Date.now() + 3600_000).toISOString(), raw: { token_type: 'bearer', scope: 'repo,user' } },
-  connection_config: {},
-  metadata: { plan: 'pro', seats: i % 50 },
-  end_user: { id: `user-${i}`, email: `user-${i}@example.com` },
-  last_refresh_failure: null,
-  created_at: new Date().toISOString(),
-  updated_at: new Date().toISOString(),
-});
 
 export async function storeBench(sizes = [1_000, 10_000, 100_000]) {
   const rows: Record<string, unknown> = {};
@@ -36,7 +22,7 @@ export async function storeBench(sizes = [1_000, 10_000, 100_000]) {
       const keyring = new Keyring([randomBytes(32)]);
       const codec = new RecordCodec(keyring);
       const connections = [];
-      for (let i = 0; i < size; i++) connections.push(await codec.sealConnection(connection(i)));
+      for (let i = 0; i < size; i++) connections.push(await codec.sealConnection(benchConnection(i)));
       const path = join(dir, 'db.json');
       await writeFile(path, JSON.stringify({ version: 1, integrations: [], connections, flows: [], outcomes: [], sessions: [] }));
       const openStarted = performance.now();

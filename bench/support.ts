@@ -7,21 +7,30 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Nango } from '../packages/node/src/index.ts';
 import { startSandbox, type Sandbox } from '../packages/sandbox/src/index.ts';
+import type { Connection } from '../packages/server/src/store/types.ts';
+import { freePort } from '../packages/server/test/support/keyway.ts';
 
 export const ROOT = fileURLToPath(new URL('../', import.meta.url));
 export const machine = () => ({ cpu: cpus()[0]?.model ?? 'unknown', cores: cpus().length, memory_gib: Math.round(totalmem() / 2 ** 30), node: process.version });
 export const pct = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
 export const round = (n: number, digits = 3) => Math.round(n * 10 ** digits) / 10 ** digits;
 
-export async function freePort(): Promise<number> {
-  const { createServer } = await import('node:net');
-  return new Promise((resolve) => {
-    const s = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => resolve(port));
-    });
-  });
-}
+export { freePort } from '../packages/server/test/support/keyway.ts';
+
+/** A realistic connection for the store benchmarks (token sizes like GitHub's). */
+export const benchConnection = (i: number, now = new Date().toISOString()): Connection => ({
+  id: `id-${i}`,
+  provider_config_key: 'app',
+  connection_id: `user-${i}`,
+  provider: 'github',
+  credentials: { type: 'OAUTH2', access_token: `gho_${randomBytes(18).toString('hex')}`, refresh_token: `ghr_${randomBytes(30).toString('hex')}`, expires_at: new Date(Date.now() + 3600_000).toISOString(), raw: { token_type: 'bearer', scope: 'repo,user' } },
+  connection_config: {},
+  metadata: { plan: 'pro', seats: i % 50 },
+  end_user: { id: `user-${i}`, email: `user-${i}@example.com` },
+  last_refresh_failure: null,
+  created_at: now,
+  updated_at: now,
+});
 
 export async function waitForHealth(url: string): Promise<void> {
   for (let i = 0; i < 150; i++) {

@@ -243,12 +243,11 @@ describe('bad input at /oauth/callback', () => {
 
   it('keeps token-response and callback metadata, and says created then overridden', async () => {
     provider.onToken((_q, _b, res) => json(res, 200, { access_token: 'at-meta', token_type: 'bearer', team: { id: 'T1' }, expires_in: 3600 }));
-    for (const expected of ['created', 'overridden']) {
+    for (const title of ['Connected', 'Reconnected']) {
       const { browser, state } = await start('meta');
       const res = await callback(browser, { state, code: 'c', realmId: '42' });
       expect(res.status).toBe(200);
-      expect(kw.keyway).toBeDefined();
-      void expected;
+      expect(res.body).toContain(`<h1>${title}</h1>`); // the first flow creates, the second overrides
     }
     const conn = (await kw.api('/connections/meta?provider_config_key=fake')).body;
     expect(conn.connection_config).toEqual({ 'team.id': 'T1', realmId: '42' });

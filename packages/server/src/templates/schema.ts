@@ -109,4 +109,3 @@ export const CATEGORIES = [
   'storage', 'support', 'ticketing', 'other',
 ] as const;
 
-export const isOAuth2 = (t: ProviderTemplate): t is OAuth2Template => t.auth_mode === 'OAUTH2';
