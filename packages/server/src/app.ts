@@ -96,6 +96,8 @@ export async function createKeyway(config: Config, log: Logger = createLogger())
   app.use((err: unknown, req: Request, res: Response, _next: NextFunction) => {
     const error = toKeywayError(err);
     if (error.code === 'server_error') log.error('unexpected error', { method: req.method, path: req.path, error: String((err as Error)?.stack ?? err) });
+    else if (error.status >= 500) log.error(error.message, { method: req.method, path: req.path, code: error.code, cause: String((err as Error)?.message ?? err) });
+    if (error.retryAfterSeconds !== undefined) res.set('Retry-After', String(error.retryAfterSeconds));
     res.status(error.status).json(error.toJSON());
   });
 
@@ -141,5 +143,8 @@ function toKeywayError(err: unknown): KeywayError {
   if (type === 'encoding.unsupported' || type === 'charset.unsupported') return new KeywayError('unsupported_media_type', 'The body encoding is not supported');
   if (type === 'request.aborted' || type === 'request.size.invalid') return new KeywayError('invalid_body', 'The body was not received whole');
   if ((err as { status?: unknown })?.status === 404) return new KeywayError('not_found', 'Not found'); // static files
+  const errno = (err as NodeJS.ErrnoException)?.code;
+  // Nothing was changed: the write was refused whole (the store undoes it in memory); reads still work.
+  if (errno === 'ENOSPC' || errno === 'EDQUOT') return new KeywayError('storage_full', 'The server cannot store this change: its disk is full. Nothing was changed; reads still work.');
   return new KeywayError('server_error', 'Internal server error');
 }

@@ -47,6 +47,9 @@ const STATUS = {
   refresh_backoff: 424,
   refresh_exhausted: 424,
   provider_timeout: 504,
+  // the server's own resources
+  storage_full: 507,
+  store_unavailable: 503,
   // anything else
   server_error: 500,
 } as const satisfies Record<string, number>;
@@ -61,6 +64,8 @@ export class KeywayError extends Error {
     message: string,
     /** Safe details for the client (never secrets), e.g. the provider's error code. */
     readonly details?: Readonly<Record<string, string>>,
+    /** Sent as `Retry-After` (seconds): the condition is expected to pass. */
+    readonly retryAfterSeconds?: number,
   ) {
     super(message);
     this.status = STATUS[code];

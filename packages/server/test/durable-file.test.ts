@@ -1,4 +1,4 @@
-import { mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, open, readdir, readFile, rm, stat, writeFile, type FileHandle } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -84,5 +84,61 @@ describe('DurableJsonFile', () => {
     const path = join(dir, 'db.json');
     await writeFile(path, '{ not json');
     await expect(new DurableJsonFile(path).read()).rejects.toThrow(SyntaxError);
+  });
+});
+
+describe('DurableJsonFile on a full disk', () => {
+  /** A real file handle whose writes stop short after `budget` bytes, as a filling disk does. */
+  const shortWriting = (budget: { bytes: number }) => async (path: string, flags: string, mode?: number) => {
+    const real = await open(path, flags, mode);
+    return {
+      sync: () => real.sync(),
+      stat: () => real.stat(),
+      close: () => real.close(),
+      write: async (buffer: Buffer, offset: number, length: number) => {
+        if (budget.bytes <= 0) throw Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC' });
+        const n = Math.min(length, budget.bytes, 1000); // never more than 1000 bytes at a time: always short on big writes
+        budget.bytes -= n;
+        return real.write(buffer, offset, n);
+      },
+    } as unknown as FileHandle;
+  };
+
+  it('completes a write that the disk accepts in short pieces', async () => {
+    const path = join(dir, 'db.json');
+    const file = new DurableJsonFile<{ s: string }>(path, { open: shortWriting({ bytes: Infinity }) });
+    const big = { s: 'x'.repeat(300_000) + 'é' };
+    await file.write(big);
+    expect(JSON.parse(await readFile(path, 'utf8'))).toEqual(big);
+    const pieces = new DurableJsonFile<string[]>(path, { open: shortWriting({ bytes: Infinity }), serialize: (d) => ['[', d.map((x) => JSON.stringify(x)).join(','), ']'] });
+    await pieces.write(['a'.repeat(600_000), 'b']);
+    expect(JSON.parse(await readFile(path, 'utf8'))).toEqual(['a'.repeat(600_000), 'b']);
+  });
+
+  it('never renames a short file over the database: the write fails and the old file stays whole', async () => {
+    const path = join(dir, 'db.json');
+    await new DurableJsonFile<{ s: string }>(path).write({ s: 'old' });
+    const file = new DurableJsonFile<{ s: string }>(path, { open: shortWriting({ bytes: 5000 }) });
+    await expect(file.write({ s: 'y'.repeat(20_000) })).rejects.toMatchObject({ code: 'ENOSPC' });
+    expect(JSON.parse(await readFile(path, 'utf8'))).toEqual({ s: 'old' });
+    expect(await readdir(dir)).toEqual(['db.json']);
+  });
+
+  it('refuses a file whose size on disk is not what was written', async () => {
+    const path = join(dir, 'db.json');
+    await new DurableJsonFile<{ s: string }>(path).write({ s: 'old' });
+    // A handle that claims every byte was written but drops the last write.
+    const lying = async (p: string, flags: string, mode?: number) => {
+      const real = await open(p, flags, mode);
+      let calls = 0;
+      return {
+        sync: () => real.sync(),
+        stat: () => real.stat(),
+        close: () => real.close(),
+        write: async (buffer: Buffer, offset: number, length: number) => (++calls > 1 ? { bytesWritten: length, buffer } : real.write(buffer, offset, Math.min(length, 10))),
+      } as unknown as FileHandle;
+    };
+    await expect(new DurableJsonFile<{ s: string }>(path, { open: lying }).write({ s: 'new value' })).rejects.toMatchObject({ code: 'EIO' });
+    expect(JSON.parse(await readFile(path, 'utf8'))).toEqual({ s: 'old' });
   });
 });

@@ -1,9 +1,12 @@
-import { open, readFile, rename, rm } from 'node:fs/promises';
+import { open as openFile, readFile, rename, rm, type FileHandle } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import type { Adapter } from 'lowdb';
 
 /** Characters per write when the text comes in pieces. */
 const CHUNK_CHARS = 256 * 1024;
+
+/** The part of `fs/promises.open` the adapter uses; tests inject a handle that writes short. */
+export type OpenFile = (path: string, flags: string, mode?: number) => Promise<Pick<FileHandle, 'write' | 'sync' | 'stat' | 'close'>>;
 
 type Waiter = readonly [resolve: () => void, reject: (e: unknown) => void];
 
@@ -23,14 +26,16 @@ export class DurableJsonFile<T> implements Adapter<T> {
   #next: { data: T; waiters: Waiter[] } | null = null;
 
   readonly #serialize: (data: T) => string | Iterable<string>;
+  readonly #open: OpenFile;
 
   /**
    * `serialize` defaults to JSON.stringify. A caller that keeps its records' JSON can give the text
    * as pieces instead: they are written in chunks, so no write builds one huge string (a long,
    * blocking encode and a large garbage collection) however big the store grows.
    */
-  constructor(path: string, options: { serialize?: (data: T) => string | Iterable<string> } = {}) {
+  constructor(path: string, options: { serialize?: (data: T) => string | Iterable<string>; open?: OpenFile } = {}) {
     this.#path = path;
+    this.#open = options.open ?? openFile;
     this.#serialize = options.serialize ?? ((data) => JSON.stringify(data));
     this.#tmp = join(dirname(path), `.${basename(path)}.${process.pid}.tmp`);
   }
@@ -71,21 +76,26 @@ export class DurableJsonFile<T> implements Adapter<T> {
 
   async #writeSynced(text: string | Iterable<string>): Promise<void> {
     try {
-      const file = await open(this.#tmp, 'w', 0o600); // the mode the target gets by the rename
+      const file = await this.#open(this.#tmp, 'w', 0o600); // the mode the target gets by the rename
       try {
-        if (typeof text === 'string') await file.writeFile(text, 'utf8');
+        let written = 0;
+        const put = async (chunk: string) => (written += await writeAll(file, Buffer.from(chunk, 'utf8')));
+        if (typeof text === 'string') await put(text);
         else {
           let chunk = '';
           for (const piece of text) {
             chunk += piece;
             if (chunk.length >= CHUNK_CHARS) {
-              await file.write(chunk, null, 'utf8');
+              await put(chunk);
               chunk = '';
             }
           }
-          if (chunk) await file.write(chunk, null, 'utf8');
+          if (chunk) await put(chunk);
         }
         await file.sync(); // the bytes are on disk before any name points at them
+        // The file that replaces the database must be whole: a full disk must never rename a short file into place.
+        const { size } = await file.stat();
+        if (size !== written) throw Object.assign(new Error(`${this.#tmp}: ${size} bytes on disk, ${written} written`), { code: 'EIO' });
       } finally {
         await file.close();
       }
@@ -98,9 +108,22 @@ export class DurableJsonFile<T> implements Adapter<T> {
   }
 }
 
+/**
+ * Writes every byte of `bytes`. A write may report fewer bytes than asked (a full disk often does
+ * this once, before it answers ENOSPC) without throwing; the rest is written by the next call.
+ */
+async function writeAll(file: Pick<FileHandle, 'write'>, bytes: Buffer): Promise<number> {
+  for (let offset = 0; offset < bytes.length; ) {
+    const { bytesWritten } = await file.write(bytes, offset, bytes.length - offset);
+    if (bytesWritten <= 0) throw Object.assign(new Error('No space left on device (a write made no progress)'), { code: 'ENOSPC' });
+    offset += bytesWritten;
+  }
+  return bytes.length;
+}
+
 async function syncDir(dir: string): Promise<void> {
   if (process.platform === 'win32') return; // a directory cannot be opened for fsync there
-  const handle = await open(dir, 'r');
+  const handle = await openFile(dir, 'r');
   try {
     await handle.sync();
   } finally {

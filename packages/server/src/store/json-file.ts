@@ -106,8 +106,14 @@ export class JsonFileStore implements Store {
     for (const f of data.flows) if (f.expires_at > now) this.#flows.set(f.state_hash, f);
     for (const o of data.outcomes ?? []) if (o.expires_at > now) this.#outcomes.set(o.flow_id_hash, o);
     for (const x of data.sessions ?? []) if (x.expires_at > now) this.#sessions.set(x.token_hash, x);
-    await this.#persist();
-    await chmod(path, 0o600);
+    // Dropping expired flows from the file is housekeeping: the file read is whole, so a server on a
+    // full disk still starts (and serves reads) when this rewrite cannot be made.
+    await this.#persist().catch((e: NodeJS.ErrnoException) => {
+      if (e?.code !== 'ENOSPC' && e?.code !== 'EDQUOT') throw e;
+    });
+    await chmod(path, 0o600).catch((e: NodeJS.ErrnoException) => {
+      if (e?.code !== 'ENOENT') throw e; // a new database on a full disk: no file yet
+    });
   }
 
   #connectionsOf(key: string): Map<string, Entry<Connection, StoredConnection>> {
