@@ -504,12 +504,11 @@ describe('errors', () => {
       /* never answers */
     });
     try {
-      const started = Date.now();
+      // Without the client's time-out this would hang (the server never answers) until the test's own time-out.
       const err = await caught(new Nango({ host: silent.url, secretKey: SECRET, timeoutMs: 200 }).listIntegrations());
       expect(err.code).toBe('timeout');
       expect(err.status).toBe(0);
       expect(err.message).toContain('200 ms');
-      expect(Date.now() - started).toBeLessThan(2000);
     } finally {
       await close(silent.server);
     }

@@ -41,6 +41,11 @@ export interface Sandbox {
   readonly discoveryUrl: string;
   /** Successful token requests so far, by grant type (how tests count refreshes at the provider). */
   readonly tokenGrants: Readonly<Record<'authorization_code' | 'refresh_token', number>>;
+  /**
+   * Sets the lifetime of access tokens issued from now on (tokens already issued keep theirs): a test can
+   * connect with a short-lived token, let it expire, and have every refresh return a long-lived one.
+   */
+  setAccessTokenTtl(seconds: number): void;
   /** Stops listening, drops open connections and forgets every session, grant and token. */
   close(): Promise<void>;
 }
@@ -143,6 +148,10 @@ export async function startSandbox(options: SandboxOptions = {}): Promise<Sandbo
     revocationUrl: `${url}${ROUTES.revocation}`,
     discoveryUrl: `${url}/.well-known/openid-configuration`,
     tokenGrants,
+    setAccessTokenTtl: (seconds: number) => {
+      if (!Number.isInteger(seconds) || seconds < 1) throw new TypeError(`setAccessTokenTtl: a positive whole number of seconds, got ${seconds}`);
+      resolved.accessTokenTtlSeconds = seconds;
+    },
     close,
   });
 }

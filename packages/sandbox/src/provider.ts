@@ -129,7 +129,7 @@ export function createProvider(
       (client.redirectUris ?? []).some((uri) => originOf(uri) === origin),
 
     ttl: {
-      AccessToken: options.accessTokenTtlSeconds,
+      AccessToken: () => options.accessTokenTtlSeconds, // read at issue time: setAccessTokenTtl() may change it
       RefreshToken: options.refreshTokenTtlSeconds,
       AuthorizationCode: AUTHORIZATION_CODE_TTL,
       IdToken: ID_TOKEN_TTL,

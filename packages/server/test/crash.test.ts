@@ -11,6 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BUILT_IN_TEMPLATES_DIR } from '../src/templates/catalog.ts';
 import { TestBrowser } from './support/browser.ts';
 import { freePort } from './support/keyway.ts';
+import { seededRandom } from './support/seed.ts';
 
 /**
  * The real server binary, SIGKILLed in the middle of a storm of writes, restarted on the same
@@ -128,6 +129,7 @@ interface StoredRow {
 
 describe('SIGKILL in the middle of a write storm', () => {
   it(`loses no acknowledged write and no refresh token, over ${ROUNDS} rounds`, { timeout: 60_000 }, async () => {
+    const random = seededRandom();
     const started = Date.now();
     let server = await startServer();
     const nango = new Nango({ host: url, secretKey: SECRET_KEY, timeoutMs: 5000 });
@@ -186,7 +188,7 @@ describe('SIGKILL in the middle of a write storm', () => {
 
       // Kill at a random moment once the storm is under way (the first acknowledgement, then 0-900 ms).
       for (let i = 0; i < 150 && metadataAcks + refreshAcks === 0; i++) await sleep(20);
-      await sleep(Math.floor(Math.random() * 900));
+      await sleep(Math.floor(random.next() * 900));
       const killAfter = Date.now() - stormStart;
       const ackedBeforeKill = metadataAcks + refreshAcks;
       const refreshingAtKill = new Set(refreshing); // these may have been rotated at the provider and not yet stored
@@ -236,7 +238,7 @@ describe('SIGKILL in the middle of a write storm', () => {
       expect(ackedBeforeKill).toBeGreaterThan(0);
     }
     await kill(server);
-    console.log(`${ROUNDS} rounds in ${Date.now() - started} ms; grants lost to a refresh cut off mid-rotation: ${lostToRotationWindow}`);
+    console.log(`${ROUNDS} rounds (seed ${random.seed}) in ${Date.now() - started} ms; grants lost to a refresh cut off mid-rotation: ${lostToRotationWindow}`);
   });
 });
 

@@ -220,12 +220,10 @@ describe('bad input at /oauth/callback', () => {
     provider.onToken(handler);
     const { browser, state } = await start('provider-fails');
     const before = await dbText();
-    const started = Date.now();
-    const res = await callback(browser, { state, code: 'c' });
+    const res = await callback(browser, { state, code: 'c' }); // "never answers" ends only by our own time-out
     const body = JSON.parse(res.body);
     expect([res.status, body.error.code]).toEqual([status, code]);
     expect(body.error.message).toMatch(message);
-    expect(Date.now() - started).toBeLessThan(5000); // our 500 ms time-out, not a hang
     expect(await dbText()).toBe(before);
   });
 

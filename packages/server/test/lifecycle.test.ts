@@ -13,11 +13,12 @@ async function connectSandbox(url: string, connectionId: string) {
   expect(done.status).toBe(200);
 }
 
-describe('with the sandbox issuing 2-second tokens and rotating refresh tokens', () => {
+describe('with the sandbox issuing hour-long tokens and rotating refresh tokens', () => {
   let stack: Awaited<ReturnType<typeof startSandboxStack>>;
   let client: KeywayNode;
   beforeAll(async () => {
-    stack = await startSandboxStack({ sandbox: { accessTokenTtlSeconds: 2 } });
+    // Tokens outlive the test: expiry is made by writing it into the store, never by waiting for a clock.
+    stack = await startSandboxStack();
     client = new KeywayNode({ host: stack.kw.url, secretKey: SECRET_KEY });
     await client.createIntegration({ unique_key: 'sandbox', provider: 'keyway-sandbox', credentials: { type: 'OAUTH2', client_id: SANDBOX_CLIENT.clientId, client_secret: SANDBOX_CLIENT.clientSecret } });
   });
@@ -25,13 +26,15 @@ describe('with the sandbox issuing 2-second tokens and rotating refresh tokens',
 
   it('100 concurrent getToken calls on an expired connection cause one refresh and get one new token', async () => {
     await connectSandbox(stack.kw.url, 'load');
-    const before = (await stack.kw.keyway.store.getConnection('sandbox', 'load'))!;
-    await new Promise((r) => setTimeout(r, 2100)); // expired
+    const { connection: before } = await stack.kw.keyway.store.writeConnection('sandbox', 'load', (cur) => ({
+      ...cur!,
+      credentials: { ...cur!.credentials, expires_at: new Date(Date.now() - 1000).toISOString() }, // expired for Keyway (still valid at the provider)
+    }));
     const refreshesBefore = stack.sandbox.tokenGrants.refresh_token;
     const tokens = await Promise.all(Array.from({ length: 100 }, () => client.getToken('sandbox', 'load')));
     expect(stack.sandbox.tokenGrants.refresh_token - refreshesBefore).toBe(1);
     expect(new Set(tokens).size).toBe(1);
-    expect(tokens[0]).not.toBe(oauth2(before).access_token);
+    expect(tokens[0]).not.toBe(oauth2(before!).access_token);
     expect((await fetch(stack.sandbox.userinfoUrl, { headers: { authorization: `Bearer ${tokens[0] as string}` } })).status).toBe(200);
     // The rotated refresh token was kept: the next refresh works.
     const next = await client.getToken('sandbox', 'load', true);
@@ -142,9 +145,8 @@ describe('against a token endpoint that fails on demand', () => {
     const id = await connect('fake', { access_token: 'short', refresh_token: 'r1', expires_in: 1 });
     await new Promise((r) => setTimeout(r, 1100));
     provider.onToken(() => undefined);
-    const started = Date.now();
+    // The endpoint never answers: only our own time-out can end this call (else the test's time-out would).
     await expect(client.getToken('fake', id)).rejects.toMatchObject({ status: 504, code: 'provider_timeout' });
-    expect(Date.now() - started).toBeLessThan(5000); // three 400 ms attempts and two short waits
   });
 
   it('never refreshes a token without expiry unless forced; a template may give a default lifetime', async () => {

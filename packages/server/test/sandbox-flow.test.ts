@@ -153,17 +153,23 @@ describe('the official @nangohq/node client against Keyway, unchanged', () => {
 
 describe('expiry-driven refresh', () => {
   it('serves a fresh token as is, and refreshes one near its expiry before handing it out', async () => {
-    const short = await startSandboxStack({ sandbox: { accessTokenTtlSeconds: 4 } });
+    const short = await startSandboxStack();
     try {
-      const client = new KeywayNode({ host: short.kw.url, secretKey: SECRET_KEY });
+      const client = new KeywayNode({ host: short.kw.url, secretKey: SECRET_KEY, cache: false });
       await client.createIntegration({ unique_key: 'sandbox', provider: 'keyway-sandbox', credentials: { type: 'OAUTH2', client_id: SANDBOX_CLIENT.clientId, client_secret: SANDBOX_CLIENT.clientSecret } });
       const browser = new TestBrowser();
       const consent = await browser.follow(`${short.kw.url}/oauth/connect/sandbox?connection_id=dave&public_key=${PUBLIC_KEY}`);
       expect((await browser.submit(consent, 'approve')).status).toBe(200);
       const first = await client.getToken('sandbox', 'dave');
       expect(await client.getToken('sandbox', 'dave')).toBe(first); // fresh: no refresh
-      await new Promise((r) => setTimeout(r, 3200)); // past three quarters of the 4 s lifetime
+      // Age the hour-long token into its last quarter (in the store: no waiting on a clock).
+      await short.kw.keyway.store.writeConnection('sandbox', 'dave', (cur) => ({
+        ...cur!,
+        credentials: { ...cur!.credentials, obtained_at: new Date(Date.now() - 3500_000).toISOString(), expires_at: new Date(Date.now() + 100_000).toISOString() },
+      }));
+      const refreshes = short.sandbox.tokenGrants.refresh_token;
       const second = await client.getToken('sandbox', 'dave');
+      expect(short.sandbox.tokenGrants.refresh_token - refreshes).toBe(1);
       expect(second).not.toBe(first);
       const me = await fetch(short.sandbox.userinfoUrl, { headers: { authorization: `Bearer ${second as string}` } });
       expect(me.status).toBe(200);

@@ -298,9 +298,7 @@ describe('delivery', () => {
     answer = () => 'hang';
     const s = sender({ timeoutMs: 150, retryDelaysMs: [20] });
     const started = performance.now();
-    s.emit(creation);
-    const elapsed = performance.now() - started;
-    expect(elapsed).toBeLessThan(5);
+    expect(s.emit(creation)).toBeUndefined(); // returns at once: nothing to await
     expect(received).toHaveLength(0); // nothing was sent before emit() returned
     await s.drain();
     const total = performance.now() - started;
@@ -416,9 +414,9 @@ if (mode === 'drain') { await s.drain(); process.stdout.write('drained\\n'); }
 
   it('a pending retry timer does not keep the process alive', async () => {
     const closed = `http://127.0.0.1:${await freeClosedPort()}/`;
-    const plain = await run([closed, '8000', 'exit']);
+    // The retry waits 10 minutes; the child is killed (code != 0) if still alive after 20 s.
+    const plain = await run([closed, '600000', 'exit']);
     expect(plain.code).toBe(0);
-    expect(plain.ms).toBeLessThan(7000);
     expect(plain.stdout).not.toContain('abandoned');
   });
 
