@@ -20,6 +20,7 @@ import type { Store } from './store/types.ts';
 import { TemplateCatalog } from './templates/catalog.ts';
 import { NO_EVENTS, type AuthEventSink } from './webhooks/events.ts';
 import { WebhookSender } from './webhooks/sender.ts';
+import { isStoreUnavailable } from './store/unavailable.ts';
 
 export interface Keyway {
   readonly app: express.Express;
@@ -134,6 +135,9 @@ export async function createKeyway(config: Config, log: Logger = createLogger())
   };
 }
 
+/** What clients are told to wait before trying again while the database cannot be reached. */
+const STORE_RETRY_AFTER_S = 2;
+
 /** Body-parser errors and anything unexpected become typed errors; nothing else leaks. */
 function toKeywayError(err: unknown): KeywayError {
   if (err instanceof KeywayError) return err;
@@ -143,6 +147,7 @@ function toKeywayError(err: unknown): KeywayError {
   if (type === 'encoding.unsupported' || type === 'charset.unsupported') return new KeywayError('unsupported_media_type', 'The body encoding is not supported');
   if (type === 'request.aborted' || type === 'request.size.invalid') return new KeywayError('invalid_body', 'The body was not received whole');
   if ((err as { status?: unknown })?.status === 404) return new KeywayError('not_found', 'Not found'); // static files
+  if (isStoreUnavailable(err)) return new KeywayError('store_unavailable', 'The database cannot be reached right now. Try again shortly.', undefined, STORE_RETRY_AFTER_S);
   const errno = (err as NodeJS.ErrnoException)?.code;
   // Nothing was changed: the write was refused whole (the store undoes it in memory); reads still work.
   if (errno === 'ENOSPC' || errno === 'EDQUOT') return new KeywayError('storage_full', 'The server cannot store this change: its disk is full. Nothing was changed; reads still work.');

@@ -87,8 +87,8 @@ interface Fill {
 }
 
 /**
- * Decrypted records by key, bounded (least recently used dropped first), and only trusted while
- * the store LISTENs for other instances' changes.
+ * Decrypted records by key, bounded (least recently used dropped first), and only kept while the
+ * store LISTENs for other instances' changes (a connection is also confirmed on each read: see getConnection).
  *
  * A result enters the cache only if nothing invalidated its key since the read (or write) began:
  * a notification that overtakes a slow read must not be undone by that read's older row.
@@ -225,6 +225,8 @@ const connectionKey = (providerConfigKey: string, connectionId: string) => JSON.
  * - Connections and integrations are served from an in-memory cache of decrypted records, filled
  *   on read and on this instance's writes; every write NOTIFYs (in its transaction) so the other
  *   instances drop their copy. Without a working LISTEN connection nothing is cached.
+ * - A connection read from the cache is first confirmed current (its ciphertext, one indexed read):
+ *   once a write is acknowledged on any instance, no instance serves the record it replaced.
  * - writeConnection is one transaction per call (a per-connection transaction lock, the row
  *   FOR UPDATE, the update, the upsert, the NOTIFY), so concurrent writers never lose an update.
  * - withLock is a session advisory lock; reads made while holding one go to the database.
@@ -401,8 +403,20 @@ export class PostgresStore implements Store {
     };
     // Under a lock (a refresh), the cache may not yet have heard of a commit another instance made
     // just before releasing that lock: read the database.
-    const cached = this.#holdingLock.getStore() ? await this.#connections.reload(key, read) : await this.#connections.load(key, read);
-    return cached?.rec;
+    if (this.#holdingLock.getStore()) return (await this.#connections.reload(key, read))?.rec;
+    const hit = this.#connections.peek(key);
+    if (hit) {
+      // A notification from another instance's write can arrive after that write was acknowledged, so
+      // the copy in memory is confirmed first: one indexed read of the sealed credentials, no decrypt.
+      // Every write seals them anew (a fresh IV), so the same ciphertext means the same row version.
+      const { rows } = await this.#pool.query<{ credentials: string }>(
+        'SELECT credentials FROM keyway_connections WHERE provider_config_key = $1 AND connection_id = $2',
+        [providerConfigKey, connectionId],
+      );
+      if (rows[0]?.credentials === hit.sealed) return hit.rec;
+      this.#connections.invalidate(key);
+    }
+    return (await this.#connections.load(key, read))?.rec;
   }
 
   async listConnections(filter: ConnectionFilter) {

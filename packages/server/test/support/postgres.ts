@@ -20,6 +20,9 @@ export interface TestPostgres {
   /** A new, empty database on the cluster; returns its URL. */
   createDatabase(name: string): Promise<string>;
   stop(): Promise<void>;
+  /** Shuts the server down (fast: open sessions are cut), keeping its data; `resume()` starts it again on the same port. */
+  pause(): Promise<void>;
+  resume(): Promise<void>;
 }
 
 const INSTALL_HINT = 'install the PostgreSQL server (Debian/Ubuntu: apt-get install -y postgresql)';
@@ -84,9 +87,10 @@ export async function startPostgres(): Promise<TestPostgres> {
     await run('initdb', ['-D', data, '-U', 'keyway', '--auth=trust', '-E', 'UTF8', '--locale=C', '--no-sync', '--no-instructions']);
     // A free port can be taken by another test file's cluster between the check and the start: retry.
     let port = 0;
+    let opts = '';
     for (let attempt = 0; attempt < 5 && !started; attempt++) {
       port = await freePort();
-      const opts = `-k '${dir}' -p ${port} -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=200`;
+      opts = `-k '${dir}' -p ${port} -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=200`;
       try {
         await run('pg_ctl', ['start', '-D', data, '-l', join(dir, 'postgres.log'), '-w', '-t', '30', '-o', opts]);
         started = true;
@@ -112,6 +116,12 @@ export async function startPostgres(): Promise<TestPostgres> {
       url,
       port,
       createDatabase,
+      async pause() {
+        await run('pg_ctl', ['stop', '-D', data, '-m', 'fast', '-w', '-t', '30']);
+      },
+      async resume() {
+        await run('pg_ctl', ['start', '-D', data, '-l', join(dir, 'postgres.log'), '-w', '-t', '30', '-o', opts]);
+      },
       async stop() {
         process.off('exit', stopSync);
         await run('pg_ctl', ['stop', '-D', data, '-m', 'fast', '-w', '-t', '30']).catch(() => stopSync());
