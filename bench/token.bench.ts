@@ -31,7 +31,7 @@ export async function tokenBench() {
       return { p50_ms: round(pct(samples, 50)), p99_ms: round(pct(samples, 99)), calls_per_s: Math.round(count / (elapsed / 1000)), refreshes: stack.sandboxes.long.tokenGrants.refresh_token - grantsBefore };
     };
     const uncached = stack.nango;
-    const cached = new Nango({ host: stack.keywayUrl, secretKey: stack.secretKey });
+    const cached = new Nango({ host: stack.keywayUrl, secretKey: stack.secretKey, cache: true });
     for (let i = 0; i < 300; i++) await uncached.getToken('sandbox', 'bench'); // warm-up
     const rows = {
       'getToken fresh, no cache, 1 at a time': await fresh(uncached, 2000, 1),

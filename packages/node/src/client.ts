@@ -34,7 +34,7 @@ export class Nango {
   /** The server's base URL, without trailing slash. */
   readonly serverUrl: string;
   readonly #http: HttpClient;
-  /** Fresh tokens by connection; undefined with `cache: false`. */
+  /** Fresh tokens by connection, when the caller opted in (`cache`). */
   readonly #tokens: TokenCache<string | OtherCredentials> | undefined;
   readonly #secretKey: string;
 
@@ -55,7 +55,11 @@ export class Nango {
       throw new KeywayError('invalid_timeout', `timeoutMs must be a positive number of milliseconds, got ${String(timeoutMs)}`);
     }
 
-    this.#tokens = config.cache === false ? undefined : new TokenCache();
+    const maxAgeMs = typeof config.cache === 'object' && config.cache !== null ? (config.cache.maxAgeMs ?? Infinity) : Infinity;
+    if (typeof maxAgeMs !== 'number' || Number.isNaN(maxAgeMs) || maxAgeMs <= 0) {
+      throw new KeywayError('invalid_cache', `cache.maxAgeMs must be a positive number of milliseconds, got ${String(maxAgeMs)}`);
+    }
+    this.#tokens = config.cache ? new TokenCache(maxAgeMs) : undefined;
     this.#http = new HttpClient({
       baseUrl: this.serverUrl,
       secretKey,

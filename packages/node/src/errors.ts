@@ -4,6 +4,7 @@ export type ClientErrorCode =
   | 'conflicting_secret_key'
   | 'invalid_host_url'
   | 'invalid_timeout'
+  | 'invalid_cache'
   | 'missing_provider_config_key'
   | 'missing_connection_id'
   | 'missing_metadata'

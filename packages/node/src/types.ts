@@ -16,10 +16,14 @@ export interface NangoOptions {
   /** A `fetch` implementation; defaults to Node's global `fetch`. */
   fetch?: typeof fetch;
   /**
-   * Keep fresh tokens in memory until they near expiry, so `getToken` on every request costs no
-   * round trip. Default true; `forceRefresh` always asks the server.
+   * Off by default: every `getToken` asks the server (which serves a fresh token from its memory), so
+   * a reconnect, a delete or a refresh made elsewhere is seen at once, as with @nangohq/node.
+   * Opt in to keep tokens here and skip that round trip, accepting staleness: `true` keeps a token
+   * until it nears expiry (a token replaced elsewhere may be served until then: up to its lifetime
+   * less 5 minutes); `{ maxAgeMs }` also bounds how long (e.g. `{ maxAgeMs: 30_000 }`).
+   * `forceRefresh` and `deleteConnection` through this client always bypass and update it.
    */
-  cache?: boolean;
+  cache?: boolean | { maxAgeMs?: number };
 }
 
 export type AuthMode =

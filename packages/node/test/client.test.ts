@@ -11,6 +11,7 @@ import NangoDefault, {
   type OtherCredentials,
   type Provider,
 } from '../src/index.ts';
+import { TokenCache } from '../src/token-cache.ts';
 
 const SECRET = 'sk_test_0123456789abcdef';
 
@@ -239,6 +240,37 @@ describe('connections', () => {
     expect(r.path).toBe('/connections/user%2F1');
     expect(r.query).toEqual({ provider_config_key: 'slack', force_refresh: 'false', refresh_token: 'false' });
     expectAuth(r, false);
+  });
+
+  it('getToken asks the server every time by default: a token replaced elsewhere is never served', async () => {
+    const nango = client();
+    reply = { body: connection };
+    expect(await nango.getToken('slack', 'user/1')).toBe('xoxb-token');
+    reply = { body: { ...connection, credentials: { ...connection.credentials, access_token: 'replaced-elsewhere' } } };
+    expect(await nango.getToken('slack', 'user/1')).toBe('replaced-elsewhere');
+    expect(requests).toHaveLength(2);
+  });
+
+  it('cache (opt-in) keeps a fresh token; forceRefresh and deleteConnection bypass and update it; maxAgeMs bounds it', async () => {
+    const nango = new Nango({ host: baseUrl, secretKey: SECRET, cache: true });
+    reply = { body: connection };
+    expect(await nango.getToken('slack', 'user/1')).toBe('xoxb-token');
+    reply = { body: { ...connection, credentials: { ...connection.credentials, access_token: 'newer' } } };
+    expect(await nango.getToken('slack', 'user/1')).toBe('xoxb-token'); // the documented staleness
+    expect(requests).toHaveLength(1);
+    expect(await nango.getToken('slack', 'user/1', true)).toBe('newer');
+    expect(await nango.getToken('slack', 'user/1')).toBe('newer');
+    expect(requests).toHaveLength(2);
+    reply = { body: { success: true } };
+    await nango.deleteConnection('slack', 'user/1');
+    reply = { status: 404, body: { error: { code: 'unknown_connection', message: 'gone' } } };
+    expect((await caught(nango.getToken('slack', 'user/1'))).code).toBe('unknown_connection');
+
+    const bounded = new TokenCache<string>(30_000);
+    bounded.set('k', 'v', '2030-01-01T00:00:00.000Z', 1_000);
+    expect(bounded.get('k', 30_999)).toBe('v');
+    expect(bounded.get('k', 31_000)).toBeUndefined();
+    expect(() => new Nango({ host: baseUrl, secretKey: SECRET, cache: { maxAgeMs: 0 } })).toThrow(/maxAgeMs/);
   });
 
   it('getToken: forceRefresh, and the credentials object for other auth modes', async () => {
