@@ -45,8 +45,8 @@ async function startInstance(port: number, env: NodeJS.ProcessEnv): Promise<Inst
   child.stdout!.setEncoding('utf8').on('data', (s: string) => (output += s));
   child.stderr!.setEncoding('utf8').on('data', (s: string) => (output += s));
   const url = `http://127.0.0.1:${port}`;
-  const deadline = Date.now() + 20_000;
-  for (let i = 0; i < 1000 && Date.now() < deadline; i++) {
+  const deadline = Date.now() + 60_000; // a busy machine compiles and starts slowly
+  for (let i = 0; i < 3000 && Date.now() < deadline; i++) {
     if (child.exitCode !== null) throw new Error(`keyway-server exited with ${child.exitCode}: ${output}`);
     if (await fetch(`${url}/health`, { signal: AbortSignal.timeout(1000) }).then((r) => r.ok, () => false)) {
       return { url, child, nango: new Nango({ host: url, secretKey: SECRET_KEY, cache: false, timeoutMs: 15_000 }), output: () => output };
