@@ -47,6 +47,11 @@ const STATUS = {
   refresh_backoff: 424,
   refresh_exhausted: 424,
   provider_timeout: 504,
+  // outbound requests (SSRF guard) and the hosts an integration allows
+  private_address_refused: 400,
+  host_not_allowed: 403,
+  // abuse
+  rate_limited: 429,
   // anything else
   server_error: 500,
 } as const satisfies Record<string, number>;

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { KeywayError } from '../errors.ts';
+import type { OutboundFetch } from '../http/outbound.ts';
 import type { IntegrationService } from '../integrations/service.ts';
 import type { Logger } from '../log.ts';
 import { ProviderCallError, requestTokens, type OAuth2Tokens } from '../oauth/client.ts';
@@ -32,6 +33,8 @@ export interface NewConnection {
 
 export interface ConnectionServiceOptions {
   readonly providerTimeoutMs: number;
+  /** The guarded HTTP client every refresh goes through. */
+  readonly outbound: OutboundFetch;
   readonly log: Logger;
   /** Told when the provider refuses a refresh (webhooks). */
   readonly onRefreshFailure?: (connection: Connection, error: KeywayError) => void;
@@ -138,6 +141,7 @@ export class ConnectionService {
                 client: { clientId: integration.client_id, clientSecret: integration.client_secret, authMethod: template.token_request_auth_method ?? 'basic' },
                 grant: { grant_type: 'refresh_token', refresh_token: creds.refresh_token! },
                 timeoutMs: this.options.providerTimeoutMs,
+                fetch: this.options.outbound,
               }
             : {
                 tokenUrl: endpoints.tokenUrl,
@@ -145,6 +149,7 @@ export class ConnectionService {
                 grant: { grant_type: 'client_credentials', scope: creds.scopes.join(template.scope_separator ?? ' ') || null },
                 ...(template.token_params && { extraParams: template.token_params }),
                 timeoutMs: this.options.providerTimeoutMs,
+                fetch: this.options.outbound,
               },
         ),
       );

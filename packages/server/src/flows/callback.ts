@@ -3,6 +3,7 @@ import { credentialsFrom } from '../connections/credentials.ts';
 import { pickPaths } from '../connections/metadata.ts';
 import type { ConnectionService } from '../connections/service.ts';
 import { KeywayError } from '../errors.ts';
+import type { OutboundFetch } from '../http/outbound.ts';
 import type { IntegrationService } from '../integrations/service.ts';
 import { requestTokens } from '../oauth/client.ts';
 import type { Store, UpsertResult } from '../store/types.ts';
@@ -35,6 +36,7 @@ export interface CallbackDeps {
   readonly integrations: IntegrationService;
   readonly connections: ConnectionService;
   readonly events: AuthEventSink;
+  readonly outbound: OutboundFetch;
 }
 
 /**
@@ -104,6 +106,7 @@ async function runCallback(req: CallbackRequest, deps: CallbackDeps): Promise<Fl
       grant: { grant_type: 'authorization_code', code, redirect_uri: redirectUri, code_verifier: flow.code_verifier },
       ...(template.token_params && { extraParams: template.token_params }),
       timeoutMs: deps.config.providerTimeoutMs,
+      fetch: deps.outbound,
     });
     const callbackValues: Record<string, string> = {};
     for (const name of template.redirect_uri_metadata ?? []) {

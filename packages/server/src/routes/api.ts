@@ -4,6 +4,7 @@ import { parseMetadata } from '../connections/metadata.ts';
 import { KeywayError } from '../errors.ts';
 import { bodyOf, booleanParam, intParam, optionalString, queryOf } from '../http/request.ts';
 import { parseConfigKey, parseConnectionId } from '../ids.ts';
+import type { OutboundFetch } from '../http/outbound.ts';
 import type { IntegrationInput, IntegrationService } from '../integrations/service.ts';
 import { connectClientCredentials } from '../flows/client-credentials.ts';
 import type { ConnectSessionInput, ConnectSessionService } from '../sessions/service.ts';
@@ -21,6 +22,7 @@ export function apiRoutes(deps: {
   sessions: ConnectSessionService;
   events: AuthEventSink;
   providerTimeoutMs: number;
+  outbound: OutboundFetch;
   /** Body parsing and the secret-key check, run for the API's paths only. */
   guard: RequestHandler[];
 }): Router {

@@ -10,6 +10,7 @@ import { FLOW_ID, type FlowOutcomes } from '../flows/outcomes.ts';
 import { safeEqual } from '../flows/state.ts';
 import { corsForAllowedOrigins } from '../http/cors.ts';
 import { intParam, queryOf } from '../http/request.ts';
+import type { OutboundFetch } from '../http/outbound.ts';
 import type { IntegrationService } from '../integrations/service.ts';
 import type { Logger } from '../log.ts';
 import type { ConnectSessionService } from '../sessions/service.ts';
@@ -32,6 +33,7 @@ export interface OAuthDeps {
   readonly sessions: ConnectSessionService;
   readonly events: AuthEventSink;
   readonly log: Logger;
+  readonly outbound: OutboundFetch;
 }
 
 /**
