@@ -8,6 +8,7 @@ import { KeywayError } from './errors.ts';
 import { FlowOutcomes } from './flows/outcomes.ts';
 import { requireSecretKey } from './http/auth.ts';
 import { createOutboundFetch, type HostResolver } from './http/outbound.ts';
+import { FlowRateLimits, RateLimitedError } from './http/rate-limit.ts';
 import { IntegrationService } from './integrations/service.ts';
 import { createLogger, type Logger } from './log.ts';
 import { dashboardRoutes } from './dashboard/routes.ts';
@@ -40,6 +41,8 @@ const JSON_LIMIT = '256kb';
 export interface KeywayOverrides {
   /** The DNS resolver of the outbound guard (a stub answering 127.0.0.1 for a public-looking name). */
   readonly resolveHost?: HostResolver;
+  /** The clock of the flow rate limits (tests advance it instead of sleeping). */
+  readonly now?: () => number;
 }
 
 /** Wires the server: store, templates, services, routes. Throws a clear error if anything is wrong. */
@@ -103,10 +106,12 @@ export async function createKeyway(config: Config, log: Logger = createLogger(),
   );
   app.use(dashboardRoutes({ config, sessions: dashboardSessions }));
   app.use(connectUiRoutes({ config, integrations, sessions }));
-  app.use(oauthRoutes({ config, store, integrations, connections, outcomes: new FlowOutcomes(store), sessions, events, log, outbound }));
+  const limits = new FlowRateLimits({ perAddress: config.flowStartsPerMinutePerAddress, perKey: config.flowStartsPerMinutePerKey, ...(overrides.now && { now: overrides.now }) });
+  app.use(oauthRoutes({ config, store, integrations, connections, outcomes: new FlowOutcomes(store), sessions, events, log, outbound, limits }));
   app.use((req, _res, next) => next(new KeywayError('not_found', `No route ${req.method} ${req.path}`)));
   app.use((err: unknown, req: Request, res: Response, _next: NextFunction) => {
     const error = toKeywayError(err);
+    if (error instanceof RateLimitedError) res.set('Retry-After', String(error.retryAfterSeconds));
     if (error.code === 'server_error') log.error('unexpected error', { method: req.method, path: req.path, error: String((err as Error)?.stack ?? err) });
     res.status(error.status).json(error.toJSON());
   });

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { KeywayError } from '../errors.ts';
 import type { OutboundFetch } from '../http/outbound.ts';
+import { assertSecretHosts } from '../integrations/host-policy.ts';
 import type { IntegrationService } from '../integrations/service.ts';
 import type { Logger } from '../log.ts';
 import { ProviderCallError, requestTokens, type OAuth2Tokens } from '../oauth/client.ts';
@@ -131,6 +132,7 @@ export class ConnectionService {
     const { integration, template } = await this.integrations.withTemplate(providerConfigKey, 'OAUTH2', 'OAUTH2_CC');
     const config = Object.fromEntries(Object.entries(current.connection_config).filter((e): e is [string, string] => typeof e[1] === 'string'));
     const endpoints = resolveEndpoints(template, config);
+    if (creds.type === 'OAUTH2') assertSecretHosts(integration, template, config);
     let tokens: OAuth2Tokens;
     try {
       tokens = await this.#withRetries(() =>

@@ -4,6 +4,7 @@ import { pickPaths } from '../connections/metadata.ts';
 import type { ConnectionService } from '../connections/service.ts';
 import { KeywayError } from '../errors.ts';
 import type { OutboundFetch } from '../http/outbound.ts';
+import { assertSecretHosts } from '../integrations/host-policy.ts';
 import type { IntegrationService } from '../integrations/service.ts';
 import { requestTokens } from '../oauth/client.ts';
 import type { Store, UpsertResult } from '../store/types.ts';
@@ -99,6 +100,7 @@ async function runCallback(req: CallbackRequest, deps: CallbackDeps): Promise<Fl
     const code = req.query.get('code');
     if (!code) return fail(new KeywayError('missing_code', 'The callback has no authorization code'));
 
+    assertSecretHosts(integration, template, flow.connection_config); // the integration may have changed since the start
     const redirectUri = `${deps.config.serverUrl}/oauth/callback`;
     const tokens = await requestTokens({
       tokenUrl: resolveEndpoints(template, flow.connection_config).tokenUrl,

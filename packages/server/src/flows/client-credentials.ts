@@ -2,6 +2,7 @@ import { clientCredentialsFrom } from '../connections/credentials.ts';
 import { pickPaths } from '../connections/metadata.ts';
 import type { ConnectionService } from '../connections/service.ts';
 import type { OutboundFetch } from '../http/outbound.ts';
+import { assertSecretHosts, withFixedInputs } from '../integrations/host-policy.ts';
 import type { IntegrationService } from '../integrations/service.ts';
 import { requestTokens } from '../oauth/client.ts';
 import type { EndUser } from '../store/types.ts';
@@ -27,7 +28,8 @@ export async function connectClientCredentials(
   deps: { integrations: IntegrationService; connections: ConnectionService; events: AuthEventSink; providerTimeoutMs: number; outbound: OutboundFetch },
 ): Promise<{ providerConfigKey: string; connectionId: string }> {
   const { integration, template } = await deps.integrations.withTemplate(req.providerConfigKey, 'OAUTH2_CC');
-  const config = validateConnectionConfig(template, req.connectionConfig);
+  const config = validateConnectionConfig(template, withFixedInputs(integration, req.connectionConfig));
+  if (!req.client) assertSecretHosts(integration, template, config);
   const client = req.client ?? { client_id: integration.client_id, client_secret: integration.client_secret };
   const scopes = req.scopes ?? (integration.scopes.length > 0 ? integration.scopes : (template.default_scopes ?? []));
   const tokens = await requestTokens({

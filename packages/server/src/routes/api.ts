@@ -149,6 +149,16 @@ function integrationInput(body: Record<string, unknown>): IntegrationInput {
   if (uniqueKey !== undefined) input.unique_key = uniqueKey;
   if (provider !== undefined) input.provider = provider;
   if (displayName !== undefined) input.display_name = displayName;
+  if (body.connection_config !== undefined) {
+    const c = body.connection_config;
+    if (!isRecord(c) || !Object.values(c).every((v) => typeof v === 'string')) throw new KeywayError('invalid_body', '`connection_config` must map input names to strings');
+    input.connection_config = Object.fromEntries(Object.entries(c as Record<string, string>));
+  }
+  if (body.allowed_hosts !== undefined) {
+    const h = body.allowed_hosts;
+    if (!Array.isArray(h) || !h.every((v) => typeof v === 'string')) throw new KeywayError('invalid_body', '`allowed_hosts` must be a list of host patterns');
+    input.allowed_hosts = h as string[];
+  }
   if (body.credentials !== undefined) {
     const c = body.credentials;
     if (!isRecord(c)) throw new KeywayError('invalid_body', '`credentials` must be an object');

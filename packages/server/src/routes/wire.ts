@@ -14,6 +14,9 @@ export function apiIntegration(i: Integration, includeCredentials = false) {
     provider: i.provider,
     display_name: i.display_name,
     logo: '',
+    // Keyway's additions: inputs the operator fixed, and where a user-chosen host may receive the secret.
+    connection_config: i.connection_config ?? {},
+    allowed_hosts: i.allowed_hosts ?? [],
     created_at: i.created_at,
     updated_at: i.updated_at,
     ...(includeCredentials && {

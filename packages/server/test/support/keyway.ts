@@ -45,6 +45,9 @@ export async function startKeyway(
     flowTtlMs: 10 * 60_000,
     // The tests' providers (the sandbox, fake providers) run on 127.0.0.1: the explicit opt-in.
     allowPrivateNetwork: true,
+    // Tests start many flows from 127.0.0.1; the rate-limit tests set their own limits.
+    flowStartsPerMinutePerAddress: 0,
+    flowStartsPerMinutePerKey: 0,
     requireConnectSession: false,
     webhookUrl: null,
     backgroundRefreshIntervalMs: 0,
