@@ -128,6 +128,13 @@ describe('inputs fixed on the integration', () => {
     expect(same.status).toBe(302);
   });
 
+  it('are not asked for in the Connect UI', async () => {
+    const token = (await kw.api('/connect/sessions', { method: 'POST', body: JSON.stringify({ end_user: { id: 'user-1' }, allowed_integrations: ['fixed', 'open'] }) })).body.data.token;
+    const res = await fetch(`${kw.url}/connect/session`, { headers: { authorization: `Bearer ${token}` } });
+    const inputs = Object.fromEntries(((await res.json()) as any).data.integrations.map((i: any) => [i.unique_key, Object.keys(i.connection_config)]));
+    expect(inputs).toEqual({ fixed: [], open: ['host'] });
+  });
+
   it('are validated, shown and changed through the integrations API', async () => {
     const bad = [
       { connection_config: { nope: 'x' } },
