@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { HostResolver } from '../src/http/outbound.ts';
 import { freeHostInput, hostInputs } from '../src/templates/hosts.ts';
 import { TemplateCatalog, BUILT_IN_TEMPLATES_DIR } from '../src/templates/catalog.ts';
+import { TestBrowser } from './support/browser.ts';
 import { PUBLIC_KEY, startKeyway, type TestKeyway } from './support/keyway.ts';
 
 /**
@@ -72,7 +73,12 @@ beforeAll(async () => {
   await new Promise<void>((r) => internal.listen(0, '127.0.0.1', r));
   internalPort = (internal.address() as { port: number }).port;
   // The guard as in production: no opt-in for private targets.
-  kw = await startKeyway({ templates: TEMPLATES, config: { allowPrivateNetwork: false }, overrides: { resolveHost } });
+  // A provider on loopback (as the tests' providers are), and one whose host the user types.
+  const local = { display_name: 'Local', categories: ['other'], docs: 'https://example.com/docs', auth_mode: 'OAUTH2', authorization_url: `http://127.0.0.1:${internalPort}/authorize`, token_url: `http://127.0.0.1:${internalPort}/token` };
+  const cc = { display_name: 'CC', categories: ['other'], docs: 'https://example.com/docs', auth_mode: 'OAUTH2_CC', token_url: 'https://${connectionConfig.host}/token', connection_config: { host: HOST_INPUT } };
+  kw = await startKeyway({ templates: { ...TEMPLATES, local, cc }, config: { allowPrivateNetwork: false }, overrides: { resolveHost } });
+  expect((await integration('local', 'local')).status).toBe(200);
+  expect((await integration('cc', 'cc', { allowed_hosts: [`loopback.looks-public.example:${internalPort}`] })).status).toBe(200);
   expect((await integration('open', 'selfhosted')).status).toBe(200);
   expect((await integration('allowed', 'selfhosted', { allowed_hosts: ['gitlab.acme.com:8443', '*.corp.example'] })).status).toBe(200);
   expect((await integration('fixed', 'selfhosted', { connection_config: { host: 'gitlab.acme.com' } })).status).toBe(200);
@@ -162,6 +168,23 @@ describe('requests for a connection (SSRF guard)', () => {
     expect(await errorOf(res)).toEqual([400, 'private_address_refused']);
     expect(sockets).toBe(before);
     expect(await dbText()).toBe(db);
+  });
+
+  it('guards the code exchange: a token endpoint on loopback is refused at the callback', async () => {
+    const browser = new TestBrowser();
+    const hop = await browser.request(`${kw.url}/oauth/connect/local?connection_id=u&public_key=${PUBLIC_KEY}`);
+    const state = new URL(hop.headers.get('location')!).searchParams.get('state')!;
+    const before = sockets;
+    const done = await browser.request(`${kw.url}/oauth/callback?state=${state}&code=c`, { headers: { accept: 'application/json' } });
+    expect([done.status, JSON.parse(done.body).error.code]).toEqual([400, 'private_address_refused']);
+    expect(sockets).toBe(before);
+  });
+
+  it('guards client-credentials token requests (made from the backend)', async () => {
+    const before = sockets;
+    const res = await kw.api('/auth/oauth2-cc/cc', { method: 'POST', body: JSON.stringify({ connection_id: 'u', connection_config: { host: `loopback.looks-public.example:${internalPort}` } }) });
+    expect([res.status, res.body.error.code]).toEqual([400, 'private_address_refused']);
+    expect(sockets).toBe(before);
   });
 
   it('reaches the same address once the operator allows private targets (the check above can fail)', async () => {
