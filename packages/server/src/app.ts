@@ -144,6 +144,7 @@ export async function createKeyway(config: Config, log: Logger = createLogger(),
         server.closeAllConnections();
         await new Promise<void>((resolve) => server!.close(() => resolve()));
       }
+      await outbound.close();
       await store.close();
     },
   };

@@ -121,8 +121,8 @@ const systemResolver: HostResolver = (hostname) => dns.lookup(hostname, { all: t
 
 type LookupCallback = (err: Error | null, address: string | LookupAddress[], family?: number) => void;
 
-/** An `fetch` for connection requests; one per server (it keeps its own connection pool). */
-export function createOutboundFetch(options: OutboundOptions): OutboundFetch {
+/** A `fetch` for connection requests; one per server (it keeps its own connection pool, closed by `close`). */
+export function createOutboundFetch(options: OutboundOptions): OutboundFetch & { close(): Promise<void> } {
   const resolve = options.resolve ?? systemResolver;
   // net.connect calls this instead of dns.lookup and connects to what it returns: the checked address.
   const lookup = (hostname: string, opts: { all?: boolean; family?: number | string }, callback: LookupCallback) => {
@@ -140,7 +140,7 @@ export function createOutboundFetch(options: OutboundOptions): OutboundFetch {
   };
   const dispatcher = new Agent({ connect: { lookup: lookup as never } });
 
-  return async (url, init) => {
+  const guarded: OutboundFetch = async (url, init) => {
     const hostname = new URL(url).hostname.replace(/^\[|\]$/g, '');
     if (!options.allowPrivateNetwork && isIP(hostname) !== 0 && !isPublicAddress(hostname)) throw refusal();
     try {
@@ -157,6 +157,7 @@ export function createOutboundFetch(options: OutboundOptions): OutboundFetch {
       throw e;
     }
   };
+  return Object.assign(guarded, { close: () => dispatcher.close() });
 }
 
 function causes(e: unknown): unknown[] {
