@@ -140,6 +140,9 @@ export async function startDemoStack(options: DemoStackOptions = {}): Promise<De
       KEYWAY_SERVER_URL: publicKeywayUrl,
       KEYWAY_DB_PATH: join(dataDir, 'db.json'),
       KEYWAY_ALLOWED_ORIGINS: demoUrl,
+      // The sandbox provider runs on 127.0.0.1: the demo opts in to loopback targets, which Keyway
+      // refuses by default (SSRF guard). A real deployment leaves this off.
+      KEYWAY_ALLOW_PRIVATE_NETWORK: 'true',
     };
     if (sandbox.port !== DEFAULT_SANDBOX_PORT) {
       keywayEnv.KEYWAY_TEMPLATES_DIR = await writeSandboxTemplate(dataDir, sandbox, env.KEYWAY_TEMPLATES_DIR);

@@ -270,12 +270,23 @@ function toProvider(v: unknown): Provider {
     docs: str(d.docs),
     default_scopes: strList(d.default_scopes),
     connection_config: config,
+    host_inputs: strList(d.host_inputs),
   };
 }
 
 function toIntegration(v: unknown): Integration {
   const d = record(v);
-  return { unique_key: str(d.unique_key), provider: str(d.provider), display_name: str(d.display_name), created_at: str(d.created_at), updated_at: str(d.updated_at) };
+  const fixed: Record<string, string> = {};
+  for (const [k, v] of Object.entries(record(d.connection_config))) if (typeof v === 'string') fixed[k] = v;
+  return {
+    unique_key: str(d.unique_key),
+    provider: str(d.provider),
+    display_name: str(d.display_name),
+    connection_config: fixed,
+    allowed_hosts: strList(d.allowed_hosts),
+    created_at: str(d.created_at),
+    updated_at: str(d.updated_at),
+  };
 }
 
 function toEndUser(v: unknown): EndUser | null {

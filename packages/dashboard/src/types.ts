@@ -44,12 +44,18 @@ export interface Provider {
   docs: string;
   default_scopes: string[];
   connection_config: Record<string, ConnectionConfigInput>;
+  /** The inputs that name a host (`host`, `subdomain`): an integration may fix them and list allowed hosts. */
+  host_inputs: string[];
 }
 
 export interface Integration {
   unique_key: string;
   provider: string;
   display_name: string;
+  /** Connection config inputs fixed by the operator: end users cannot change them. */
+  connection_config: Record<string, string>;
+  /** Where the client secret may go when end users choose the host (`gitlab.acme.com`, `*.acme.com`). */
+  allowed_hosts: string[];
   created_at: string;
   updated_at: string;
 }
@@ -66,6 +72,8 @@ export interface IntegrationInput {
   provider?: string;
   display_name?: string;
   credentials?: { type: 'OAUTH2'; client_id: string; client_secret: string; scopes: string };
+  connection_config?: Record<string, string>;
+  allowed_hosts?: string[];
 }
 
 export interface EndUser {

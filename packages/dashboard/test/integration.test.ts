@@ -136,3 +136,38 @@ describe('"Try it"', () => {
     expect(t.auth).toHaveBeenCalledWith('zd', 'ok-id', { params: { subdomain: 'acme' } });
   });
 });
+
+describe('an integration whose template takes a host from the end user', () => {
+  const GITLAB = {
+    name: 'gitlab-self-managed',
+    display_name: 'GitLab Self-Managed',
+    auth_mode: 'OAUTH2',
+    categories: ['dev-tools'],
+    docs: 'https://docs.gitlab.com',
+    connection_config: { host: { title: 'GitLab host', pattern: '[a-z0-9.:-]+', example: 'gitlab.example.com' }, group: { title: 'Group', pattern: '[a-z]+' } },
+    host_inputs: ['host'],
+  };
+  const STORED = { ...INTEGRATION, unique_key: 'gitlab', provider: 'gitlab-self-managed', display_name: 'GitLab', connection_config: { group: 'eng' }, allowed_hosts: ['gitlab.acme.com'] };
+  const routes = {
+    'GET /providers/:name': () => [200, { data: GITLAB }] as [number, unknown],
+    'GET /integrations/:key': () => [200, { data: { ...STORED, credentials: { type: 'OAUTH2', client_id: 'c', client_secret: 'S', scopes: '', webhook_secret: null } } }] as [number, unknown],
+    'PATCH /integrations/:key': (req: { body: unknown }) => [200, { data: { ...STORED, ...(req.body as object) } }] as [number, unknown],
+  };
+
+  it('shows the host fields, and saves a fixed host and the allowed hosts, keeping other fixed inputs', async () => {
+    const t = await mount('/dashboard/integrations/gitlab', routes);
+    expect((screen.getByLabelText('Allowed hosts') as HTMLInputElement).value).toBe('gitlab.acme.com');
+    expect((screen.getByLabelText('Fixed GitLab host') as HTMLInputElement).value).toBe('');
+    await type(screen.getByLabelText('Fixed GitLab host'), 'gitlab.acme.internal:8443');
+    await type(screen.getByLabelText('Allowed hosts'), 'gitlab.acme.com, *.git.acme.com\n');
+    await submit(byTestId('hosts-form'));
+    const patch = t.requests.find((r) => r.method === 'PATCH')!;
+    expect(patch.body).toEqual({ connection_config: { group: 'eng', host: 'gitlab.acme.internal:8443' }, allowed_hosts: ['gitlab.acme.com', '*.git.acme.com'] });
+    expect(statusText()).toBe('Hosts saved.');
+  });
+
+  it('has no host fields when the template takes no host', async () => {
+    await mount('/dashboard/integrations/github-prod');
+    expect(screen.queryByLabelText('Allowed hosts')).toBeNull();
+  });
+});

@@ -147,6 +147,10 @@ export type Integration = {
   provider: string;
   display_name: string;
   logo: string;
+  /** Keyway: connection config inputs fixed by the operator (end users cannot change them). */
+  connection_config?: Record<string, string>;
+  /** Keyway: host patterns the client secret may go to when end users choose the host. */
+  allowed_hosts?: string[];
   created_at: string;
   updated_at: string;
   /** Present only with `include: ['credentials']`. */
@@ -168,12 +172,18 @@ export type CreateIntegrationBody = {
   provider: string;
   display_name?: string;
   credentials?: IntegrationCredentialsInput;
+  /** Keyway: fix connection config inputs (`{ host: 'gitlab.acme.internal' }`); end users cannot change them. */
+  connection_config?: Record<string, string>;
+  /** Keyway: where the client secret may go when end users choose the host (`gitlab.acme.com`, `*.acme.com`, `host:8443`). */
+  allowed_hosts?: string[];
 };
 
 export type UpdateIntegrationBody = {
   unique_key?: string;
   display_name?: string;
   credentials?: IntegrationCredentialsInput;
+  connection_config?: Record<string, string>;
+  allowed_hosts?: string[];
 };
 
 export type ConnectionConfigField = {

@@ -7,6 +7,8 @@ import { Keyring } from './crypto/keyring.ts';
 import { KeywayError } from './errors.ts';
 import { FlowOutcomes } from './flows/outcomes.ts';
 import { requireSecretKey } from './http/auth.ts';
+import { createOutboundFetch, type HostResolver } from './http/outbound.ts';
+import { FlowRateLimits } from './http/rate-limit.ts';
 import { IntegrationService } from './integrations/service.ts';
 import { createLogger, type Logger } from './log.ts';
 import { dashboardRoutes } from './dashboard/routes.ts';
@@ -36,17 +38,29 @@ export interface Keyway {
 
 const JSON_LIMIT = '256kb';
 
+/** What tests (and embedders) may put in place of the real thing. */
+export interface KeywayOverrides {
+  /** The DNS resolver of the outbound guard (a stub answering 127.0.0.1 for a public-looking name). */
+  readonly resolveHost?: HostResolver;
+  /** The clock of the flow rate limits (tests advance it instead of sleeping). */
+  readonly now?: () => number;
+}
+
 /** Wires the server: store, templates, services, routes. Throws a clear error if anything is wrong. */
-export async function createKeyway(config: Config, log: Logger = createLogger()): Promise<Keyway> {
+export async function createKeyway(config: Config, log: Logger = createLogger(), overrides: KeywayOverrides = {}): Promise<Keyway> {
   const { catalog: templates, overridden } = await TemplateCatalog.load(config.templatesDirs);
   for (const name of overridden) log.info('template replaced by KEYWAY_TEMPLATES_DIR', { template: name });
   if (config.allowedOrigins.length === 0) log.warn('KEYWAY_ALLOWED_ORIGINS is empty: the browser SDK cannot run flows from any page');
   const store = await openStore(config, new Keyring(config.encryptionKeys));
   const integrations = new IntegrationService(store, templates);
+  // Every request made for a connection goes through this one guarded client (SSRF, DNS rebinding).
+  const outbound = createOutboundFetch({ allowPrivateNetwork: config.allowPrivateNetwork, ...(overrides.resolveHost && { resolve: overrides.resolveHost }) });
+  if (config.allowPrivateNetwork) log.info('KEYWAY_ALLOW_PRIVATE_NETWORK is on: connections may reach loopback and private addresses');
   const webhooks = config.webhookUrl ? new WebhookSender({ url: config.webhookUrl, secretKey: config.secretKey, log }) : undefined;
   const events: AuthEventSink = webhooks ?? NO_EVENTS;
   const connections = new ConnectionService(store, integrations, {
     providerTimeoutMs: config.providerTimeoutMs,
+    outbound,
     log,
     onRefreshFailure: (c, error) =>
       events.emit({
@@ -87,12 +101,14 @@ export async function createKeyway(config: Config, log: Logger = createLogger())
       sessions,
       events,
       providerTimeoutMs: config.providerTimeoutMs,
+      outbound,
       guard: [express.json({ limit: JSON_LIMIT, strict: true }), requireSecretKey(config.secretKey, config.publicKey, dashboardSessions)],
     }),
   );
   app.use(dashboardRoutes({ config, sessions: dashboardSessions }));
   app.use(connectUiRoutes({ config, integrations, sessions }));
-  app.use(oauthRoutes({ config, store, integrations, connections, outcomes: new FlowOutcomes(store), sessions, events, log }));
+  const limits = new FlowRateLimits({ perAddress: config.flowStartsPerMinutePerAddress, perKey: config.flowStartsPerMinutePerKey, ...(overrides.now && { now: overrides.now }) });
+  app.use(oauthRoutes({ config, store, integrations, connections, outcomes: new FlowOutcomes(store), sessions, events, log, outbound, limits }));
   app.use((req, _res, next) => next(new KeywayError('not_found', `No route ${req.method} ${req.path}`)));
   app.use((err: unknown, req: Request, res: Response, _next: NextFunction) => {
     const error = toKeywayError(err);
@@ -130,6 +146,7 @@ export async function createKeyway(config: Config, log: Logger = createLogger())
         server.closeAllConnections();
         await new Promise<void>((resolve) => server!.close(() => resolve()));
       }
+      await outbound.close();
       await store.close();
     },
   };

@@ -26,6 +26,15 @@ export interface Config {
   readonly providerTimeoutMs: number;
   /** Lifetime of a started flow's state. */
   readonly flowTtlMs: number;
+  /**
+   * Let requests for connections reach loopback and private addresses (a GitLab on the LAN, the
+   * local sandbox). Off by default: end users choose some hosts, and these would be SSRF.
+   */
+  readonly allowPrivateNetwork: boolean;
+  /** Flow starts (`/oauth/connect`, `/api-auth`) a minute per client address; 0 = no limit. */
+  readonly flowStartsPerMinutePerAddress: number;
+  /** Flow starts a minute per key (the public key, or each connect session); 0 = no limit. */
+  readonly flowStartsPerMinutePerKey: number;
   /** Refuse public-key flows: every flow needs a connect session from the app's backend. */
   readonly requireConnectSession: boolean;
   /** Where auth webhooks go; null = none. */
@@ -121,6 +130,9 @@ export async function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = pro
       allowedOrigins: parseOrigins(env.KEYWAY_ALLOWED_ORIGINS ?? ''),
       providerTimeoutMs: parsePositiveInt('KEYWAY_PROVIDER_TIMEOUT_MS', env.KEYWAY_PROVIDER_TIMEOUT_MS ?? '10000'),
       flowTtlMs: 10 * 60_000,
+      allowPrivateNetwork: parseBoolean('KEYWAY_ALLOW_PRIVATE_NETWORK', env.KEYWAY_ALLOW_PRIVATE_NETWORK ?? 'false'),
+      flowStartsPerMinutePerAddress: parseWholeNumber('KEYWAY_RATE_LIMIT_FLOWS_PER_ADDRESS', env.KEYWAY_RATE_LIMIT_FLOWS_PER_ADDRESS ?? '60'),
+      flowStartsPerMinutePerKey: parseWholeNumber('KEYWAY_RATE_LIMIT_FLOWS_PER_KEY', env.KEYWAY_RATE_LIMIT_FLOWS_PER_KEY ?? '600'),
       requireConnectSession: parseBoolean('KEYWAY_REQUIRE_CONNECT_SESSION', env.KEYWAY_REQUIRE_CONNECT_SESSION ?? 'false'),
       webhookUrl: env.KEYWAY_WEBHOOK_URL ? parseWebhookUrl(env.KEYWAY_WEBHOOK_URL) : null,
       backgroundRefreshIntervalMs: parseWholeNumber('KEYWAY_BACKGROUND_REFRESH_INTERVAL_SECONDS', env.KEYWAY_BACKGROUND_REFRESH_INTERVAL_SECONDS ?? '3600') * 1000,

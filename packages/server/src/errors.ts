@@ -50,6 +50,11 @@ const STATUS = {
   // the server's own resources
   storage_full: 507,
   store_unavailable: 503,
+  // outbound requests (SSRF guard) and the hosts an integration allows
+  private_address_refused: 400,
+  host_not_allowed: 403,
+  // abuse
+  rate_limited: 429,
   // anything else
   server_error: 500,
 } as const satisfies Record<string, number>;

@@ -93,6 +93,8 @@ beforeAll(async () => {
     KEYWAY_TEMPLATES_DIR: join(dir, 'templates'),
     KEYWAY_ALLOWED_ORIGINS: 'http://127.0.0.1:1', // any: only so that no start-up warning joins stderr
     KEYWAY_LOG_LEVEL: 'warn',
+    KEYWAY_ALLOW_PRIVATE_NETWORK: 'true', // the providers of these tests run on 127.0.0.1
+    KEYWAY_RATE_LIMIT_FLOWS_PER_ADDRESS: '0', // many flows from one address
   };
 });
 

@@ -48,7 +48,7 @@ beforeAll(async () => {
     config: { providerTimeoutMs: 500 },
   });
   expect((await kw.api('/integrations', { method: 'POST', body: JSON.stringify({ unique_key: 'fake', provider: 'fake', credentials: { type: 'OAUTH2', client_id: 'cid', client_secret: 's+cr%t:x' } }) })).status).toBe(200);
-  expect((await kw.api('/integrations', { method: 'POST', body: JSON.stringify({ unique_key: 'selfhosted', provider: 'selfhosted', credentials: { type: 'OAUTH2', client_id: 'cid', client_secret: 'sec' } }) })).status).toBe(200);
+  expect((await kw.api('/integrations', { method: 'POST', body: JSON.stringify({ unique_key: 'selfhosted', provider: 'selfhosted', credentials: { type: 'OAUTH2', client_id: 'cid', client_secret: 'sec' }, allowed_hosts: ['git.example.com'] }) })).status).toBe(200);
   expect((await kw.api('/integrations', { method: 'POST', body: JSON.stringify({ unique_key: 'tenant', provider: 'tenant', credentials: { type: 'OAUTH2', client_id: 'cid', client_secret: 'sec' } }) })).status).toBe(200);
 });
 afterAll(async () => {

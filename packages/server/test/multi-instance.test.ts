@@ -94,6 +94,8 @@ beforeAll(async () => {
     KEYWAY_ALLOWED_ORIGINS: APP,
     KEYWAY_BACKGROUND_REFRESH_INTERVAL_SECONDS: '0',
     KEYWAY_LOG_LEVEL: 'warn',
+    KEYWAY_ALLOW_PRIVATE_NETWORK: 'true', // the providers of these tests run on 127.0.0.1
+    KEYWAY_RATE_LIMIT_FLOWS_PER_ADDRESS: '0', // many flows from one address
   };
   [a, b] = await Promise.all([startInstance(portA, env), startInstance(portB, env)]);
   await a.nango.createIntegration({ unique_key: KEY, provider: 'keyway-sandbox', credentials: { type: 'OAUTH2', client_id: CLIENT.clientId, client_secret: CLIENT.clientSecret } });

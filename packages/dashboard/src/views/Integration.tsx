@@ -5,6 +5,7 @@ import { ConfirmDialog } from '../components/Dialog.tsx';
 import { CopyField, DateTime, ErrorBox, Facts, Link, Loading, PageHeading, TextField } from '../components/ui.tsx';
 import { authModeLabel, hasClient } from '../format.ts';
 import { paths } from '../router.ts';
+import { HostsForm } from './IntegrationHosts.tsx';
 import type { AuthMode, Integration, IntegrationClient, IntegrationInput, Provider, Settings } from '../types.ts';
 
 interface Loaded {
@@ -90,6 +91,10 @@ export function IntegrationView({ uniqueKey }: { uniqueKey: string }) {
 
       {mode === 'OAUTH2' && template && <TryIt integration={integration} template={template} publicKey={s.public_key} sessionRequired={s.require_connect_session} />}
 
+      {template && template.host_inputs.length > 0 && (
+        <HostsForm integration={integration} template={template} onSaved={(updated) => load.set({ ...load.data, integration: updated })} />
+      )}
+
       <EditForm
         integration={integration}
         client={client}
@@ -148,7 +153,8 @@ function TryIt({ integration, template, publicKey, sessionRequired }: { integrat
   const [params, setParams] = useState<Record<string, string>>({});
   const [errors, setErrors] = useState<Record<string, string>>({});
   const [state, setState] = useState<{ kind: 'idle' } | { kind: 'running'; id: string } | { kind: 'done'; id: string } | { kind: 'failed'; message: string }>({ kind: 'idle' });
-  const inputs = Object.entries(template.connection_config);
+  // Inputs the integration fixes are not the tester's to give.
+  const inputs = Object.entries(template.connection_config).filter(([name]) => !Object.hasOwn(integration.connection_config, name));
 
   // Synchronous up to auth(): a popup opened after an await is blocked by browsers.
   const run = (e: Event) => {

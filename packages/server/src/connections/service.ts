@@ -1,5 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { KeywayError } from '../errors.ts';
+import type { OutboundFetch } from '../http/outbound.ts';
+import { assertSecretHosts } from '../integrations/host-policy.ts';
 import type { IntegrationService } from '../integrations/service.ts';
 import type { Logger } from '../log.ts';
 import { ProviderCallError, requestTokens, type OAuth2Tokens } from '../oauth/client.ts';
@@ -32,6 +34,8 @@ export interface NewConnection {
 
 export interface ConnectionServiceOptions {
   readonly providerTimeoutMs: number;
+  /** The guarded HTTP client every refresh goes through. */
+  readonly outbound: OutboundFetch;
   readonly log: Logger;
   /** Told when the provider refuses a refresh (webhooks). */
   readonly onRefreshFailure?: (connection: Connection, error: KeywayError) => void;
@@ -128,6 +132,7 @@ export class ConnectionService {
     const { integration, template } = await this.integrations.withTemplate(providerConfigKey, 'OAUTH2', 'OAUTH2_CC');
     const config = Object.fromEntries(Object.entries(current.connection_config).filter((e): e is [string, string] => typeof e[1] === 'string'));
     const endpoints = resolveEndpoints(template, config);
+    if (creds.type === 'OAUTH2') assertSecretHosts(integration, template, config);
     let tokens: OAuth2Tokens;
     try {
       tokens = await this.#withRetries(() =>
@@ -138,6 +143,7 @@ export class ConnectionService {
                 client: { clientId: integration.client_id, clientSecret: integration.client_secret, authMethod: template.token_request_auth_method ?? 'basic' },
                 grant: { grant_type: 'refresh_token', refresh_token: creds.refresh_token! },
                 timeoutMs: this.options.providerTimeoutMs,
+                fetch: this.options.outbound,
               }
             : {
                 tokenUrl: endpoints.tokenUrl,
@@ -145,6 +151,7 @@ export class ConnectionService {
                 grant: { grant_type: 'client_credentials', scope: creds.scopes.join(template.scope_separator ?? ' ') || null },
                 ...(template.token_params && { extraParams: template.token_params }),
                 timeoutMs: this.options.providerTimeoutMs,
+                fetch: this.options.outbound,
               },
         ),
       );

@@ -1,5 +1,6 @@
 import { KeywayError } from '../errors.ts';
 import type { ConnectionService } from '../connections/service.ts';
+import type { OutboundFetch } from '../http/outbound.ts';
 import type { IntegrationService } from '../integrations/service.ts';
 import type { ApiKeyCredentials, BasicCredentials, ConnectSession, Store } from '../store/types.ts';
 import { fillUrl, type ConnectionConfig } from '../templates/interpolate.ts';
@@ -25,6 +26,7 @@ export interface KeyConnectDeps {
   readonly connections: ConnectionService;
   readonly events: AuthEventSink;
   readonly providerTimeoutMs: number;
+  readonly outbound: OutboundFetch;
 }
 
 /**
@@ -36,7 +38,7 @@ export async function connectWithCredentials(req: KeyConnectRequest, deps: KeyCo
   const { integration, template } = await deps.integrations.withTemplate(req.providerConfigKey, req.mode).catch(asUnknownConfigKey(req.providerConfigKey));
   const target = connectTarget(integration, template, req.query, req.session);
   const fields = parseCredentials(template, req.body);
-  if (template.verification) await verify(template, fields, target.connectionConfig, deps.providerTimeoutMs);
+  if (template.verification) await verify(template, fields, target.connectionConfig, deps);
 
   const { apiKey = '', username = '', password = '', ...rest } = fields;
   const credentials: ApiKeyCredentials | BasicCredentials =
@@ -82,7 +84,7 @@ function parseCredentials(template: ApiKeyTemplate | BasicTemplate, body: unknow
 }
 
 /** The template's verification request must answer 2xx with these credentials. */
-async function verify(template: ApiKeyTemplate | BasicTemplate, fields: Record<string, string>, config: ConnectionConfig, timeoutMs: number): Promise<void> {
+async function verify(template: ApiKeyTemplate | BasicTemplate, fields: Record<string, string>, config: ConnectionConfig, deps: { providerTimeoutMs: number; outbound: OutboundFetch }): Promise<void> {
   const v = template.verification!;
   const url = fillUrl(v.url, config, (s) => s.replace(CREDENTIAL_PLACEHOLDER, (_, k: string) => encodeURIComponent(fields[k] ?? '')));
   const headers: Record<string, string> = { Accept: 'application/json', 'User-Agent': 'keyway' };
@@ -94,10 +96,11 @@ async function verify(template: ApiKeyTemplate | BasicTemplate, fields: Record<s
   }
   let status: number;
   try {
-    const res = await fetch(url, { method: v.method ?? 'GET', headers, redirect: 'manual', signal: AbortSignal.timeout(timeoutMs) });
+    const res = await deps.outbound(url, { method: v.method ?? 'GET', headers, redirect: 'manual', signal: AbortSignal.timeout(deps.providerTimeoutMs) });
     status = res.status;
     await res.body?.cancel();
   } catch (e) {
+    if (e instanceof KeywayError) throw e; // the SSRF guard's refusal
     if (e instanceof DOMException && e.name === 'TimeoutError') throw new KeywayError('provider_timeout', 'The provider did not answer the verification request in time');
     throw new KeywayError('verification_failed', 'The provider could not be reached to verify the credentials');
   }

@@ -3,6 +3,8 @@ import { credentialsFrom } from '../connections/credentials.ts';
 import { pickPaths } from '../connections/metadata.ts';
 import type { ConnectionService } from '../connections/service.ts';
 import { KeywayError } from '../errors.ts';
+import type { OutboundFetch } from '../http/outbound.ts';
+import { assertSecretHosts } from '../integrations/host-policy.ts';
 import type { IntegrationService } from '../integrations/service.ts';
 import { requestTokens } from '../oauth/client.ts';
 import type { Store, UpsertResult } from '../store/types.ts';
@@ -35,6 +37,7 @@ export interface CallbackDeps {
   readonly integrations: IntegrationService;
   readonly connections: ConnectionService;
   readonly events: AuthEventSink;
+  readonly outbound: OutboundFetch;
 }
 
 /**
@@ -97,6 +100,7 @@ async function runCallback(req: CallbackRequest, deps: CallbackDeps): Promise<Fl
     const code = req.query.get('code');
     if (!code) return fail(new KeywayError('missing_code', 'The callback has no authorization code'));
 
+    assertSecretHosts(integration, template, flow.connection_config); // the integration may have changed since the start
     const redirectUri = `${deps.config.serverUrl}/oauth/callback`;
     const tokens = await requestTokens({
       tokenUrl: resolveEndpoints(template, flow.connection_config).tokenUrl,
@@ -104,6 +108,7 @@ async function runCallback(req: CallbackRequest, deps: CallbackDeps): Promise<Fl
       grant: { grant_type: 'authorization_code', code, redirect_uri: redirectUri, code_verifier: flow.code_verifier },
       ...(template.token_params && { extraParams: template.token_params }),
       timeoutMs: deps.config.providerTimeoutMs,
+      fetch: deps.outbound,
     });
     const callbackValues: Record<string, string> = {};
     for (const name of template.redirect_uri_metadata ?? []) {

@@ -1,6 +1,8 @@
 import { clientCredentialsFrom } from '../connections/credentials.ts';
 import { pickPaths } from '../connections/metadata.ts';
 import type { ConnectionService } from '../connections/service.ts';
+import type { OutboundFetch } from '../http/outbound.ts';
+import { assertSecretHosts, withFixedInputs } from '../integrations/host-policy.ts';
 import type { IntegrationService } from '../integrations/service.ts';
 import { requestTokens } from '../oauth/client.ts';
 import type { EndUser } from '../store/types.ts';
@@ -23,10 +25,11 @@ export interface ClientCredentialsRequest {
  */
 export async function connectClientCredentials(
   req: ClientCredentialsRequest,
-  deps: { integrations: IntegrationService; connections: ConnectionService; events: AuthEventSink; providerTimeoutMs: number },
+  deps: { integrations: IntegrationService; connections: ConnectionService; events: AuthEventSink; providerTimeoutMs: number; outbound: OutboundFetch },
 ): Promise<{ providerConfigKey: string; connectionId: string }> {
   const { integration, template } = await deps.integrations.withTemplate(req.providerConfigKey, 'OAUTH2_CC');
-  const config = validateConnectionConfig(template, req.connectionConfig);
+  const config = validateConnectionConfig(template, withFixedInputs(integration, req.connectionConfig));
+  if (!req.client) assertSecretHosts(integration, template, config);
   const client = req.client ?? { client_id: integration.client_id, client_secret: integration.client_secret };
   const scopes = req.scopes ?? (integration.scopes.length > 0 ? integration.scopes : (template.default_scopes ?? []));
   const tokens = await requestTokens({
@@ -35,6 +38,7 @@ export async function connectClientCredentials(
     grant: { grant_type: 'client_credentials', scope: scopes.join(template.scope_separator ?? ' ') || null },
     ...(template.token_params && { extraParams: template.token_params }),
     timeoutMs: deps.providerTimeoutMs,
+    fetch: deps.outbound,
   });
   const { result } = await deps.connections.upsert({
     providerConfigKey: integration.unique_key,

@@ -1,4 +1,5 @@
 import type { Config } from '../config.ts';
+import { assertSecretHosts } from '../integrations/host-policy.ts';
 import type { IntegrationService } from '../integrations/service.ts';
 import { buildAuthorizationUrl, generateCodeVerifier, generateState } from '../oauth/client.ts';
 import type { ConnectSession, Store } from '../store/types.ts';
@@ -27,6 +28,8 @@ export async function startFlow(req: ConnectRequest, deps: { config: Config; sto
   const { integration, template } = await deps.integrations.withTemplate(req.providerConfigKey, 'OAUTH2').catch(asUnknownConfigKey(req.providerConfigKey));
   const { connectionId, connectionConfig, endUser } = connectTarget(integration, template, req.query, req.session);
   const endpoints = resolveEndpoints(template, connectionConfig);
+  // Refused here, before the browser goes anywhere, rather than at the code exchange.
+  assertSecretHosts(integration, template, connectionConfig);
 
   const scopeSeparator = template.scope_separator ?? ' ';
   const userScope = (req.query.get('user_scope') ?? '').split(',').map((s) => s.trim()).filter(Boolean);

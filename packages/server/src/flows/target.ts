@@ -1,6 +1,7 @@
 import { KeywayError } from '../errors.ts';
 import { parseConnectionId } from '../ids.ts';
 import type { ConnectSession, EndUser, Integration } from '../store/types.ts';
+import { withFixedInputs } from '../integrations/host-policy.ts';
 import { validateConnectionConfig, type ConnectionConfig } from '../templates/interpolate.ts';
 import type { ProviderTemplate } from '../templates/schema.ts';
 import { bracketParams } from './state.ts';
@@ -14,7 +15,8 @@ export interface ConnectTarget {
 /**
  * Which connection a browser request may create, whatever the auth mode. Under a connect
  * session the connection belongs to the session's end user (the browser cannot pick another id),
- * only allowed integrations are open, and the backend's connection config wins over the browser's.
+ * only allowed integrations are open, and the backend's connection config wins over the browser's;
+ * inputs the integration fixed win over both (a different value is refused).
  */
 export function connectTarget(integration: Integration, template: ProviderTemplate, query: URLSearchParams, session: ConnectSession | null): ConnectTarget {
   if (session?.allowed_integrations && !session.allowed_integrations.includes(integration.unique_key)) {
@@ -26,10 +28,13 @@ export function connectTarget(integration: Integration, template: ProviderTempla
   }
   return {
     connectionId: parseConnectionId(session ? session.end_user.id : requested),
-    connectionConfig: validateConnectionConfig(template, {
-      ...bracketParams(query, 'params'),
-      ...session?.integrations_config_defaults[integration.unique_key]?.connection_config,
-    }),
+    connectionConfig: validateConnectionConfig(
+      template,
+      withFixedInputs(integration, {
+        ...bracketParams(query, 'params'),
+        ...session?.integrations_config_defaults[integration.unique_key]?.connection_config,
+      }),
+    ),
     endUser: session?.end_user ?? null,
   };
 }

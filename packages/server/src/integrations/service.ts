@@ -2,6 +2,7 @@ import { KeywayError } from '../errors.ts';
 import { parseConfigKey } from '../ids.ts';
 import type { Integration, Store } from '../store/types.ts';
 import type { TemplateCatalog } from '../templates/catalog.ts';
+import { HOST_PATTERN } from '../templates/hosts.ts';
 import type { AuthMode, ProviderTemplate } from '../templates/schema.ts';
 
 export interface IntegrationInput {
@@ -9,7 +10,12 @@ export interface IntegrationInput {
   readonly provider?: string;
   readonly display_name?: string;
   readonly credentials?: { readonly client_id: string; readonly client_secret: string; readonly scopes: readonly string[] };
+  readonly connection_config?: Readonly<Record<string, string>>;
+  readonly allowed_hosts?: readonly string[];
 }
+
+/** At most this many `allowed_hosts` patterns per integration. */
+const MAX_ALLOWED_HOSTS = 100;
 
 /** Integrations: a Config Key bound to a Provider Template and the app's client credentials. */
 export class IntegrationService {
@@ -63,6 +69,7 @@ export class IntegrationService {
       client_id: input.credentials?.client_id ?? '',
       client_secret: input.credentials?.client_secret ?? '',
       scopes: input.credentials?.scopes ?? [],
+      ...hostSettings(template, input),
       created_at: now,
       updated_at: now,
     };
@@ -72,6 +79,7 @@ export class IntegrationService {
 
   async update(uniqueKey: string, input: IntegrationInput): Promise<Integration> {
     const current = await this.get(uniqueKey);
+    const template = this.templates.get(current.provider);
     if (input.provider !== undefined && input.provider !== current.provider) {
       throw new KeywayError('invalid_body', 'The provider of an integration cannot change; create another integration');
     }
@@ -87,6 +95,7 @@ export class IntegrationService {
         client_secret: input.credentials.client_secret,
         scopes: input.credentials.scopes,
       }),
+      ...(template && hostSettings(template, input)),
       updated_at: new Date().toISOString(),
     };
     await this.store.putIntegration(updated);
@@ -105,4 +114,30 @@ export class IntegrationService {
     if (!template) throw new KeywayError('invalid_body', `"${name}" is not a Provider Template; GET /providers lists them`);
     return template;
   }
+}
+
+/**
+ * The integration's fixed connection config (declared inputs, each matching its pattern) and its
+ * allowed host patterns, as given; absent ones are left out (an update keeps the current ones).
+ */
+function hostSettings(template: ProviderTemplate, input: IntegrationInput): Pick<Integration, 'connection_config' | 'allowed_hosts'> {
+  const out: { connection_config?: Record<string, string>; allowed_hosts?: string[] } = {};
+  if (input.connection_config !== undefined) {
+    const config: Record<string, string> = {};
+    for (const [key, value] of Object.entries(input.connection_config)) {
+      const declared = template.connection_config?.[key];
+      if (!declared || !Object.hasOwn(template.connection_config!, key)) throw new KeywayError('invalid_body', `"${key}" is not a connection config input of ${template.name}`);
+      if (value.length > 255 || !new RegExp(`^(?:${declared.pattern})$`, 'u').test(value)) throw new KeywayError('invalid_body', `connection_config.${key} does not match ${declared.pattern}`);
+      config[key] = value;
+    }
+    out.connection_config = config;
+  }
+  if (input.allowed_hosts !== undefined) {
+    if (input.allowed_hosts.length > MAX_ALLOWED_HOSTS) throw new KeywayError('invalid_body', `allowed_hosts holds at most ${MAX_ALLOWED_HOSTS} patterns`);
+    const hosts = input.allowed_hosts.map((h) => h.trim().toLowerCase());
+    const bad = hosts.find((h) => h.length > 260 || !HOST_PATTERN.test(h));
+    if (bad !== undefined) throw new KeywayError('invalid_body', `allowed_hosts: "${bad}" is not a host pattern like gitlab.acme.com, *.acme.com or gitlab.acme.com:8443`);
+    out.allowed_hosts = [...new Set(hosts)];
+  }
+  return out;
 }

@@ -2,7 +2,9 @@
  * The one module that talks OAuth 2.0 to providers. arctic builds the authorization URL (state,
  * PKCE S256) and gives us its token and error types; around it we add what templates need and
  * arctic 3.7 lacks: any scope separator, extra parameters, client authentication in the body or
- * by a correctly form-encoded Basic header, and a time-out on every provider call.
+ * by a correctly form-encoded Basic header, and a time-out on every provider call. arctic's own
+ * token requests would use the global `fetch`: ours go through the SSRF-guarded client instead
+ * (http/outbound.ts), which is why arctic is used for the URL and the types, not the POST.
  * arctic is frozen upstream: nothing outside this folder imports it, so it stays replaceable.
  */
 import {
@@ -16,6 +18,7 @@ import {
   generateState,
 } from 'arctic';
 import { KeywayError } from '../errors.ts';
+import type { OutboundFetch } from '../http/outbound.ts';
 
 export { OAuth2Tokens, generateCodeVerifier, generateState };
 
@@ -64,6 +67,8 @@ export interface TokenRequest {
   readonly grant: TokenGrant;
   readonly extraParams?: Readonly<Record<string, string>>;
   readonly timeoutMs: number;
+  /** The guarded HTTP client (http/outbound.ts): never the global fetch. */
+  readonly fetch: OutboundFetch;
 }
 
 /** RFC 6749 2.3.1: Basic credentials are form-urlencoded before base64 (arctic skips this). */
@@ -110,7 +115,7 @@ export async function requestTokens(req: TokenRequest): Promise<OAuth2Tokens> {
     body.set('client_secret', req.client.clientSecret);
   }
   try {
-    const response = await fetch(req.tokenUrl, {
+    const response = await req.fetch(req.tokenUrl, {
       method: 'POST',
       headers,
       body,
@@ -133,6 +138,7 @@ export async function requestTokens(req: TokenRequest): Promise<OAuth2Tokens> {
     }
     throw data ? new UnexpectedErrorResponseBodyError(response.status, null) : new UnexpectedResponseError(response.status);
   } catch (e) {
+    if (e instanceof KeywayError) throw e; // the SSRF guard's refusal: not the provider's answer
     throw toProviderError(e, req.grant.grant_type, status);
   }
 }

@@ -4,6 +4,7 @@ import { parseMetadata } from '../connections/metadata.ts';
 import { KeywayError } from '../errors.ts';
 import { bodyOf, booleanParam, intParam, optionalString, queryOf } from '../http/request.ts';
 import { parseConfigKey, parseConnectionId } from '../ids.ts';
+import type { OutboundFetch } from '../http/outbound.ts';
 import type { IntegrationInput, IntegrationService } from '../integrations/service.ts';
 import { connectClientCredentials } from '../flows/client-credentials.ts';
 import type { ConnectSessionInput, ConnectSessionService } from '../sessions/service.ts';
@@ -21,6 +22,7 @@ export function apiRoutes(deps: {
   sessions: ConnectSessionService;
   events: AuthEventSink;
   providerTimeoutMs: number;
+  outbound: OutboundFetch;
   /** Body parsing and the secret-key check, run for the API's paths only. */
   guard: RequestHandler[];
 }): Router {
@@ -147,6 +149,16 @@ function integrationInput(body: Record<string, unknown>): IntegrationInput {
   if (uniqueKey !== undefined) input.unique_key = uniqueKey;
   if (provider !== undefined) input.provider = provider;
   if (displayName !== undefined) input.display_name = displayName;
+  if (body.connection_config !== undefined) {
+    const c = body.connection_config;
+    if (!isRecord(c) || !Object.values(c).every((v) => typeof v === 'string')) throw new KeywayError('invalid_body', '`connection_config` must map input names to strings');
+    input.connection_config = Object.fromEntries(Object.entries(c as Record<string, string>));
+  }
+  if (body.allowed_hosts !== undefined) {
+    const h = body.allowed_hosts;
+    if (!Array.isArray(h) || !h.every((v) => typeof v === 'string')) throw new KeywayError('invalid_body', '`allowed_hosts` must be a list of host patterns');
+    input.allowed_hosts = h as string[];
+  }
   if (body.credentials !== undefined) {
     const c = body.credentials;
     if (!isRecord(c)) throw new KeywayError('invalid_body', '`credentials` must be an object');

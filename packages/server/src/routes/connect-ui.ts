@@ -27,7 +27,8 @@ export function connectUiRoutes(deps: { config: Config; integrations: Integratio
       if (session.allowed_integrations && !session.allowed_integrations.includes(integration.unique_key)) continue;
       const template = await deps.integrations.templateOf(integration.unique_key);
       if (!template) continue;
-      const fixed = session.integrations_config_defaults[integration.unique_key]?.connection_config ?? {};
+      // Inputs fixed by the backend's session or by the operator on the integration are not asked for.
+      const fixed = { ...session.integrations_config_defaults[integration.unique_key]?.connection_config, ...integration.connection_config };
       integrations.push({
         unique_key: integration.unique_key,
         provider: integration.provider,
@@ -35,7 +36,7 @@ export function connectUiRoutes(deps: { config: Config; integrations: Integratio
         auth_mode: template.auth_mode,
         categories: template.categories,
         docs: template.docs,
-        // What the end user must type: credentials (API key, Basic) and the inputs the backend did not fix.
+        // What the end user must type: credentials (API key, Basic) and the inputs nobody fixed.
         ...('credentials' in template && { credentials: publicFields(template) }),
         connection_config: Object.fromEntries(Object.entries(template.connection_config ?? {}).filter(([k]) => !Object.hasOwn(fixed, k))),
       });

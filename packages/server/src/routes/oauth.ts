@@ -10,6 +10,8 @@ import { FLOW_ID, type FlowOutcomes } from '../flows/outcomes.ts';
 import { safeEqual } from '../flows/state.ts';
 import { corsForAllowedOrigins } from '../http/cors.ts';
 import { intParam, queryOf } from '../http/request.ts';
+import type { OutboundFetch } from '../http/outbound.ts';
+import type { FlowRateLimits } from '../http/rate-limit.ts';
 import type { IntegrationService } from '../integrations/service.ts';
 import type { Logger } from '../log.ts';
 import type { ConnectSessionService } from '../sessions/service.ts';
@@ -32,6 +34,8 @@ export interface OAuthDeps {
   readonly sessions: ConnectSessionService;
   readonly events: AuthEventSink;
   readonly log: Logger;
+  readonly outbound: OutboundFetch;
+  readonly limits: FlowRateLimits;
 }
 
 /**
@@ -45,9 +49,13 @@ export function oauthRoutes(deps: OAuthDeps): Router {
   const allowedOrigins = [...config.allowedOrigins, new URL(config.serverUrl).origin];
   const r = Router();
 
-  /** Ends a flow for the browser: records the outcome for the SDK, then shows (and posts) it. */
-  const conclude = async (res: Response, req: Request, to: Partial<FlowReturn>, result: FlowResult, error?: KeywayError) => {
-    if (to.flowId) await outcomes.record(to.flowId, result);
+  /**
+   * Ends a flow for the browser: records the outcome for the SDK (only for an authorised request:
+   * nothing is written for a caller without a valid key), then shows (and posts) it.
+   */
+  const conclude = async (res: Response, req: Request, to: Partial<FlowReturn>, result: FlowResult, error: KeywayError | undefined, record: boolean) => {
+    if (record && to.flowId) await outcomes.record(to.flowId, result);
+    if (error?.retryAfterSeconds !== undefined) res.set('Retry-After', String(error.retryAfterSeconds));
     const origin = to.origin && allowedOrigins.includes(to.origin) ? to.origin : undefined;
     const post = origin && to.flowId ? { origin, flowId: to.flowId, result } : undefined;
     if (error) {
@@ -63,9 +71,13 @@ export function oauthRoutes(deps: OAuthDeps): Router {
   r.get('/oauth/connect/:providerConfigKey', async (req, res) => {
     const query = queryOf(req);
     let to: FlowReturn = { flowId: null, origin: null };
+    let authorised = false;
     try {
       to = flowReturn(query, allowedOrigins);
+      deps.limits.checkAddress(req.socket.remoteAddress);
       const session = await authorize(query, deps);
+      deps.limits.checkKey(limitKey(session));
+      authorised = true;
       const binding = readBinding(req) ?? randomBytes(32).toString('base64url');
       const url = await startFlow({ providerConfigKey: req.params.providerConfigKey, query, binding, session, ...to }, deps);
       res.cookie(BINDING_COOKIE, binding, {
@@ -80,7 +92,7 @@ export function oauthRoutes(deps: OAuthDeps): Router {
     } catch (e) {
       if (!(e instanceof KeywayError)) throw e;
       log.info('flow refused', { config_key: req.params.providerConfigKey, error_code: e.code });
-      await conclude(res, req, to, errorResult(e), e);
+      await conclude(res, req, to, errorResult(e), e, authorised);
     }
   });
 
@@ -88,15 +100,18 @@ export function oauthRoutes(deps: OAuthDeps): Router {
     const outcome = await finishFlow({ query: queryOf(req), binding: readBinding(req) }, deps);
     if (outcome.ok) {
       log.info('connection stored', { config_key: outcome.providerConfigKey, connection_id: outcome.connectionId, result: outcome.result });
-      await conclude(res, req, outcome, {
-        status: 'success',
-        providerConfigKey: outcome.providerConfigKey,
-        connectionId: outcome.connectionId,
-        operation: outcome.result === 'created' ? 'creation' : 'override',
-      });
+      await conclude(
+        res,
+        req,
+        outcome,
+        { status: 'success', providerConfigKey: outcome.providerConfigKey, connectionId: outcome.connectionId, operation: outcome.result === 'created' ? 'creation' : 'override' },
+        undefined,
+        true,
+      );
     } else {
       log.info('flow failed', { config_key: outcome.providerConfigKey, connection_id: outcome.connectionId, error_code: outcome.error.code });
-      await conclude(res, req, outcome, errorResult(outcome.error), outcome.error);
+      // A flow id is only known from a valid state: the callback is authorised by it.
+      await conclude(res, req, outcome, errorResult(outcome.error), outcome.error, true);
     }
   });
 
@@ -107,7 +122,9 @@ export function oauthRoutes(deps: OAuthDeps): Router {
     r.options(path, cors);
     r.post(path, cors, express.json({ limit: '16kb' }), async (req, res) => {
       const query = queryOf(req);
+      deps.limits.checkAddress(req.socket.remoteAddress);
       const session = await authorize(query, deps);
+      deps.limits.checkKey(limitKey(session));
       const result = await connectWithCredentials({ mode, providerConfigKey: String(req.params.providerConfigKey), query, body: req.body, session }, { ...deps, providerTimeoutMs: config.providerTimeoutMs });
       log.info('connection stored', { config_key: result.providerConfigKey, connection_id: result.connectionId, auth_mode: mode });
       res.json(result);
@@ -150,6 +167,9 @@ async function authorize(query: URLSearchParams, deps: OAuthDeps): Promise<Conne
   if (!safeEqual(given, deps.config.publicKey)) throw new KeywayError('invalid_public_key', 'The public key is not valid');
   return null;
 }
+
+/** The rate-limit key of an authorised request: its connect session, or the one public key. */
+const limitKey = (session: ConnectSession | null): string => (session ? `session:${session.token_hash}` : 'public_key');
 
 function readBinding(req: Request): string | undefined {
   for (const part of (req.headers.cookie ?? '').split(';')) {

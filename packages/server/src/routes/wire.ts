@@ -6,6 +6,7 @@ import type { Connection, Credentials, EndUser, Integration } from '../store/typ
 function apiEndUser(u: EndUser | null) {
   return u && { id: u.id, email: u.email ?? null, display_name: u.display_name ?? null, organization: u.organization ? { id: u.organization.id, display_name: u.organization.display_name ?? null } : null };
 }
+import { hostInputs } from '../templates/hosts.ts';
 import type { ProviderTemplate } from '../templates/schema.ts';
 
 export function apiIntegration(i: Integration, includeCredentials = false) {
@@ -14,6 +15,9 @@ export function apiIntegration(i: Integration, includeCredentials = false) {
     provider: i.provider,
     display_name: i.display_name,
     logo: '',
+    // Keyway's additions: inputs the operator fixed, and where a user-chosen host may receive the secret.
+    connection_config: i.connection_config ?? {},
+    allowed_hosts: i.allowed_hosts ?? [],
     created_at: i.created_at,
     updated_at: i.updated_at,
     ...(includeCredentials && {
@@ -85,5 +89,6 @@ function apiCredentials(creds: Credentials, includeRefreshToken: boolean) {
 
 export function apiProvider(t: ProviderTemplate) {
   const { name, ...rest } = t;
-  return { name, ...rest, logo_url: '' };
+  // `host_inputs` (Keyway's): the connection config inputs that name a host, which an integration may fix.
+  return { name, ...rest, logo_url: '', host_inputs: hostInputs(t) };
 }

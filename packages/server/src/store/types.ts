@@ -13,6 +13,10 @@ export interface Integration {
   readonly client_id: string;
   readonly client_secret: string;
   readonly scopes: readonly string[];
+  /** Connection config inputs the operator fixed (`host: gitlab.acme.internal`): end users cannot change them. */
+  readonly connection_config?: Readonly<Record<string, string>>;
+  /** Host patterns (`gitlab.acme.com`, `*.acme.com:8443`) the client secret may go to when end users choose the host. */
+  readonly allowed_hosts?: readonly string[];
   readonly created_at: string;
   readonly updated_at: string;
 }

@@ -41,14 +41,32 @@ export function validateConnectionConfig(template: ProviderTemplate, given: Read
   return config;
 }
 
+/** The scheme and authority of a URL template (`https://${connectionConfig.host}`), placeholders unfilled. */
+const AUTHORITY = /^[a-z][a-z0-9+.-]*:\/\/[^/?#]*/i;
+const HAS_PLACEHOLDER = /\$\{connectionConfig\.[A-Za-z0-9_]+\}/;
+
+/**
+ * Fills `${connectionConfig.x}`, URL-encoded; in the authority a `:` stays as it is, since
+ * `host:port` is a valid host input (encoded, it became `%3A` and the URL was refused).
+ */
+function fillPlaceholders(template: string, config: ConnectionConfig): string {
+  const authority = AUTHORITY.exec(template)?.[0] ?? '';
+  const fill = (s: string, keepColon: boolean) =>
+    s.replace(PLACEHOLDER, (_, key: string) => {
+      const encoded = encodeURIComponent(config[key] ?? '');
+      return keepColon ? encoded.replace(/%3A/gi, ':') : encoded;
+    });
+  return fill(authority, true) + fill(template.slice(authority.length), false);
+}
+
 /** Fills `${connectionConfig.x}` (URL-encoded) and checks the result is still an allowed provider URL. */
 export function fillUrl(template: string, config: ConnectionConfig, extra: (s: string) => string = (s) => s): string {
-  const filled = extra(template.replace(PLACEHOLDER, (_, key: string) => encodeURIComponent(config[key] ?? '')));
+  const filled = extra(fillPlaceholders(template, config));
   // The validated inputs cannot change scheme or host class, but check the result anyway.
   if (!isAllowedProviderUrl(filled)) throw new KeywayError('invalid_connection_config', 'The connection config yields a provider URL that is not allowed');
   // A host the end user chose must be a public name: never loopback or an IP literal (SSRF).
-  const authority = /^[a-z]+:\/\/([^/?#]*)/i.exec(template)?.[1] ?? '';
-  if (PLACEHOLDER.test(authority)) {
+  // Its addresses are checked when the request is made (http/outbound.ts).
+  if (HAS_PLACEHOLDER.test(AUTHORITY.exec(template)?.[0] ?? '')) {
     const host = new URL(filled).hostname.replace(/^\[|\]$/g, '');
     if (isLoopbackHost(host) || isIP(host) !== 0 || !host.includes('.')) {
       throw new KeywayError('invalid_connection_config', 'The connection config names a host that is not a public domain');

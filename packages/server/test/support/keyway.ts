@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdtemp, mkdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createKeyway, type Keyway } from '../../src/app.ts';
+import { createKeyway, type Keyway, type KeywayOverrides } from '../../src/app.ts';
 import type { Config } from '../../src/config.ts';
 import { createLogger } from '../../src/log.ts';
 import { BUILT_IN_TEMPLATES_DIR } from '../../src/templates/catalog.ts';
@@ -21,7 +21,9 @@ export interface TestKeyway {
 }
 
 /** A real Keyway server on 127.0.0.1 (ephemeral port) with its own DB and extra templates. */
-export async function startKeyway(options: { templates?: Record<string, unknown>; config?: Partial<Config>; dir?: string; logs?: string[] } = {}): Promise<TestKeyway> {
+export async function startKeyway(
+  options: { templates?: Record<string, unknown>; config?: Partial<Config>; dir?: string; logs?: string[]; overrides?: KeywayOverrides } = {},
+): Promise<TestKeyway> {
   const dir = options.dir ?? (await mkdtemp(join(tmpdir(), 'keyway-test-')));
   const templatesDir = join(dir, 'templates');
   await mkdir(templatesDir, { recursive: true });
@@ -41,6 +43,11 @@ export async function startKeyway(options: { templates?: Record<string, unknown>
     allowedOrigins: [],
     providerTimeoutMs: 2000,
     flowTtlMs: 10 * 60_000,
+    // The tests' providers (the sandbox, fake providers) run on 127.0.0.1: the explicit opt-in.
+    allowPrivateNetwork: true,
+    // Tests start many flows from 127.0.0.1; the rate-limit tests set their own limits.
+    flowStartsPerMinutePerAddress: 0,
+    flowStartsPerMinutePerKey: 0,
     requireConnectSession: false,
     webhookUrl: null,
     backgroundRefreshIntervalMs: 0,
@@ -48,7 +55,7 @@ export async function startKeyway(options: { templates?: Record<string, unknown>
     ...options.config,
   };
   const logs = options.logs;
-  const keyway = await createKeyway(config, createLogger('debug', (line) => logs?.push(line)));
+  const keyway = await createKeyway(config, createLogger('debug', (line) => logs?.push(line)), options.overrides);
   const { url } = await keyway.listen();
   return {
     keyway,
