@@ -108,6 +108,20 @@ new Nango({ host: 'http://127.0.0.1:9', publicKey: 'kw_pk_x' });
 console.log(JSON.stringify({ nango: typeof Nango, authError: typeof AuthError, window: typeof window }));
 `;
 
+// The README's embedding example: Keyway mounted under /keyway of an existing Express app.
+const EMBED_MJS = `import express from 'express';
+import { createKeyway, loadConfig } from '@keyway/server';
+
+const port = Number(process.env.APP_PORT);
+const app = express();
+app.get('/', (_req, res) => res.send('the app'));
+const { config } = await loadConfig({ ...process.env, KEYWAY_SERVER_URL: \`http://127.0.0.1:\${port}/keyway\` });
+const keyway = await createKeyway(config);
+app.use('/keyway', keyway.app);
+keyway.backgroundRefresh.start();
+app.listen(port, '127.0.0.1', () => console.log('listening'));
+`;
+
 const CHECK_TS = `import { Nango, KeywayError, type Connection, type OtherCredentials } from '@keyway/node';
 import Frontend, { AuthError, type AuthResult } from '@keyway/frontend';
 
@@ -234,6 +248,7 @@ beforeAll(async () => {
     writeFile(join(scratch, 'token.mjs'), TOKEN_MJS),
     writeFile(join(scratch, 'setup.mjs'), SETUP_MJS),
     writeFile(join(scratch, 'ssr.mjs'), SSR_MJS),
+    writeFile(join(scratch, 'embed.mjs'), EMBED_MJS),
     writeFile(join(scratch, 'check.ts'), CHECK_TS),
     writeFile(join(scratch, 'check.cts'), CHECK_CTS),
     writeFile(join(scratch, 'tsconfig.node16.json'), tsconfig('node16', ['check.ts', 'check.cts'])),
@@ -324,6 +339,21 @@ describe('installed from the packed tarballs', () => {
     const configs = ['tsconfig.node16.json', 'tsconfig.bundler.json'];
     const errors = await Promise.all(configs.map((config) => run(process.execPath, [TSC, '-p', config], { cwd: scratch }).then(() => '', (e: { stdout: string }) => e.stdout)));
     expect(Object.fromEntries(configs.map((c, i) => [c, errors[i]]))).toEqual({ 'tsconfig.node16.json': '', 'tsconfig.bundler.json': '' });
+  });
+
+  it('embeds in an Express app under /keyway with createKeyway(loadConfig())', async () => {
+    const port = await freePort();
+    // Its own database: one server per JSON file.
+    const embedded = startBin(join(scratch, 'embed.mjs'), scratch, cleanEnv({ APP_PORT: String(port), KEYWAY_DB_PATH: '.keyway-embedded/db.json', KEYWAY_LOG_LEVEL: 'warn' }));
+    try {
+      await waitFor('the embedding app', async () => (await fetch(`http://127.0.0.1:${port}/keyway/health`)).ok, embedded.output);
+      expect(await (await fetch(`http://127.0.0.1:${port}/`)).text()).toBe('the app');
+      const { secret_key } = JSON.parse(await readFile(join(scratch, '.keyway-embedded/secrets.json'), 'utf8')) as { secret_key: string };
+      const providers = await fetch(`http://127.0.0.1:${port}/keyway/providers`, { headers: { authorization: `Bearer ${secret_key}` } });
+      expect(providers.status).toBe(200);
+    } finally {
+      embedded.child.kill('SIGTERM');
+    }
   });
 
   it('keyway doctor --json from the installed CLI passes against the installed server', async () => {

@@ -1,6 +1,6 @@
 // Packs every publishable package with pnpm (which writes real versions over `workspace:` ranges and applies each
 // package's publishConfig) into release/<name>.tgz, then checks every tarball: no TypeScript sources other than
-// .d.ts, no tests, no `workspace:` range. Exits 1 on any finding. Packs what is built: `pnpm release:check` builds
+// .d.ts, no tests, no `workspace:` range, a CHANGELOG.md entry for the version. Exits 1 on any finding. Packs what is built: `pnpm release:check` builds
 // first; the install test (e2e/install.test.ts) runs after the test command's build and installs these tarballs,
 // and the Dockerfile copies release/keyway-server.tgz, so what ships is what the tests ran.
 import { execFileSync } from 'node:child_process';
@@ -25,13 +25,15 @@ function pnpm(args, cwd) {
 /** The problems found in one tarball (empty when it may be published). */
 export function checkTarball(file) {
   const problems = [];
-  const entries = execFileSync('tar', ['-tzf', file], { encoding: 'utf8' }).split('\n').filter(Boolean);
+  const entries = execFileSync('tar', ['-tzf', file], { encoding: 'utf8' }).split('\n').filter((e) => e && !e.endsWith('/'));
   for (const entry of entries) {
     if (/\.(c|m)?tsx?$/.test(entry) && !/\.d\.(c|m)?ts$/.test(entry)) problems.push(`TypeScript source ${entry}`);
     if (/(^|\/)(test|tests|__tests__)\//.test(entry) || /\.(test|spec)\.[cm]?[jt]sx?$/.test(entry)) problems.push(`test file ${entry}`);
   }
   const manifest = execFileSync('tar', ['-xzOf', file, 'package/package.json'], { encoding: 'utf8' });
   const pkg = JSON.parse(manifest);
+  const changelog = entries.includes('package/CHANGELOG.md') ? execFileSync('tar', ['-xzOf', file, 'package/CHANGELOG.md'], { encoding: 'utf8' }) : '';
+  if (!new RegExp(`^## \\[?${pkg.version.replaceAll('.', '\\.')}\\b`, 'm').test(changelog)) problems.push(`CHANGELOG.md has no entry for ${pkg.version}`);
   for (const field of ['dependencies', 'devDependencies', 'peerDependencies', 'optionalDependencies']) {
     for (const [name, range] of Object.entries(pkg[field] ?? {})) {
       if (String(range).startsWith('workspace:')) problems.push(`${field}.${name} is ${range}`);
