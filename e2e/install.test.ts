@@ -216,7 +216,7 @@ beforeAll(async () => {
   // All five tarballs in one install: their dependencies on each other resolve to these files, never the registry.
   const [keywayPort, sandboxPort, webPort] = await Promise.all([freePort(), freePort(), freePort()]);
   const installed = Promise.all([
-    run('npm', ['install', '--no-audit', '--no-fund', '--loglevel=error', ...Object.values(tarballs), '@types/node@20.19.43'], { cwd: scratch, env: cleanEnv() }),
+    run('npm', ['install', '--prefer-offline', '--no-audit', '--no-fund', '--loglevel=error', ...Object.values(tarballs), '@types/node@20.19.43'], { cwd: scratch, env: cleanEnv() }),
     launchChromium().then((b) => (browser = b)),
   ]);
   await installed;

@@ -4,7 +4,7 @@
 // first; the install test (e2e/install.test.ts) runs after the test command's build and installs these tarballs,
 // and the Dockerfile copies release/keyway-server.tgz, so what ships is what the tests ran.
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, readdirSync, renameSync, rmSync } from 'node:fs';
+import { mkdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
 export const PACKAGES = ['node', 'frontend', 'sandbox', 'server', 'cli'];
@@ -42,20 +42,17 @@ export function checkTarball(file) {
   return problems;
 }
 
-/** Packs all; returns the tarball paths by package name (e.g. `@keyway/node`). */
+/** Packs all (one recursive pnpm call); returns the tarball paths by package name (e.g. `@keyway/node`). */
 export function packAll() {
   rmSync(RELEASE_DIR, { recursive: true, force: true });
   mkdirSync(RELEASE_DIR, { recursive: true });
+  pnpm(['-r', ...PACKAGES.flatMap((dir) => ['--filter', `@keyway/${dir}`]), 'pack', '--pack-destination', RELEASE_DIR], root);
   const tarballs = {};
   for (const dir of PACKAGES) {
-    const cwd = `${root}packages/${dir}`;
-    const before = new Set(readdirSync(RELEASE_DIR));
-    pnpm(['pack', '--pack-destination', RELEASE_DIR], cwd);
-    const made = readdirSync(RELEASE_DIR).find((f) => !before.has(f));
-    if (!made) throw new Error(`pnpm pack wrote nothing for packages/${dir}`);
+    const { version } = JSON.parse(readFileSync(`${root}packages/${dir}/package.json`, 'utf8'));
     // A name without the version: the Dockerfile and the install test name the file.
     const file = `${RELEASE_DIR}/keyway-${dir}.tgz`;
-    renameSync(`${RELEASE_DIR}/${made}`, file);
+    renameSync(`${RELEASE_DIR}/keyway-${dir}-${version}.tgz`, file);
     tarballs[`@keyway/${dir}`] = file;
   }
   return tarballs;
