@@ -102,6 +102,13 @@ await nango.createIntegration({
 console.log('ok');
 `;
 
+// A connect session for one end user, made by the backend with the installed client.
+const SESSION_MJS = `import { Nango } from '@keyway/node';
+const nango = new Nango({ host: process.env.KEYWAY_URL, secretKey: process.env.KEYWAY_SECRET_KEY });
+const { data } = await nango.createConnectSession({ end_user: { id: process.argv[2] }, allowed_integrations: ['sandbox'] });
+console.log(data.token);
+`;
+
 // Server-side rendering: importing the browser SDK (and making a client) in Node must not touch window.
 const SSR_MJS = `const { default: Nango, AuthError } = await import('@keyway/frontend');
 new Nango({ host: 'http://127.0.0.1:9', publicKey: 'kw_pk_x' });
@@ -162,7 +169,8 @@ const tsconfig = (resolution: 'node16' | 'bundler', files: string[]) =>
   });
 
 const VITE_HTML = `<!doctype html><html><head><meta charset="utf-8"><title>vite app</title></head><body>
-<button id="connect">Connect</button><script type="module" src="./main.js"></script></body></html>`;
+<button id="connect">Connect</button><button id="open-connect-ui">Open the Connect UI</button>
+<script type="module" src="./main.js"></script></body></html>`;
 
 const VITE_MAIN = `import Nango from '@keyway/frontend';
 document.getElementById('connect').addEventListener('click', () => {
@@ -171,6 +179,11 @@ document.getElementById('connect').addEventListener('click', () => {
     (value) => { window.result = { ok: true, value }; },
     (e) => { window.result = { ok: false, type: e.type, message: e.message }; },
   );
+});
+// The Connect UI: a lazy chunk of the SDK, framing the page the installed server ships.
+document.getElementById('open-connect-ui').addEventListener('click', () => {
+  window.uiEvents = [];
+  new Nango({ host: window.cfg.host, connectSessionToken: window.cfg.connectSessionToken }).openConnectUI({ onEvent: (e) => window.uiEvents.push(e) });
 });
 `;
 
@@ -248,6 +261,7 @@ beforeAll(async () => {
     writeFile(join(scratch, 'token.mjs'), TOKEN_MJS),
     writeFile(join(scratch, 'setup.mjs'), SETUP_MJS),
     writeFile(join(scratch, 'ssr.mjs'), SSR_MJS),
+    writeFile(join(scratch, 'session.mjs'), SESSION_MJS),
     writeFile(join(scratch, 'embed.mjs'), EMBED_MJS),
     writeFile(join(scratch, 'check.ts'), CHECK_TS),
     writeFile(join(scratch, 'check.cts'), CHECK_CTS),
@@ -328,6 +342,26 @@ describe('installed from the packed tarballs', () => {
     const { stdout } = await run('ls', [join(scratch, 'app/dist/assets')]);
     expect(stdout).toMatch(/^connect-ui-[\w-]+\.js$/m);
     expect(stdout).toMatch(/^api-auth-[\w-]+\.js$/m);
+  });
+
+  it('the Vite app opens the Connect UI (lazy chunk + the page the installed server ships) and connects through it', async () => {
+    const connectSessionToken = (await node('session.mjs', ['ui-user'])).stdout.trim();
+    const page = await browser.newPage();
+    try {
+      await page.goto(`${webUrl}/app/dist/index.html`);
+      await page.evaluate((cfg) => Object.assign(window, { cfg }), { host: keywayUrl, connectSessionToken });
+      await page.click('#open-connect-ui');
+      // One allowed integration: the UI opens on it directly.
+      const ui = page.frameLocator('iframe');
+      await expect.poll(() => ui.locator('h1').textContent(), { timeout: 10_000 }).toBe('Connect Keyway Sandbox');
+      const [popup] = await Promise.all([page.waitForEvent('popup'), ui.getByRole('button', { name: 'Connect' }).click()]);
+      await popup.click('#approve');
+      const events = () => page.evaluate(() => (window as unknown as { uiEvents: unknown[] }).uiEvents);
+      await expect.poll(events, { timeout: 15_000 }).toContainEqual({ type: 'connect', payload: { providerConfigKey: 'sandbox', connectionId: 'ui-user' } });
+    } finally {
+      await page.close();
+    }
+    await tokenFrom('token.cjs', 'ui-user');
   });
 
   it('imports @keyway/frontend in Node (server-side rendering) without touching window', async () => {
