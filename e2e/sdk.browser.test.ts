@@ -84,7 +84,11 @@ describe('nango.auth() in Chromium', () => {
     const run = await startAuth(stack, 'user-1');
     await run.popup.click('#approve');
     expect(await run.result()).toEqual({ ok: true, value: { providerConfigKey: 'sandbox', connectionId: 'user-1' } });
-    expect((await keywayMessages(run.page)).length).toBe(1); // the fast path: the callback page posted to the app
+    // Whichever path delivers first wins: the long-poll may resolve (and close the popup) before the callback page
+    // posts, as it does on a loaded machine. The contract: never more than one message, and only for this flow.
+    const messages = await keywayMessages(run.page);
+    expect(messages.length).toBeLessThanOrEqual(1);
+    for (const m of messages) expect(m.data).toMatchObject({ source: 'keyway', flowId: run.flowId });
     if (!run.popup.isClosed()) await run.popup.waitForEvent('close', { timeout: 5000 });
     const token = (await node(stack).getToken('sandbox', 'user-1')) as string;
     const me = await fetch(stack.sandbox.userinfoUrl, { headers: { authorization: `Bearer ${token}` } });
