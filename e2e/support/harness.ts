@@ -1,15 +1,25 @@
 import { execFile } from 'node:child_process';
-import { readFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { createServer } from 'node:http';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 
 const FRONTEND = fileURLToPath(new URL('../../packages/frontend/', import.meta.url));
 
-/** Builds @keyway/frontend's script-tag bundle (the real artefact a user ships) and returns it. */
+/**
+ * Builds @keyway/frontend's script-tag bundle (the real artefact a user ships) and returns it. Into a folder of its
+ * own: the package's dist/ is what the install test packs at the same time.
+ */
 export async function buildSdk(): Promise<string> {
-  await promisify(execFile)(process.execPath, [fileURLToPath(new URL('../../packages/frontend/node_modules/vite/bin/vite.js', import.meta.url)), 'build', '--logLevel', 'error'], { cwd: FRONTEND });
-  return readFile(`${FRONTEND}dist/keyway-frontend.iife.js`, 'utf8');
+  const out = await mkdtemp(join(tmpdir(), 'keyway-sdk-'));
+  try {
+    await promisify(execFile)(process.execPath, [fileURLToPath(new URL('../../packages/frontend/node_modules/vite/bin/vite.js', import.meta.url)), 'build', '--logLevel', 'error', '--outDir', out], { cwd: FRONTEND });
+    return await readFile(join(out, 'keyway-frontend.iife.js'), 'utf8');
+  } finally {
+    await rm(out, { recursive: true, force: true });
+  }
 }
 
 /**

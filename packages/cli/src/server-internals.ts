@@ -1,9 +1,14 @@
-/**
- * Parts of @keyway/server that its package entry does not export yet, imported by path (the
- * workspace keeps both packages side by side). Local commands only: reencrypt and doctor.
- */
-export { Keyring, keyId } from '../../server/src/crypto/keyring.ts';
-export { RecordCodec, type StoredConnection, type StoredIntegration } from '../../server/src/store/codec.ts';
-export { JsonFileStore, StoreError } from '../../server/src/store/json-file.ts';
-export { TemplateCatalog, TemplateError, BUILT_IN_TEMPLATES_DIR } from '../../server/src/templates/catalog.ts';
-export { PostgresStore } from '../../server/src/store/postgres.ts';
+/** What the local commands (doctor, reencrypt, migrate) use of the server: its public `@keyway/server/admin` entry. */
+export {
+  BUILT_IN_TEMPLATES_DIR,
+  JsonFileStore,
+  Keyring,
+  keyId,
+  PostgresStore,
+  RecordCodec,
+  StoreError,
+  TemplateCatalog,
+  TemplateError,
+  type StoredConnection,
+  type StoredIntegration,
+} from '@keyway/server/admin';

@@ -1,3 +1,4 @@
+#!/usr/bin/env node
 // `pnpm sandbox` / `keyway-sandbox`: runs the sandbox from environment variables.
 //   SANDBOX_PORT              default 3004
 //   SANDBOX_HOST              default 127.0.0.1 (loopback only)

@@ -1,3 +1,4 @@
+#!/usr/bin/env node
 import { existsSync } from 'node:fs';
 import { createKeyway } from './app.ts';
 import { ConfigError, loadConfig } from './config.ts';

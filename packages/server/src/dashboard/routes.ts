@@ -1,5 +1,4 @@
 import { existsSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import express, { Router, type Request } from 'express';
 import type { Config } from '../config.ts';
 import { keyId } from '../crypto/keyring.ts';
@@ -9,8 +8,9 @@ import { bodyOf } from '../http/request.ts';
 import { authWebhookBody, signatureHeaders } from '../webhooks/sender.ts';
 import { CSRF_HEADER, DASHBOARD_COOKIE, DASHBOARD_SESSION_TTL_S, readCookie, type DashboardSessions } from './session.ts';
 
-/** The built dashboard (packages/dashboard, `vite build`). */
-export const DASHBOARD_DIST = fileURLToPath(new URL('../../../dashboard/dist/', import.meta.url));
+import { DASHBOARD_DIST } from '../assets.ts';
+
+export { DASHBOARD_DIST };
 
 /**
  * The dashboard, served by the server itself: its sign-in (secret key -> session cookie), its

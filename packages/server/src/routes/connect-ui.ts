@@ -1,5 +1,4 @@
 import { existsSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import express, { Router } from 'express';
 import type { Config } from '../config.ts';
 import { KeywayError } from '../errors.ts';
@@ -7,8 +6,9 @@ import type { IntegrationService } from '../integrations/service.ts';
 import type { ConnectSessionService } from '../sessions/service.ts';
 import type { ProviderTemplate } from '../templates/schema.ts';
 
-/** The built Connect UI (packages/connect-ui, `vite build`). */
-export const CONNECT_UI_DIST = fileURLToPath(new URL('../../../connect-ui/dist/', import.meta.url));
+import { CONNECT_UI_DIST } from '../assets.ts';
+
+export { CONNECT_UI_DIST };
 
 /**
  * The Connect UI: a page the SDK opens in a frame (`openConnectUI`), served from this server, and

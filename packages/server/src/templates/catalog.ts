@@ -1,11 +1,9 @@
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import type { ProviderTemplate } from './schema.ts';
 import { validateTemplate } from './validate.ts';
 
-/** The templates shipped in the repository's `templates/` folder. */
-export const BUILT_IN_TEMPLATES_DIR = fileURLToPath(new URL('../../../../templates/', import.meta.url));
+export { BUILT_IN_TEMPLATES_DIR } from '../assets.ts';
 
 export class TemplateError extends Error {
   override readonly name = 'TemplateError';
