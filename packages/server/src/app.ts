@@ -140,6 +140,13 @@ function toKeywayError(err: unknown): KeywayError {
   if (type === 'entity.parse.failed') return new KeywayError('invalid_body', 'The body is not valid JSON');
   if (type === 'encoding.unsupported' || type === 'charset.unsupported') return new KeywayError('unsupported_media_type', 'The body encoding is not supported');
   if (type === 'request.aborted' || type === 'request.size.invalid') return new KeywayError('invalid_body', 'The body was not received whole');
-  if ((err as { status?: unknown })?.status === 404) return new KeywayError('not_found', 'Not found'); // static files
+  // The router's decoding of a path parameter: a malformed percent-escape is the client's mistake.
+  if (err instanceof URIError) return new KeywayError('invalid_path', 'The path has a malformed percent-escape');
+  // A body whose Content-Encoding does not decode (truncated gzip, a bad deflate stream).
+  const code = (err as { code?: unknown })?.code;
+  if (typeof code === 'string' && code.startsWith('Z_')) return new KeywayError('invalid_body', 'The body could not be decompressed (bad Content-Encoding data)');
+  const status = (err as { status?: unknown })?.status;
+  if (status === 404) return new KeywayError('not_found', 'Not found'); // static files
+  if (typeof status === 'number' && status >= 400 && status < 500) return new KeywayError('invalid_body', 'The request could not be read');
   return new KeywayError('server_error', 'Internal server error');
 }

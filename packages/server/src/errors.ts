@@ -11,6 +11,7 @@ const STATUS = {
   invalid_connection_config: 400,
   missing_connection_id: 400,
   invalid_flow_id: 400,
+  invalid_path: 400,
   origin_not_allowed: 403,
   payload_too_large: 413,
   unsupported_media_type: 415,

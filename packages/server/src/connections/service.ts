@@ -6,7 +6,7 @@ import { ProviderCallError, requestTokens, type OAuth2Tokens } from '../oauth/cl
 import { hasToken, type Connection, type ConnectionFilter, type Credentials, type EndUser, type RefreshFailure, type Store, type TokenCredentials, type UpsertResult } from '../store/types.ts';
 import { resolveEndpoints } from '../templates/interpolate.ts';
 import { clientCredentialsFrom, credentialsFrom, expiresWithin, refreshDue } from './credentials.ts';
-import { mergeMetadata } from './metadata.ts';
+import { checkMetadataSize, mergeMetadata } from './metadata.ts';
 import { EXHAUSTED_AFTER_DAYS } from '../store/status.ts';
 
 /** Refresh a token that expires within this margin (a template may set its own). */
@@ -231,7 +231,8 @@ export class ConnectionService {
 
   /** Replaces (`merge` false) or shallow-merges the metadata of each connection; all must exist first. */
   async writeMetadata(providerConfigKey: string, connectionIds: readonly string[], metadata: Record<string, unknown>, merge: boolean): Promise<void> {
-    await Promise.all(connectionIds.map((id) => this.get(providerConfigKey, id)));
+    const current = await Promise.all(connectionIds.map((id) => this.get(providerConfigKey, id)));
+    if (merge) for (const c of current) checkMetadataSize(mergeMetadata(c.metadata, metadata));
     for (const id of connectionIds) {
       await this.store.writeConnection(providerConfigKey, id, (c) =>
         c ? { ...c, metadata: merge ? mergeMetadata(c.metadata, metadata) : metadata, updated_at: new Date().toISOString() } : null,

@@ -4,7 +4,7 @@ import express, { Router, type Request } from 'express';
 import type { Config } from '../config.ts';
 import { keyId } from '../crypto/keyring.ts';
 import { KeywayError } from '../errors.ts';
-import { safeEqual } from '../flows/state.ts';
+import { safeEqual } from '../primitives.ts';
 import { bodyOf } from '../http/request.ts';
 import { authWebhookBody, signatureHeaders } from '../webhooks/sender.ts';
 import { CSRF_HEADER, DASHBOARD_COOKIE, DASHBOARD_SESSION_TTL_S, readCookie, type DashboardSessions } from './session.ts';

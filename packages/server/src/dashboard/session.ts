@@ -1,7 +1,7 @@
 import { createHmac, randomBytes } from 'node:crypto';
 import { jwtVerify, SignJWT } from 'jose';
 import { KeywayError } from '../errors.ts';
-import { safeEqual } from '../flows/state.ts';
+import { safeEqual } from '../primitives.ts';
 
 export const DASHBOARD_COOKIE = 'keyway_dashboard';
 export const DASHBOARD_SESSION_TTL_S = 30 * 60;

@@ -4,7 +4,7 @@ import type { IntegrationService } from '../integrations/service.ts';
 import type { ApiKeyCredentials, BasicCredentials, ConnectSession, Store } from '../store/types.ts';
 import { fillUrl, type ConnectionConfig } from '../templates/interpolate.ts';
 import type { ApiKeyTemplate, BasicTemplate } from '../templates/schema.ts';
-import { isRecord } from '../templates/validate.ts';
+import { isRecord } from '../primitives.ts';
 import type { AuthEventSink } from '../webhooks/events.ts';
 import { asUnknownConfigKey, connectTarget } from './target.ts';
 

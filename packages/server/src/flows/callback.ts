@@ -8,7 +8,7 @@ import { requestTokens } from '../oauth/client.ts';
 import type { Store, UpsertResult } from '../store/types.ts';
 import { resolveEndpoints } from '../templates/interpolate.ts';
 import type { AuthEventSink } from '../webhooks/events.ts';
-import { safeEqual, sha256 } from './state.ts';
+import { safeEqual, sha256 } from '../primitives.ts';
 
 /** Where a flow's outcome is reported: the SDK's flow id and its page's origin (both absent for a plain redirect). */
 export interface FlowReturn {

@@ -3,7 +3,8 @@ import type { IntegrationService } from '../integrations/service.ts';
 import { buildAuthorizationUrl, generateCodeVerifier, generateState } from '../oauth/client.ts';
 import type { ConnectSession, Store } from '../store/types.ts';
 import { resolveEndpoints } from '../templates/interpolate.ts';
-import { bracketParams, sha256 } from './state.ts';
+import { sha256 } from '../primitives.ts';
+import { bracketParams } from './state.ts';
 import { asUnknownConfigKey, connectTarget } from './target.ts';
 
 export interface ConnectRequest {

@@ -2,7 +2,7 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import type { NextFunction, Request, Response } from 'express';
 import { KeywayError } from '../errors.ts';
 import { CSRF_HEADER, DASHBOARD_COOKIE, readCookie, type DashboardSessions } from '../dashboard/session.ts';
-import { safeEqual } from '../flows/state.ts';
+import { safeEqual } from '../primitives.ts';
 
 const digest = (value: string) => createHash('sha256').update(value).digest();
 

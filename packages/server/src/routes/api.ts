@@ -10,7 +10,7 @@ import type { ConnectSessionInput, ConnectSessionService } from '../sessions/ser
 import type { AuthEventSink } from '../webhooks/events.ts';
 import type { ConnectionStatus } from '../store/status.ts';
 import type { TemplateCatalog } from '../templates/catalog.ts';
-import { isRecord } from '../templates/validate.ts';
+import { isRecord } from '../primitives.ts';
 import { apiConnection, apiConnectionSummary, apiIntegration, apiProvider } from './wire.ts';
 
 /** The backend API (Nango's paths and shapes), behind the secret key. Mounted first: it is the hot path (getToken). */

@@ -7,7 +7,7 @@ import { connectWithCredentials } from '../flows/api-auth.ts';
 import { finishFlow, type FlowReturn } from '../flows/callback.ts';
 import { startFlow } from '../flows/connect.ts';
 import { FLOW_ID, type FlowOutcomes } from '../flows/outcomes.ts';
-import { safeEqual } from '../flows/state.ts';
+import { safeEqual } from '../primitives.ts';
 import { corsForAllowedOrigins } from '../http/cors.ts';
 import { intParam, queryOf } from '../http/request.ts';
 import type { IntegrationService } from '../integrations/service.ts';

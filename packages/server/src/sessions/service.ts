@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { KeywayError } from '../errors.ts';
-import { sha256 } from '../flows/state.ts';
+import { sha256 } from '../primitives.ts';
 import type { IntegrationService } from '../integrations/service.ts';
 import type { ConnectSession, EndUser, Store } from '../store/types.ts';
 
