@@ -70,12 +70,17 @@ function apiCredentials(creds: Credentials, includeRefreshToken: boolean) {
   switch (creds.type) {
     case 'OAUTH2': {
       const { refresh_token, obtained_at: _, ...rest } = creds;
-      const raw = { ...creds.raw };
-      if (!includeRefreshToken) delete raw.refresh_token;
+      const raw = includeRefreshToken ? creds.raw : withoutRefreshTokens(creds.raw);
       return { ...rest, ...(includeRefreshToken && refresh_token !== undefined && { refresh_token }), raw };
     }
     case 'OAUTH2_CC':
-      return { type: creds.type, token: creds.access_token, ...(creds.expires_at !== undefined && { expires_at: creds.expires_at }), client_id: creds.client_id, raw: creds.raw };
+      return {
+        type: creds.type,
+        token: creds.access_token,
+        ...(creds.expires_at !== undefined && { expires_at: creds.expires_at }),
+        client_id: creds.client_id,
+        raw: includeRefreshToken ? creds.raw : withoutRefreshTokens(creds.raw),
+      };
     case 'API_KEY':
       return { ...creds.fields, type: creds.type, apiKey: creds.apiKey };
     case 'BASIC':
@@ -86,4 +91,35 @@ function apiCredentials(creds: Credentials, includeRefreshToken: boolean) {
 export function apiProvider(t: ProviderTemplate) {
   const { name, ...rest } = t;
   return { name, ...rest, logo_url: '' };
+}
+
+/**
+ * A copy of a raw token response without any `refresh_token`, at any depth: templates with a
+ * `token_path` (Slack user tokens under `authed_user`) nest it, and a provider may nest it
+ * elsewhere. Objects without one are shared, not copied (this runs on every token read).
+ */
+export function withoutRefreshTokens(raw: Readonly<Record<string, unknown>>): Record<string, unknown> {
+  return strip(raw, 0) as Record<string, unknown>;
+}
+
+/** Beyond this depth a provider's response is cut off rather than walked further. */
+const MAX_RAW_DEPTH = 32;
+
+function strip(value: unknown, depth: number): unknown {
+  if (typeof value !== 'object' || value === null) return value;
+  if (depth >= MAX_RAW_DEPTH) return null;
+  if (Array.isArray(value)) {
+    const items = value.map((v) => strip(v, depth + 1));
+    return items.every((v, i) => v === value[i]) ? value : items;
+  }
+  let copy: Record<string, unknown> | undefined;
+  for (const [k, v] of Object.entries(value)) {
+    const next = k === 'refresh_token' ? undefined : strip(v, depth + 1);
+    if (next !== v) {
+      copy ??= { ...(value as Record<string, unknown>) };
+      if (next === undefined) delete copy[k];
+      else copy[k] = next;
+    }
+  }
+  return copy ?? value;
 }
