@@ -11,6 +11,8 @@ export interface NangoOptions {
   secretKey?: string;
   /** Alias of `secretKey` (newer @nangohq/node releases call it `apiKey`). */
   apiKey?: string;
+  /** The server's KEYWAY_WEBHOOK_SECRET (`whsec_...`), for `verifyIncomingWebhookRequest` (@nangohq/node's name). */
+  webhookSigningKey?: string;
   /** Per-request timeout in milliseconds. Default 30000. */
   timeoutMs?: number;
   /** A `fetch` implementation; defaults to Node's global `fetch`. */

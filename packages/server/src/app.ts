@@ -42,7 +42,7 @@ export async function createKeyway(config: Config, log: Logger = createLogger())
   if (config.allowedOrigins.length === 0) log.warn('KEYWAY_ALLOWED_ORIGINS is empty: the browser SDK cannot run flows from any page');
   const store = await openStore(config, new Keyring(config.encryptionKeys));
   const integrations = new IntegrationService(store, templates);
-  const webhooks = config.webhookUrl ? new WebhookSender({ url: config.webhookUrl, secretKey: config.secretKey, log }) : undefined;
+  const webhooks = config.webhookUrl ? new WebhookSender({ url: config.webhookUrl, secret: config.webhookSecret, legacySignature: config.webhookLegacySignature, log }) : undefined;
   const events: AuthEventSink = webhooks ?? NO_EVENTS;
   const connections = new ConnectionService(store, integrations, {
     providerTimeoutMs: config.providerTimeoutMs,
@@ -54,6 +54,7 @@ export async function createKeyway(config: Config, log: Logger = createLogger())
         providerConfigKey: c.provider_config_key,
         connectionId: c.connection_id,
         provider: c.provider,
+        authMode: c.credentials.type,
         endUser: c.end_user,
         error: { type: error.details?.provider_error ?? error.code, description: error.message },
       }),

@@ -4,6 +4,7 @@ import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { parseEncryptionKeys } from './crypto/keyring.ts';
 import { BUILT_IN_TEMPLATES_DIR } from './templates/catalog.ts';
+import { generateWebhookSecret, webhookKey } from './webhooks/signature.ts';
 
 /** Everything the server needs to start, validated. Built by loadConfig, or by hand in tests. */
 export interface Config {
@@ -30,6 +31,10 @@ export interface Config {
   readonly requireConnectSession: boolean;
   /** Where auth webhooks go; null = none. */
   readonly webhookUrl: string | null;
+  /** Signs webhooks (`whsec_...`, Standard Webhooks); never the API's secret key. */
+  readonly webhookSecret: string;
+  /** Also send Nango's legacy X-Nango-Signature (SHA-256 of secret + body): off unless asked for. */
+  readonly webhookLegacySignature: boolean;
   /** How often the background job looks for connections to refresh; 0 = off. */
   readonly backgroundRefreshIntervalMs: number;
   /** The job refreshes connections whose credentials are older than this (keeps refresh tokens from going stale). */
@@ -45,6 +50,7 @@ interface GeneratedSecrets {
   encryption_key?: string;
   secret_key?: string;
   public_key?: string;
+  webhook_secret?: string;
 }
 
 export interface LoadedConfig {
@@ -98,6 +104,17 @@ export async function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = pro
   // Printed once, on the start that made them, so the operator can copy them; never logged again.
   if (made.has('secret_key')) notices.push(`Generated KEYWAY_SECRET_KEY=${secretKey} (backend API); kept in ${secretsPath}.`);
   if (made.has('public_key')) notices.push(`Generated KEYWAY_PUBLIC_KEY=${publicKey} (browser SDK); kept in ${secretsPath}.`);
+  // Instances behind one database must sign webhooks alike: none may make its own secret.
+  if (env.KEYWAY_DATABASE_URL && env.KEYWAY_WEBHOOK_URL && !env.KEYWAY_WEBHOOK_SECRET) {
+    throw new ConfigError('KEYWAY_WEBHOOK_SECRET: set it explicitly with KEYWAY_DATABASE_URL and KEYWAY_WEBHOOK_URL; every instance must sign webhooks with it');
+  }
+  const webhookSecret = env.KEYWAY_WEBHOOK_SECRET ?? take('webhook_secret', generateWebhookSecret);
+  try {
+    webhookKey(webhookSecret);
+  } catch (e) {
+    throw new ConfigError(`KEYWAY_WEBHOOK_SECRET: ${(e as Error).message}`);
+  }
+  if (made.has('webhook_secret')) notices.push(`Generated KEYWAY_WEBHOOK_SECRET=${webhookSecret} (verifies webhooks); kept in ${secretsPath}.`);
   if (made.size > 0) await writeGenerated(secretsPath, generated);
 
   const templatesDirs = [BUILT_IN_TEMPLATES_DIR];
@@ -123,6 +140,8 @@ export async function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = pro
       flowTtlMs: 10 * 60_000,
       requireConnectSession: parseBoolean('KEYWAY_REQUIRE_CONNECT_SESSION', env.KEYWAY_REQUIRE_CONNECT_SESSION ?? 'false'),
       webhookUrl: env.KEYWAY_WEBHOOK_URL ? parseWebhookUrl(env.KEYWAY_WEBHOOK_URL) : null,
+      webhookSecret,
+      webhookLegacySignature: parseBoolean('KEYWAY_WEBHOOK_LEGACY_SIGNATURE', env.KEYWAY_WEBHOOK_LEGACY_SIGNATURE ?? 'false'),
       backgroundRefreshIntervalMs: parseWholeNumber('KEYWAY_BACKGROUND_REFRESH_INTERVAL_SECONDS', env.KEYWAY_BACKGROUND_REFRESH_INTERVAL_SECONDS ?? '3600') * 1000,
       backgroundRefreshAfterMs: parsePositiveInt('KEYWAY_BACKGROUND_REFRESH_AFTER_HOURS', env.KEYWAY_BACKGROUND_REFRESH_AFTER_HOURS ?? '168') * 3_600_000,
     },

@@ -2,7 +2,7 @@ import { createServer, type IncomingHttpHeaders } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Nango as KeywayNode } from '@keyway/node';
 import { TestBrowser } from './support/browser.ts';
-import { PUBLIC_KEY, SECRET_KEY, oauth2 } from './support/keyway.ts';
+import { PUBLIC_KEY, SECRET_KEY, WEBHOOK_SECRET, oauth2 } from './support/keyway.ts';
 import { SANDBOX_CLIENT, startSandboxStack } from './support/sandbox-stack.ts';
 
 /** Auth webhooks from the real flow: creation, override, refresh failure, signed; a dead receiver slows nothing. */
@@ -36,7 +36,7 @@ let client: KeywayNode;
 beforeAll(async () => {
   receiver = await startReceiver(mode);
   stack = await startSandboxStack({ sandbox: { autoApprove: true }, keyway: { config: { webhookUrl: receiver.url } } });
-  client = new KeywayNode({ host: stack.kw.url, secretKey: SECRET_KEY });
+  client = new KeywayNode({ host: stack.kw.url, secretKey: SECRET_KEY, webhookSigningKey: WEBHOOK_SECRET });
   await client.createIntegration({ unique_key: 'sandbox', provider: 'keyway-sandbox', credentials: { type: 'OAUTH2', client_id: SANDBOX_CLIENT.clientId, client_secret: SANDBOX_CLIENT.clientSecret } });
 });
 afterAll(async () => {

@@ -6,7 +6,8 @@ import { keyId } from '../crypto/keyring.ts';
 import { KeywayError } from '../errors.ts';
 import { safeEqual } from '../primitives.ts';
 import { bodyOf } from '../http/request.ts';
-import { authWebhookBody, signatureHeaders } from '../webhooks/sender.ts';
+import { authWebhookBody } from '../webhooks/sender.ts';
+import { newMessageId, signatureHeaders } from '../webhooks/signature.ts';
 import { CSRF_HEADER, DASHBOARD_COOKIE, DASHBOARD_SESSION_TTL_S, readCookie, type DashboardSessions } from './session.ts';
 
 /** The built dashboard (packages/dashboard, `vite build`). */
@@ -67,11 +68,11 @@ export function dashboardRoutes(deps: { config: Config; sessions: DashboardSessi
   r.post('/dashboard/api/webhook-test', async (req, res) => {
     checkCsrf(req, (await current(req)).csrf);
     if (!config.webhookUrl) throw new KeywayError('invalid_body', 'No webhook URL is configured (KEYWAY_WEBHOOK_URL)');
-    const body = JSON.stringify(authWebhookBody({ operation: 'creation', success: true, providerConfigKey: 'keyway-test', connectionId: 'keyway-test', provider: 'keyway-test', endUser: null }));
+    const body = JSON.stringify(authWebhookBody({ operation: 'creation', success: true, providerConfigKey: 'keyway-test', connectionId: 'keyway-test', provider: 'keyway-test', authMode: 'OAUTH2', endUser: null }));
     try {
       const answer = await fetch(config.webhookUrl, {
         method: 'POST',
-        headers: { 'Content-Type': 'application/json', 'User-Agent': 'keyway', ...signatureHeaders(config.secretKey, body) },
+        headers: { 'Content-Type': 'application/json', 'User-Agent': 'keyway', ...signatureHeaders({ secret: config.webhookSecret, legacySignature: config.webhookLegacySignature }, body, newMessageId(), Date.now() / 1000) },
         body,
         redirect: 'manual',
         signal: AbortSignal.timeout(config.providerTimeoutMs),

@@ -55,6 +55,7 @@ export async function connectWithCredentials(req: KeyConnectRequest, deps: KeyCo
     providerConfigKey: integration.unique_key,
     connectionId: target.connectionId,
     provider: template.name,
+    authMode: req.mode,
     endUser: target.endUser,
   });
   return { providerConfigKey: integration.unique_key, connectionId: target.connectionId };

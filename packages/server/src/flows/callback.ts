@@ -55,7 +55,7 @@ async function report(outcome: FlowOutcome, deps: CallbackDeps): Promise<void> {
   const existing = await deps.store.getConnection(key, id);
   const endUser = existing?.end_user ?? null;
   if (outcome.ok) {
-    deps.events.emit({ operation: outcome.result === 'created' ? 'creation' : 'override', success: true, providerConfigKey: key, connectionId: id, provider, endUser });
+    deps.events.emit({ operation: outcome.result === 'created' ? 'creation' : 'override', success: true, providerConfigKey: key, connectionId: id, provider, authMode: 'OAUTH2', endUser });
   } else {
     deps.events.emit({
       operation: existing ? 'override' : 'creation',
@@ -63,6 +63,7 @@ async function report(outcome: FlowOutcome, deps: CallbackDeps): Promise<void> {
       providerConfigKey: key,
       connectionId: id,
       provider,
+      authMode: 'OAUTH2',
       endUser,
       error: { type: outcome.error.code, description: outcome.error.message },
     });

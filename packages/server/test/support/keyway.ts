@@ -9,6 +9,8 @@ import { BUILT_IN_TEMPLATES_DIR } from '../../src/templates/catalog.ts';
 
 export const SECRET_KEY = 'test-secret-key-0123456789';
 export const PUBLIC_KEY = 'test-public-key-0123';
+/** The webhook signing secret of test servers (`whsec_` + base64 of 32 bytes). */
+export const WEBHOOK_SECRET = `whsec_${Buffer.alloc(32, 7).toString('base64')}`;
 
 export interface TestKeyway {
   readonly keyway: Keyway;
@@ -43,6 +45,8 @@ export async function startKeyway(options: { templates?: Record<string, unknown>
     flowTtlMs: 10 * 60_000,
     requireConnectSession: false,
     webhookUrl: null,
+    webhookSecret: WEBHOOK_SECRET,
+    webhookLegacySignature: false,
     backgroundRefreshIntervalMs: 0,
     backgroundRefreshAfterMs: 7 * 24 * 3_600_000,
     ...options.config,
