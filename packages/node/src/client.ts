@@ -6,6 +6,7 @@ import type {
   ConnectionSummary,
   ConnectSession,
   CreateConnectSessionProps,
+  CreateReconnectSessionProps,
   CreateIntegrationBody,
   DeleteResponse,
   Integration,
@@ -182,6 +183,16 @@ export class Nango {
   async createConnectSession(props: CreateConnectSessionProps): Promise<{ data: ConnectSession }> {
     if (!props?.end_user?.id) throw new KeywayError('missing_end_user', 'end_user.id is required: it becomes the connection id');
     return this.#http.request('POST', '/connect/sessions', { body: props });
+  }
+
+  /**
+   * A connect session that may replace the credentials of one existing connection (a reconnect):
+   * the only way a browser flow replaces a connection. Plain sessions and the public key create.
+   */
+  async createReconnectSession(props: CreateReconnectSessionProps): Promise<{ data: ConnectSession }> {
+    requireConnectionId(props?.connection_id);
+    requireProviderConfigKey(props?.integration_id, 'integration_id');
+    return this.#http.request('POST', '/connect/sessions/reconnect', { body: props });
   }
 
   /* ───────────── Providers ───────────── */

@@ -6,6 +6,7 @@ export type {
   AuthMode,
   ConnectSession,
   CreateConnectSessionProps,
+  CreateReconnectSessionProps,
   Connection,
   ConnectionConfigField,
   ConnectionError,

@@ -209,6 +209,18 @@ export interface CreateConnectSessionProps {
   integrations_config_defaults?: Record<string, { connection_config?: Record<string, string> }>;
 }
 
+/** Nango's POST /connect/sessions/reconnect body: the existing connection whose credentials the session may replace. */
+export interface CreateReconnectSessionProps {
+  connection_id: string;
+  /** The connection's integration (config key); the only one the session allows. */
+  integration_id: string;
+  /** Replaces the connection's end user; kept when absent. */
+  end_user?: { id: string; email?: string; display_name?: string };
+  organization?: { id: string; display_name?: string };
+  /** Connection config fixed by the backend, for `integration_id` only. */
+  integrations_config_defaults?: Record<string, { connection_config?: Record<string, string> }>;
+}
+
 export interface ConnectSession {
   token: string;
   /** ISO 8601. */

@@ -39,6 +39,9 @@ const JSON_LIMIT = '256kb';
 export async function createKeyway(config: Config, log: Logger = createLogger()): Promise<Keyway> {
   const { catalog: templates, overridden } = await TemplateCatalog.load(config.templatesDirs);
   for (const name of overridden) log.info('template replaced by KEYWAY_TEMPLATES_DIR', { template: name });
+  if (!config.requireConnectSession) {
+    log.warn('KEYWAY_ALLOW_PUBLIC_KEY=true: any page holding the public key can start flows for any connection id (new connections only); unsafe for multi-user apps, use connect sessions');
+  }
   if (config.allowedOrigins.length === 0) log.warn('KEYWAY_ALLOWED_ORIGINS is empty: the browser SDK cannot run flows from any page');
   const store = await openStore(config, new Keyring(config.encryptionKeys));
   const integrations = new IntegrationService(store, templates);

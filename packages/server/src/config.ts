@@ -27,7 +27,11 @@ export interface Config {
   readonly providerTimeoutMs: number;
   /** Lifetime of a started flow's state. */
   readonly flowTtlMs: number;
-  /** Refuse public-key flows: every flow needs a connect session from the app's backend. */
+  /**
+   * Refuse public-key flows: every flow needs a connect session from the app's backend. True unless
+   * the operator opts in with KEYWAY_ALLOW_PUBLIC_KEY=true (unsafe for multi-user apps: anyone with
+   * the public key picks the connection id; such flows may create connections, never replace one).
+   */
   readonly requireConnectSession: boolean;
   /** Where auth webhooks go; null = none. */
   readonly webhookUrl: string | null;
@@ -138,7 +142,7 @@ export async function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = pro
       allowedOrigins: parseOrigins(env.KEYWAY_ALLOWED_ORIGINS ?? ''),
       providerTimeoutMs: parsePositiveInt('KEYWAY_PROVIDER_TIMEOUT_MS', env.KEYWAY_PROVIDER_TIMEOUT_MS ?? '10000'),
       flowTtlMs: 10 * 60_000,
-      requireConnectSession: parseBoolean('KEYWAY_REQUIRE_CONNECT_SESSION', env.KEYWAY_REQUIRE_CONNECT_SESSION ?? 'false'),
+      requireConnectSession: parseSessionRequirement(env),
       webhookUrl: env.KEYWAY_WEBHOOK_URL ? parseWebhookUrl(env.KEYWAY_WEBHOOK_URL) : null,
       webhookSecret,
       webhookLegacySignature: parseBoolean('KEYWAY_WEBHOOK_LEGACY_SIGNATURE', env.KEYWAY_WEBHOOK_LEGACY_SIGNATURE ?? 'false'),
@@ -171,6 +175,24 @@ function parseBoolean(name: string, value: string): boolean {
   if (value === 'true' || value === '1') return true;
   if (value === 'false' || value === '0' || value === '') return false;
   throw new ConfigError(`${name}: "${value}" must be true or false`);
+}
+
+/**
+ * Connect sessions are required unless KEYWAY_ALLOW_PUBLIC_KEY=true. The older switch,
+ * KEYWAY_REQUIRE_CONNECT_SESSION, may still say true; saying false alone no longer opens the public
+ * key (a configuration written for the old default must opt in by name).
+ */
+function parseSessionRequirement(env: NodeJS.ProcessEnv): boolean {
+  const allowPublicKey = parseBoolean('KEYWAY_ALLOW_PUBLIC_KEY', env.KEYWAY_ALLOW_PUBLIC_KEY ?? 'false');
+  const require = env.KEYWAY_REQUIRE_CONNECT_SESSION;
+  if (require !== undefined && require !== '') {
+    const required = parseBoolean('KEYWAY_REQUIRE_CONNECT_SESSION', require);
+    if (required && allowPublicKey) throw new ConfigError('KEYWAY_ALLOW_PUBLIC_KEY: true contradicts KEYWAY_REQUIRE_CONNECT_SESSION=true; set one of them');
+    if (!required && !allowPublicKey) {
+      throw new ConfigError('KEYWAY_REQUIRE_CONNECT_SESSION: false no longer allows public-key flows; set KEYWAY_ALLOW_PUBLIC_KEY=true to accept them (unsafe for multi-user apps)');
+    }
+  }
+  return !allowPublicKey;
 }
 
 function parseDatabaseUrl(value: string): string {

@@ -33,6 +33,7 @@ const STATUS = {
   wrong_auth_mode: 400,
   unknown_connection: 404,
   duplicate_provider_config: 409,
+  connection_exists: 409,
   missing_client_credentials: 400,
   // the connect flow
   unknown_config_key: 404,

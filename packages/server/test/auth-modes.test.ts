@@ -3,7 +3,7 @@ import { createServer, type Server } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Nango as KeywayNode } from '@keyway/node';
 import { json, startFakeProvider } from './support/fake-provider.ts';
-import { PUBLIC_KEY, SECRET_KEY, startKeyway, type TestKeyway } from './support/keyway.ts';
+import { ALLOW_PUBLIC_KEY, PUBLIC_KEY, SECRET_KEY, startKeyway, type TestKeyway } from './support/keyway.ts';
 
 /** API_KEY, BASIC and OAUTH2_CC connections: validation, verification at the provider, encryption, renewal. */
 const APP = 'http://127.0.0.1:5998';
@@ -49,7 +49,7 @@ beforeAll(async () => {
       },
       'cc-api': { ...base, display_name: 'CC API', auth_mode: 'OAUTH2_CC', token_url: `${provider.url}/token`, default_scopes: ['read', 'write'], token_request_auth_method: 'body', token_response_metadata: ['org.id'] },
     },
-    config: { allowedOrigins: [APP], providerTimeoutMs: 500, webhookUrl: `http://127.0.0.1:${(receiver.address() as { port: number }).port}/hooks` },
+    config: { ...ALLOW_PUBLIC_KEY, allowedOrigins: [APP], providerTimeoutMs: 500, webhookUrl: `http://127.0.0.1:${(receiver.address() as { port: number }).port}/hooks` },
   });
   client = new KeywayNode({ host: kw.url, secretKey: SECRET_KEY });
   for (const [key, provider] of [['key', 'key-api'], ['basic', 'basic-api'], ['cc', 'cc-api']]) {

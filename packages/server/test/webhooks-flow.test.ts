@@ -2,7 +2,7 @@ import { createServer, type IncomingHttpHeaders } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Nango as KeywayNode } from '@keyway/node';
 import { TestBrowser } from './support/browser.ts';
-import { PUBLIC_KEY, SECRET_KEY, WEBHOOK_SECRET, oauth2 } from './support/keyway.ts';
+import { SECRET_KEY, WEBHOOK_SECRET, oauth2, sessionToken } from './support/keyway.ts';
 import { SANDBOX_CLIENT, startSandboxStack } from './support/sandbox-stack.ts';
 
 /** Auth webhooks from the real flow: creation, override, refresh failure, signed; a dead receiver slows nothing. */
@@ -44,7 +44,7 @@ afterAll(async () => {
   await receiver?.close();
 });
 
-const connect = async (id: string) => expect((await new TestBrowser().follow(`${stack.kw.url}/oauth/connect/sandbox?connection_id=${id}&public_key=${PUBLIC_KEY}`)).status).toBe(200);
+const connect = async (id: string) => expect((await new TestBrowser().follow(`${stack.kw.url}/oauth/connect/sandbox?connect_session_token=${await sessionToken(stack.kw.url, id)}`)).status).toBe(200);
 const waitFor = async (count: number) => {
   for (let i = 0; i < 100 && receiver.deliveries.length < count; i++) await new Promise((r) => setTimeout(r, 20));
   expect(receiver.deliveries.length).toBeGreaterThanOrEqual(count);

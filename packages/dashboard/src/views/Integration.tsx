@@ -194,7 +194,7 @@ function TryIt({ integration, template, publicKey, sessionRequired }: { integrat
       <p>Run the connect flow yourself in a popup, as your users will, and create a test connection.</p>
       {sessionRequired && (
         <p class="notice" data-testid="try-it-unavailable">
-          This server requires connect sessions (KEYWAY_REQUIRE_CONNECT_SESSION), so a flow cannot start with the public key: run it from your app
+          This server requires connect sessions (the default; KEYWAY_ALLOW_PUBLIC_KEY is not set), so a flow cannot start with the public key: run it from your app
           with a connect session instead.
         </p>
       )}

@@ -28,6 +28,8 @@ export interface NewConnection {
   readonly credentials: Credentials;
   readonly connectionConfig: Readonly<Record<string, unknown>>;
   readonly endUser: EndUser | null;
+  /** Refuse (connection_exists) rather than replace an existing connection: public-key flows. */
+  readonly createOnly?: boolean;
 }
 
 export interface ConnectionServiceOptions {
@@ -49,10 +51,15 @@ export class ConnectionService {
     private readonly options: ConnectionServiceOptions,
   ) {}
 
-  /** Creates the connection, or replaces the credentials of the existing pair (keeping its metadata). */
+  /**
+   * Creates the connection, or replaces the credentials of the existing pair (keeping its metadata);
+   * with `createOnly`, an existing pair is left as it is and `connection_exists` thrown (decided in
+   * the store's atomic read-modify-write, so two concurrent flows cannot both pass).
+   */
   async upsert(input: NewConnection): Promise<{ connection: Connection; result: UpsertResult }> {
     const { credentials } = input;
     const { connection, result } = await this.store.writeConnection(input.providerConfigKey, input.connectionId, (existing) => {
+      if (existing && input.createOnly) return null;
       const now = new Date().toISOString();
       return {
         id: existing?.id ?? randomUUID(),
@@ -68,7 +75,8 @@ export class ConnectionService {
         updated_at: now,
       };
     });
-    return { connection: connection!, result: result === 'unchanged' ? 'overridden' : result };
+    if (result === 'unchanged') throw connectionExists(input.connectionId);
+    return { connection: connection!, result };
   }
 
   /**
@@ -240,6 +248,10 @@ export class ConnectionService {
     }
   }
 }
+
+/** A public-key flow met an existing connection: only the backend may have its credentials replaced. */
+export const connectionExists = (connectionId: string) =>
+  new KeywayError('connection_exists', `A connection "${connectionId}" already exists; replacing its credentials needs a reconnect session from your backend (POST /connect/sessions/reconnect)`);
 
 /** Whether the stored connection still holds the token a refresh started from. */
 const sameToken = (c: Connection, accessToken: string) => hasToken(c.credentials) && c.credentials.access_token === accessToken;

@@ -118,6 +118,8 @@ async function runCallback(req: CallbackRequest, deps: CallbackDeps): Promise<Fl
       credentials: credentialsFrom(tokens, { defaultExpiresIn: template.default_expires_in, tokenPath: template.token_path }),
       connectionConfig: { ...flow.connection_config, ...pickPaths(tokens.data, template.token_response_metadata), ...callbackValues },
       endUser: flow.end_user,
+      // Checked again here: a connection made meanwhile (another flow for the same id) is not replaced either.
+      createOnly: flow.may_replace !== true,
     });
     return { ok: true, ...pair, result };
   } catch (e) {

@@ -5,7 +5,7 @@ import type { ConnectSession, Store } from '../store/types.ts';
 import { resolveEndpoints } from '../templates/interpolate.ts';
 import { sha256 } from '../primitives.ts';
 import { bracketParams } from './state.ts';
-import { asUnknownConfigKey, connectTarget } from './target.ts';
+import { asUnknownConfigKey, connectTarget, refuseReplacement } from './target.ts';
 
 export interface ConnectRequest {
   readonly providerConfigKey: string;
@@ -26,7 +26,9 @@ export interface ConnectRequest {
  */
 export async function startFlow(req: ConnectRequest, deps: { config: Config; store: Store; integrations: IntegrationService }): Promise<URL> {
   const { integration, template } = await deps.integrations.withTemplate(req.providerConfigKey, 'OAUTH2').catch(asUnknownConfigKey(req.providerConfigKey));
-  const { connectionId, connectionConfig, endUser } = connectTarget(integration, template, req.query, req.session);
+  const target = connectTarget(integration, template, req.query, req.session);
+  const { connectionId, connectionConfig, endUser } = target;
+  await refuseReplacement(deps.store, integration.unique_key, target);
   const endpoints = resolveEndpoints(template, connectionConfig);
 
   const scopeSeparator = template.scope_separator ?? ' ';
@@ -46,6 +48,7 @@ export async function startFlow(req: ConnectRequest, deps: { config: Config; sto
     flow_id: req.flowId,
     origin: req.origin,
     end_user: endUser,
+    may_replace: target.mayReplace,
     expires_at: Date.now() + deps.config.flowTtlMs,
   });
   return buildAuthorizationUrl({

@@ -138,12 +138,12 @@ function flowReturn(query: URLSearchParams, allowedOrigins: readonly string[]): 
   return { flowId, origin };
 }
 
-/** A flow starts with a connect session token or, unless sessions are required, the public key. */
+/** A flow starts with a connect session token or, only when the operator allowed it (KEYWAY_ALLOW_PUBLIC_KEY), the public key. */
 async function authorize(query: URLSearchParams, deps: OAuthDeps): Promise<ConnectSession | null> {
   const token = query.get('connect_session_token');
   if (token) return deps.sessions.resolve(token);
   if (deps.config.requireConnectSession) {
-    throw new KeywayError('connect_session_required', 'This server requires a connect session: create one from your backend (POST /connect/sessions)');
+    throw new KeywayError('connect_session_required', 'This server requires a connect session: create one from your backend (POST /connect/sessions), or POST /connect/sessions/reconnect to replace a connection\'s credentials');
   }
   const given = query.get('public_key');
   if (!given) throw new KeywayError('missing_public_key', 'The public_key (or connect_session_token) query parameter is required');

@@ -110,6 +110,11 @@ export interface ConnectSession {
   readonly allowed_integrations: readonly string[] | null;
   /** Connection config per config key, fixed by the backend (the browser cannot override it). */
   readonly integrations_config_defaults: Readonly<Record<string, { readonly connection_config?: Readonly<Record<string, string>> }>>;
+  /**
+   * A reconnect session (POST /connect/sessions/reconnect): the one existing connection whose
+   * credentials it may replace (its integration is the only allowed one). Absent: the end user's id.
+   */
+  readonly connection_id?: string;
   readonly created_at: string;
   readonly expires_at: number;
 }
@@ -129,6 +134,11 @@ export interface FlowState {
   readonly origin: string | null;
   /** From the connect session that started the flow, if any. */
   readonly end_user: EndUser | null;
+  /**
+   * Whether the flow may replace an existing connection's credentials: only a flow started under a
+   * connect session made by the backend. Absent (a public-key flow): it may create a connection only.
+   */
+  readonly may_replace?: boolean;
   readonly expires_at: number;
 }
 

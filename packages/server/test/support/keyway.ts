@@ -9,6 +9,8 @@ import { BUILT_IN_TEMPLATES_DIR } from '../../src/templates/catalog.ts';
 
 export const SECRET_KEY = 'test-secret-key-0123456789';
 export const PUBLIC_KEY = 'test-public-key-0123';
+/** Config that opts in to public-key flows (KEYWAY_ALLOW_PUBLIC_KEY=true): tests of the public key's behaviour. */
+export const ALLOW_PUBLIC_KEY = { requireConnectSession: false } as const;
 /** The webhook signing secret of test servers (`whsec_` + base64 of 32 bytes). */
 export const WEBHOOK_SECRET = `whsec_${Buffer.alloc(32, 7).toString('base64')}`;
 
@@ -43,7 +45,7 @@ export async function startKeyway(options: { templates?: Record<string, unknown>
     allowedOrigins: [],
     providerTimeoutMs: 2000,
     flowTtlMs: 10 * 60_000,
-    requireConnectSession: false,
+    requireConnectSession: true, // the default; tests of public-key flows opt in with ALLOW_PUBLIC_KEY
     webhookUrl: null,
     webhookSecret: WEBHOOK_SECRET,
     webhookLegacySignature: false,
@@ -78,6 +80,23 @@ export async function startKeyway(options: { templates?: Record<string, unknown>
       if (!options.dir) await rm(dir, { recursive: true, force: true });
     },
   };
+}
+
+/** A connect session token made by the backend (secret key): its flows connect `endUserId`. */
+export async function sessionToken(url: string, endUserId: string): Promise<string> {
+  return postSession(url, '/connect/sessions', { end_user: { id: endUserId } });
+}
+
+/** A reconnect session token: its flows may replace the credentials of this one existing connection. */
+export async function reconnectToken(url: string, integrationId: string, connectionId: string): Promise<string> {
+  return postSession(url, '/connect/sessions/reconnect', { integration_id: integrationId, connection_id: connectionId });
+}
+
+async function postSession(url: string, path: string, body: unknown): Promise<string> {
+  const res = await fetch(url + path, { method: 'POST', headers: { authorization: `Bearer ${SECRET_KEY}`, 'content-type': 'application/json' }, body: JSON.stringify(body) });
+  const answer = (await res.json()) as { data?: { token: string } };
+  if (res.status !== 201 || !answer.data) throw new Error(`${path} answered ${res.status}: ${JSON.stringify(answer)}`);
+  return answer.data.token;
 }
 
 export async function freePort(): Promise<number> {
