@@ -62,7 +62,8 @@ export class Api {
   async #request(method: string, path: string, body?: unknown, { session = false } = {}): Promise<unknown> {
     const headers: Record<string, string> = { Accept: 'application/json' };
     if (body !== undefined) headers['Content-Type'] = 'application/json';
-    if (method !== 'GET' && this.#csrf) headers['X-Keyway-CSRF'] = this.#csrf;
+    // On every request, reads included: a forced token refresh is a GET that changes state, and the server asks for it there.
+    if (this.#csrf) headers['X-Keyway-CSRF'] = this.#csrf;
     let res: Awaited<ReturnType<Fetch>>;
     try {
       res = await this.fetch(path, {

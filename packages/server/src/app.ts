@@ -81,7 +81,7 @@ export async function createKeyway(config: Config, log: Logger = createLogger())
   app.get('/health', (_req, res) => {
     res.json({ status: 'ok' });
   });
-  const dashboardSessions = new DashboardSessions(config.secretKey);
+  const dashboardSessions = new DashboardSessions(config.secretKey, store);
   app.use(
     apiRoutes({
       templates,

@@ -4,11 +4,10 @@ import express, { Router, type Request } from 'express';
 import type { Config } from '../config.ts';
 import { keyId } from '../crypto/keyring.ts';
 import { KeywayError } from '../errors.ts';
-import { safeEqual } from '../primitives.ts';
 import { bodyOf } from '../http/request.ts';
 import { authWebhookBody } from '../webhooks/sender.ts';
 import { newMessageId, signatureHeaders } from '../webhooks/signature.ts';
-import { CSRF_HEADER, DASHBOARD_COOKIE, DASHBOARD_SESSION_TTL_S, readCookie, type DashboardSessions } from './session.ts';
+import { DASHBOARD_COOKIE, DASHBOARD_SESSION_TTL_S, requireCsrf, type DashboardSessions } from './session.ts';
 
 /** The built dashboard (packages/dashboard, `vite build`). */
 export const DASHBOARD_DIST = fileURLToPath(new URL('../../../dashboard/dist/', import.meta.url));
@@ -25,13 +24,9 @@ export function dashboardRoutes(deps: { config: Config; sessions: DashboardSessi
   const secure = config.serverUrl.startsWith('https:');
 
   const current = async (req: Request) => {
-    const session = await sessions.verify(readCookie(req.headers.cookie, DASHBOARD_COOKIE));
+    const session = await sessions.fromRequest(req);
     if (!session) throw new KeywayError('unknown_account', 'Sign in to the dashboard with the secret key');
     return session;
-  };
-  const checkCsrf = (req: Request, csrf: string) => {
-    const token = req.headers[CSRF_HEADER];
-    if (typeof token !== 'string' || !safeEqual(token, csrf)) throw new KeywayError('csrf_failed', 'The dashboard request lacks its CSRF token; reload the page');
   };
 
   r.post('/dashboard/api/session', json, async (req, res) => {
@@ -44,7 +39,9 @@ export function dashboardRoutes(deps: { config: Config; sessions: DashboardSessi
     res.json({ data: { csrf, expires_at: expiresAt } });
   });
   r.delete('/dashboard/api/session', async (req, res) => {
-    checkCsrf(req, (await current(req)).csrf);
+    const session = await current(req);
+    requireCsrf(req, session);
+    await sessions.signOut(session);
     res.clearCookie(DASHBOARD_COOKIE, { httpOnly: true, sameSite: 'strict', secure, path: '/' });
     res.json({ success: true });
   });
@@ -66,7 +63,7 @@ export function dashboardRoutes(deps: { config: Config; sessions: DashboardSessi
   });
 
   r.post('/dashboard/api/webhook-test', async (req, res) => {
-    checkCsrf(req, (await current(req)).csrf);
+    requireCsrf(req, await current(req));
     if (!config.webhookUrl) throw new KeywayError('invalid_body', 'No webhook URL is configured (KEYWAY_WEBHOOK_URL)');
     const body = JSON.stringify(authWebhookBody({ operation: 'creation', success: true, providerConfigKey: 'keyway-test', connectionId: 'keyway-test', provider: 'keyway-test', authMode: 'OAUTH2', endUser: null }));
     try {

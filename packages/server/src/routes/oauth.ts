@@ -8,6 +8,7 @@ import { finishFlow, type FlowReturn } from '../flows/callback.ts';
 import { startFlow } from '../flows/connect.ts';
 import { FLOW_ID, type FlowOutcomes } from '../flows/outcomes.ts';
 import { safeEqual } from '../primitives.ts';
+import { readCookie } from '../http/cookies.ts';
 import { corsForAllowedOrigins } from '../http/cors.ts';
 import { intParam, queryOf } from '../http/request.ts';
 import type { IntegrationService } from '../integrations/service.ts';
@@ -152,9 +153,6 @@ async function authorize(query: URLSearchParams, deps: OAuthDeps): Promise<Conne
 }
 
 function readBinding(req: Request): string | undefined {
-  for (const part of (req.headers.cookie ?? '').split(';')) {
-    const [name, value] = part.trim().split('=', 2);
-    if (name === BINDING_COOKIE && value && BINDING_VALUE.test(value)) return value;
-  }
-  return undefined;
+  const value = readCookie(req.headers.cookie, BINDING_COOKIE);
+  return value !== undefined && BINDING_VALUE.test(value) ? value : undefined;
 }

@@ -119,6 +119,14 @@ export interface ConnectSession {
   readonly expires_at: number;
 }
 
+/** A dashboard sign-in: the cookie names it by a random id, stored only as its hash; sign-out deletes it. */
+export interface DashboardSession {
+  /** SHA-256 of the session id carried in the cookie. */
+  readonly id_hash: string;
+  readonly created_at: string;
+  readonly expires_at: number;
+}
+
 /** A started connect flow, keyed by the SHA-256 of its `state`; deleted at the first callback. */
 export interface FlowState {
   readonly state_hash: string;
@@ -202,6 +210,12 @@ export interface Store {
   putSession(session: ConnectSession): Promise<void>;
   /** The session, or undefined when unknown or expired. */
   getSession(tokenHash: string): Promise<ConnectSession | undefined>;
+
+  putDashboardSession(session: DashboardSession): Promise<void>;
+  /** The dashboard session, or undefined when unknown (signed out) or expired. */
+  getDashboardSession(idHash: string): Promise<DashboardSession | undefined>;
+  /** Signs the session out everywhere; false when there was none. */
+  deleteDashboardSession(idHash: string): Promise<boolean>;
 
   /**
    * Runs `fn` holding the named lock, so one refresh of a connection runs at a time. The JSON
