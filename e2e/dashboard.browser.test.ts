@@ -2,7 +2,7 @@ import { mkdir } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ALLOW_PUBLIC_KEY, SECRET_KEY } from '../packages/server/test/support/keyway.ts';
+import { SECRET_KEY } from '../packages/server/test/support/keyway.ts';
 import { SANDBOX_CLIENT, startSandboxStack } from '../packages/server/test/support/sandbox-stack.ts';
 import { launchChromium } from './support/chromium.ts';
 
@@ -22,8 +22,8 @@ const screenshot = async (name: string) => page.screenshot({ path: `${SCREENSHOT
 
 beforeAll(async () => {
   await mkdir(SCREENSHOTS, { recursive: true });
-  // "Try it" runs the flow with the public key: opt in (KEYWAY_ALLOW_PUBLIC_KEY=true).
-  [stack, browser] = await Promise.all([startSandboxStack({ keyway: { config: ALLOW_PUBLIC_KEY } }), launchChromium()]);
+  // The default configuration: "Try it" makes a connect session through the backend API (no public key).
+  [stack, browser] = await Promise.all([startSandboxStack(), launchChromium()]);
   page = await browser.newPage({ viewport: { width: 1280, height: 860 } });
 }, 60_000);
 afterAll(async () => {

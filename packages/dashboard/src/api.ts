@@ -146,6 +146,12 @@ export class Api {
     };
   }
 
+  /** A connect session (POST /connect/sessions) for one test end user and one integration: what "Try it" starts flows with. */
+  async createConnectSession(endUserId: string, integration: string): Promise<{ token: string; expiresAt: string }> {
+    const d = record(dataOf(await this.#request('POST', '/connect/sessions', { end_user: { id: endUserId }, allowed_integrations: [integration] })));
+    return { token: str(d.token), expiresAt: str(d.expires_at) };
+  }
+
   async testWebhook(): Promise<WebhookTestResult> {
     const d = record(dataOf(await this.#request('POST', '/dashboard/api/webhook-test')));
     return { delivered: d.delivered === true, status: typeof d.status === 'number' ? d.status : 0, ...(typeof d.error === 'string' && { error: d.error }) };
