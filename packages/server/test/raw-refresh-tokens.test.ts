@@ -53,5 +53,11 @@ describe('refresh tokens in raw', () => {
     expect((stored!.credentials as { raw: unknown }).raw).toEqual(slackResponse);
     const clean = { a: { b: [1, { c: 2 }] } };
     expect(withoutRefreshTokens(clean)).toBe(clean);
+    // A provider's own `__proto__` key stays an own key of the copy, never its prototype.
+    const odd = JSON.parse('{"__proto__": {"polluted": true}, "refresh_token": "r"}') as Record<string, unknown>;
+    const copy = withoutRefreshTokens(odd);
+    expect(Object.getPrototypeOf(copy)).toBe(Object.prototype);
+    expect(Object.hasOwn(copy, '__proto__')).toBe(true);
+    expect(copy).not.toHaveProperty('refresh_token');
   });
 });

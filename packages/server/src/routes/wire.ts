@@ -112,14 +112,18 @@ function strip(value: unknown, depth: number): unknown {
     const items = value.map((v) => strip(v, depth + 1));
     return items.every((v, i) => v === value[i]) ? value : items;
   }
-  let copy: Record<string, unknown> | undefined;
-  for (const [k, v] of Object.entries(value)) {
-    const next = k === 'refresh_token' ? undefined : strip(v, depth + 1);
-    if (next !== v) {
-      copy ??= { ...(value as Record<string, unknown>) };
-      if (next === undefined) delete copy[k];
-      else copy[k] = next;
-    }
+  const entries = Object.entries(value);
+  const next = entries.map(([k, v]) => (k === 'refresh_token' ? undefined : strip(v, depth + 1)));
+  if (next.every((v, i) => v === entries[i]![1])) return value;
+  // A fresh object built key by key (`delete` would slow every later read of it); a provider's own
+  // `__proto__` key is defined as a key, never assigned (which would set the copy's prototype).
+  const copy: Record<string, unknown> = {};
+  for (let i = 0; i < entries.length; i++) {
+    const k = entries[i]![0];
+    const v = next[i];
+    if (v === undefined) continue;
+    if (k === '__proto__') Object.defineProperty(copy, k, { value: v, enumerable: true, writable: true, configurable: true });
+    else copy[k] = v;
   }
-  return copy ?? value;
+  return copy;
 }
