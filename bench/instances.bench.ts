@@ -63,7 +63,8 @@ export async function instancesBench() {
     await Promise.all([waitForHealth(urlA), waitForHealth(urlB)]);
     const [a, b] = [urlA, urlB].map((host) => new Nango({ host, secretKey, cache: false, timeoutMs: 15_000 })) as [Nango, Nango];
     await a.createIntegration({ unique_key: 'sandbox', provider: 'keyway-sandbox', credentials: { type: 'OAUTH2', client_id: client.clientId, client_secret: client.clientSecret } });
-    await connect(`${urlA}/oauth/connect/sandbox?connection_id=bench&public_key=${publicKey}`);
+    const { data } = await a.createConnectSession({ end_user: { id: 'bench' }, allowed_integrations: ['sandbox'] });
+    await connect(`${urlA}/oauth/connect/sandbox?connect_session_token=${data.token}`);
     if ((await a.getToken('sandbox', 'bench')) !== (await b.getToken('sandbox', 'bench'))) throw new Error('the instances disagree on the token');
 
     const runs: { ms_until_all_have_it: number; refreshes_at_provider: number; distinct_tokens: number }[] = [];

@@ -113,7 +113,9 @@ export async function startBenchStack(env: Record<string, string> = {}): Promise
   const nango = new Nango({ host: keywayUrl, secretKey, cache: false });
   for (const [key, provider] of [['sandbox', 'keyway-sandbox'], ['short', 'sandbox-short']] as const) {
     await nango.createIntegration({ unique_key: key, provider, credentials: { type: 'OAUTH2', client_id: client.clientId, client_secret: client.clientSecret } });
-    await connect(`${keywayUrl}/oauth/connect/${key}?connection_id=bench&public_key=${publicKey}`);
+    // A connect session, as an app would make (public-key flows are off by default).
+    const { data } = await nango.createConnectSession({ end_user: { id: 'bench' }, allowed_integrations: [key] });
+    await connect(`${keywayUrl}/oauth/connect/${key}?connect_session_token=${data.token}`);
   }
   return {
     keywayUrl,

@@ -22,6 +22,7 @@ const screenshot = async (name: string) => page.screenshot({ path: `${SCREENSHOT
 
 beforeAll(async () => {
   await mkdir(SCREENSHOTS, { recursive: true });
+  // The default configuration: "Try it" makes a connect session through the backend API (no public key).
   [stack, browser] = await Promise.all([startSandboxStack(), launchChromium()]);
   page = await browser.newPage({ viewport: { width: 1280, height: 860 } });
 }, 60_000);

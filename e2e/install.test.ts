@@ -175,7 +175,7 @@ const VITE_HTML = `<!doctype html><html><head><meta charset="utf-8"><title>vite 
 const VITE_MAIN = `import Nango from '@keyway/frontend';
 document.getElementById('connect').addEventListener('click', () => {
   const c = window.cfg;
-  new Nango({ host: c.host, publicKey: c.publicKey }).auth('sandbox', c.connectionId).then(
+  new Nango({ host: c.host, connectSessionToken: c.connectSessionToken }).auth('sandbox').then(
     (value) => { window.result = { ok: true, value }; },
     (e) => { window.result = { ok: false, type: e.type, message: e.message }; },
   );
@@ -193,7 +193,7 @@ const IIFE_HTML = `<!doctype html><html><head><meta charset="utf-8"><title>scrip
 <script>
 document.getElementById('connect').addEventListener('click', function () {
   var c = window.cfg;
-  new Nango({ host: c.host, publicKey: c.publicKey }).auth('sandbox', c.connectionId).then(
+  new Nango({ host: c.host, connectSessionToken: c.connectSessionToken }).auth('sandbox').then(
     function (value) { window.result = { ok: true, value: value }; },
     function (e) { window.result = { ok: false, type: e.type, message: e.message, isAuthError: e instanceof Nango.AuthError }; }
   );
@@ -210,7 +210,6 @@ let sandbox: ReturnType<typeof startBin>;
 let keywayUrl: string;
 let sandboxUrl: string;
 let secretKey: string;
-let publicKey: string;
 let web: Server;
 let webUrl: string;
 let browser: Browser;
@@ -246,14 +245,15 @@ beforeAll(async () => {
   await writeFile(join(scratch, 'templates/keyway-sandbox.json'), JSON.stringify({ ...template, authorization_url: `${sandboxUrl}/auth`, token_url: `${sandboxUrl}/token`, issuer: sandboxUrl }));
   webUrl = `http://127.0.0.1:${webPort}`;
   serverBin = realpathSync(join(scratch, 'node_modules/.bin/keyway-server'));
-  server = startBin(serverBin, scratch, cleanEnv({ PORT: String(keywayPort), KEYWAY_TEMPLATES_DIR: 'templates', KEYWAY_ALLOWED_ORIGINS: webUrl, KEYWAY_LOG_LEVEL: 'warn' }));
+  // The sandbox provider runs on loopback: the documented opt-in for private targets.
+  server = startBin(serverBin, scratch, cleanEnv({ PORT: String(keywayPort), KEYWAY_TEMPLATES_DIR: 'templates', KEYWAY_ALLOWED_ORIGINS: webUrl, KEYWAY_ALLOW_PRIVATE_NETWORK: 'true', KEYWAY_LOG_LEVEL: 'warn' }));
 
   await Promise.all([
     waitFor('keyway-server', async () => (await fetch(`${keywayUrl}/health`)).ok, server.output),
     waitFor('keyway-sandbox', async () => (await fetch(`${sandboxUrl}/.well-known/openid-configuration`)).ok, sandbox.output),
   ]);
-  const secrets = JSON.parse(await readFile(join(scratch, '.keyway/secrets.json'), 'utf8')) as { secret_key: string; public_key: string };
-  ({ secret_key: secretKey, public_key: publicKey } = secrets);
+  const secrets = JSON.parse(await readFile(join(scratch, '.keyway/secrets.json'), 'utf8')) as { secret_key: string };
+  secretKey = secrets.secret_key;
 
   // The files a user writes, and the Vite build of the small app.
   await Promise.all([
@@ -288,7 +288,14 @@ async function connectInBrowser(path: string, connectionId: string): Promise<{ o
   const page: Page = await browser.newPage();
   try {
     await page.goto(`${webUrl}${path}`);
-    await page.evaluate((cfg) => Object.assign(window, { cfg }), { host: keywayUrl, publicKey, connectionId });
+    // As an app's backend does: a connect session for this end user (the default; no public key).
+    const res = await fetch(`${keywayUrl}/connect/sessions`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${secretKey}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ end_user: { id: connectionId }, allowed_integrations: ['sandbox'] }),
+    });
+    const connectSessionToken = ((await res.json()) as { data: { token: string } }).data.token;
+    await page.evaluate((cfg) => Object.assign(window, { cfg }), { host: keywayUrl, connectSessionToken });
     const [popup] = await Promise.all([page.waitForEvent('popup'), page.click('#connect')]);
     await popup.click('#approve');
     await page.waitForFunction(() => (window as unknown as { result?: unknown }).result !== undefined, undefined, { timeout: 20_000 });

@@ -1,7 +1,7 @@
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Nango as KeywayNode } from '../packages/node/src/index.ts';
-import { freePort, PUBLIC_KEY, SECRET_KEY } from '../packages/server/test/support/keyway.ts';
+import { ALLOW_PUBLIC_KEY, freePort, PUBLIC_KEY, SECRET_KEY } from '../packages/server/test/support/keyway.ts';
 import { SANDBOX_CLIENT, startSandboxStack } from '../packages/server/test/support/sandbox-stack.ts';
 import { launchChromium } from './support/chromium.ts';
 import { buildSdk, startHarness } from './support/harness.ts';
@@ -34,7 +34,8 @@ beforeAll(async () => {
     display_name: 'Key API', categories: ['dev-tools'], docs: 'https://example.com/docs', auth_mode: 'API_KEY',
     credentials: { apiKey: { title: 'API key', pattern: 'key_[a-z0-9]{8,}' } },
   };
-  const allowed = { keyway: { config: { allowedOrigins: [`http://127.0.0.1:${appPort}`] }, templates: { 'key-api': keyTemplate } } };
+  // The SDK's public-key mode is what these tests exercise: opt in (KEYWAY_ALLOW_PUBLIC_KEY=true).
+  const allowed = { keyway: { config: { ...ALLOW_PUBLIC_KEY, allowedOrigins: [`http://127.0.0.1:${appPort}`] }, templates: { 'key-api': keyTemplate } } };
   [app, evil, stack, coopStack, browser] = await Promise.all([
     startHarness(sdk, appPort),
     startHarness(sdk),

@@ -12,13 +12,11 @@ import type { ApiErrorBody, DemoConfig, DemoConnection, DemoIntegration, TokenVi
 export const DEMO_USER_ID = 'demo-user';
 
 /** The part of @keyway/node's client the demo uses (tests pass a fake). */
-export type DemoKeywayClient = Pick<Nango, 'listIntegrations' | 'listConnections' | 'getConnection'>;
+export type DemoKeywayClient = Pick<Nango, 'listIntegrations' | 'listConnections' | 'getConnection' | 'createConnectSession'>;
 
 export interface DemoAppOptions {
   /** The Keyway server's public URL, given to the browser SDK. */
   readonly keywayHost: string;
-  /** Keyway's public key, given to the browser SDK. */
-  readonly publicKey: string;
   /** Keyway's secret key: used by @keyway/node on this side only. Not needed when `keyway` is given. */
   readonly secretKey?: string;
   /** A ready client (tests); default `new Nango({ host: keywayHost, secretKey })`. */
@@ -37,7 +35,6 @@ export function createDemoApp(options: DemoAppOptions): express.Express {
   const userId = options.userId ?? DEMO_USER_ID;
   const log = options.log ?? ((line: string) => process.stderr.write(`${line}\n`));
   const keyway = options.keyway ?? new Nango({ host: options.keywayHost, secretKey: options.secretKey ?? '' });
-  const config: DemoConfig = { keywayHost: options.keywayHost, publicKey: options.publicKey, userId };
 
   const app = express();
   app.disable('x-powered-by');
@@ -57,7 +54,11 @@ export function createDemoApp(options: DemoAppOptions): express.Express {
     next();
   });
 
-  api.get('/config', (_req, res) => {
+  // The browser starts flows with a connect session made here, by the backend, for the signed-in
+  // user: it can connect that user only (Keyway refuses public-key flows by default).
+  api.get('/config', async (_req, res) => {
+    const { data } = await keyway.createConnectSession({ end_user: { id: userId } });
+    const config: DemoConfig = { keywayHost: options.keywayHost, userId, connectSessionToken: data.token, sessionExpiresAt: data.expires_at };
     res.json(config);
   });
 

@@ -197,7 +197,7 @@ export async function startDemoStack(options: DemoStackOptions = {}): Promise<De
       server: { middlewareMode: true, ws: { server } },
     });
     closers.push(() => vite.close());
-    const app = createDemoApp({ keywayHost: publicKeywayUrl, publicKey: config.publicKey, secretKey: config.secretKey, frontend: vite.middlewares });
+    const app = createDemoApp({ keywayHost: publicKeywayUrl, secretKey: config.secretKey, frontend: vite.middlewares });
     server.on('request', app);
     await new Promise<void>((ok, fail) => {
       server.once('error', (e) => fail(portError(e, demoPort, 'the demo')));

@@ -7,7 +7,7 @@ import type { DemoConfig, DemoIntegration } from './types.ts';
 
 export interface AppProps {
   readonly api: DemoApi;
-  /** Called once, with the loaded config: `new Nango({ host, publicKey })` in the browser. */
+  /** Called with each loaded config: `new Nango({ host, connectSessionToken })` in the browser. */
   readonly createAuthClient: (config: DemoConfig) => AuthClient;
 }
 
@@ -19,7 +19,7 @@ export function App({ api, createAuthClient }: AppProps) {
   const [integrations, setIntegrations] = useState<DemoIntegration[]>([]);
   const [cards, setCards] = useState<Record<string, CardState>>({});
 
-  // One SDK instance for the page's life.
+  // One SDK instance per connect session.
   const makeClient = useRef(createAuthClient).current;
   const client = useMemo(() => (config ? makeClient(config) : null), [config, makeClient]);
 
@@ -73,6 +73,14 @@ export function App({ api, createAuthClient }: AppProps) {
       live = false;
     };
   }, [api, readToken]);
+
+  // A connect session lives 30 minutes: ask the backend for a new one a minute before it ends.
+  useEffect(() => {
+    if (!config) return;
+    const renewIn = Math.max(0, Date.parse(config.sessionExpiresAt) - Date.now() - 60_000);
+    const timer = setTimeout(() => void api.getConfig().then(setConfig, () => {}), renewIn);
+    return () => clearTimeout(timer);
+  }, [api, config]);
 
   // The flow under way per integration, so that "Cancel" can stop it (closing the popup is not
   // detected: with COOP on the provider's pages the opener cannot tell).

@@ -6,5 +6,5 @@ import './styles.css';
 
 const root = document.getElementById('app');
 if (root) {
-  render(<App api={createApi()} createAuthClient={(config) => new Nango({ host: config.keywayHost, publicKey: config.publicKey })} />, root);
+  render(<App api={createApi()} createAuthClient={(config) => new Nango({ host: config.keywayHost, connectSessionToken: config.connectSessionToken })} />, root);
 }

@@ -4,10 +4,12 @@
 export interface DemoConfig {
   /** Where the browser SDK sends the user (the Keyway server's public URL). */
   readonly keywayHost: string;
-  /** Keyway's public key: safe in a browser, it only starts connect flows. */
-  readonly publicKey: string;
   /** The demo's one signed-in user; it is the connection id of every connection it makes. */
   readonly userId: string;
+  /** A connect session the backend made for `userId` (30 minutes): the browser SDK starts flows with it. */
+  readonly connectSessionToken: string;
+  /** ISO 8601: when the session ends; the page asks for a new one before. */
+  readonly sessionExpiresAt: string;
 }
 
 /** One item of GET /api/integrations */

@@ -7,7 +7,7 @@ import { App } from '../src/App.tsx';
 import type { AuthClient } from '../src/auth.ts';
 import type { DemoConfig, DemoConnection, TokenView } from '../src/types.ts';
 
-const config: DemoConfig = { keywayHost: 'http://127.0.0.1:3003', publicKey: 'kw_pk_test', userId: 'demo-user' };
+const config: DemoConfig = { keywayHost: 'http://127.0.0.1:3003', userId: 'demo-user', connectSessionToken: 'kw_cs_test', sessionExpiresAt: new Date(Date.now() + 30 * 60_000).toISOString() };
 const token: TokenView = {
   connectionId: 'demo-user',
   expiresAt: new Date(Date.now() + 3600_000).toISOString(),
@@ -53,7 +53,7 @@ class FakeAuthError extends Error {
 afterEach(cleanup);
 
 describe('App', () => {
-  it('lists the integrations and creates the SDK client once, from the config', async () => {
+  it('lists the integrations and creates the SDK client once, from the config (its connect session)', async () => {
     const nango = fakeNango();
     const create = vi.fn(() => nango.client);
     render(h(App, { api: fakeApi(), createAuthClient: create }));

@@ -46,6 +46,10 @@ function fakeKeyway(overrides: Partial<DemoKeywayClient> = {}): DemoKeywayClient
         ],
       };
     }) as DemoKeywayClient['listConnections'],
+    createConnectSession: async (...args: unknown[]) => {
+      calls.push(['createConnectSession', ...args]);
+      return { data: { token: 'kw_cs_demo', expires_at: '2030-01-01T00:30:00.000Z' } };
+    },
     getConnection: async (...args: unknown[]) => {
       calls.push(['getConnection', ...args]);
       return connection;
@@ -61,7 +65,7 @@ afterEach(async () => {
 });
 
 async function start(keyway: DemoKeywayClient): Promise<(path: string, host?: string) => Promise<{ status: number; text: string; body: any }>> {
-  const app = createDemoApp({ keywayHost: 'http://127.0.0.1:3003', publicKey: 'kw_pk_public', secretKey: SECRET, keyway, log: () => {} });
+  const app = createDemoApp({ keywayHost: 'http://127.0.0.1:3003', secretKey: SECRET, keyway, log: () => {} });
   const s = app.listen(0, '127.0.0.1');
   server = s;
   await new Promise<void>((ok) => s.once('listening', () => ok()));
@@ -84,11 +88,13 @@ async function start(keyway: DemoKeywayClient): Promise<(path: string, host?: st
 }
 
 describe('demo backend API', () => {
-  it('GET /api/config: host, public key and user, no secret', async () => {
-    const get = await start(fakeKeyway());
+  it('GET /api/config: host, user and a connect session made for that user by the backend, no secret', async () => {
+    const keyway = fakeKeyway();
+    const get = await start(keyway);
     const { status, body } = await get('/api/config');
     expect(status).toBe(200);
-    expect(body).toEqual({ keywayHost: 'http://127.0.0.1:3003', publicKey: 'kw_pk_public', userId: 'demo-user' });
+    expect(body).toEqual({ keywayHost: 'http://127.0.0.1:3003', userId: 'demo-user', connectSessionToken: 'kw_cs_demo', sessionExpiresAt: '2030-01-01T00:30:00.000Z' });
+    expect(keyway.calls).toContainEqual(['createConnectSession', { end_user: { id: 'demo-user' } }]);
   });
 
   it('GET /api/integrations: display names, the sandbox first', async () => {

@@ -64,7 +64,7 @@ describe('startDemoStack', () => {
     expect(stack.sandboxUrl).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
 
     const config = await getJson('/api/config');
-    expect(config.body).toEqual({ keywayHost: stack.keywayUrl, publicKey: stack.publicKey, userId: 'demo-user' });
+    expect(config.body).toMatchObject({ keywayHost: stack.keywayUrl, userId: 'demo-user', connectSessionToken: expect.stringMatching(/^kw_cs_/) });
 
     const integrations = await getJson('/api/integrations');
     expect(integrations.body.integrations).toEqual([{ uniqueKey: 'keyway-sandbox', provider: 'keyway-sandbox', displayName: 'Keyway Sandbox' }]);
@@ -87,7 +87,11 @@ describe('startDemoStack', () => {
 
   it('after the OAuth flow, the backend shows the connection with a masked token', async () => {
     expect((await getJson('/api/token/keyway-sandbox')).status).toBe(404);
-    const connectUrl = `${stack.keywayUrl}/oauth/connect/keyway-sandbox?public_key=${encodeURIComponent(stack.publicKey)}&connection_id=demo-user`;
+    // The way the page does it: with the connect session the demo backend made (the public key is refused by default).
+    const { connectSessionToken } = (await getJson('/api/config')).body;
+    const refused = await fetch(`${stack.keywayUrl}/oauth/connect/keyway-sandbox?public_key=${encodeURIComponent(stack.publicKey)}&connection_id=demo-user`, { headers: { accept: 'application/json' } });
+    expect(refused.status).toBe(401);
+    const connectUrl = `${stack.keywayUrl}/oauth/connect/keyway-sandbox?connect_session_token=${connectSessionToken}`;
     expect(await runFlow(connectUrl)).toBe(200);
 
     const connections = await getJson('/api/connections');

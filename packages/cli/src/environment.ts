@@ -43,6 +43,7 @@ export interface GeneratedSecrets {
   readonly encryption_key?: string;
   readonly secret_key?: string;
   readonly public_key?: string;
+  readonly webhook_secret?: string;
 }
 
 /** The keys the server generated, read only; `undefined` when the file is absent or unusable. */
@@ -61,6 +62,8 @@ export function readSecretsFile(path: string): GeneratedSecrets | undefined {
     if (encryptionKey !== undefined) secrets.encryption_key = encryptionKey;
     if (secretKey !== undefined) secrets.secret_key = secretKey;
     if (publicKey !== undefined) secrets.public_key = publicKey;
+    const webhookSecret = pick('webhook_secret');
+    if (webhookSecret !== undefined) secrets.webhook_secret = webhookSecret;
     return secrets;
   } catch {
     return undefined;
@@ -72,6 +75,7 @@ export const GENERATED = [
   ['KEYWAY_ENCRYPTION_KEY', 'encryption_key'],
   ['KEYWAY_SECRET_KEY', 'secret_key'],
   ['KEYWAY_PUBLIC_KEY', 'public_key'],
+  ['KEYWAY_WEBHOOK_SECRET', 'webhook_secret'],
 ] as const;
 
 /** Stand-ins given to loadConfig for keys that are nowhere yet, so that it has nothing to generate (and so nothing to write). */
@@ -79,6 +83,7 @@ const PLACEHOLDERS: Record<(typeof GENERATED)[number][0], string> = {
   KEYWAY_ENCRYPTION_KEY: Buffer.alloc(32).toString('base64'),
   KEYWAY_SECRET_KEY: 'kw_sk_placeholder_of_keyway_cli',
   KEYWAY_PUBLIC_KEY: 'kw_pk_placeholder_of_keyway_cli',
+  KEYWAY_WEBHOOK_SECRET: `whsec_${Buffer.alloc(32).toString('base64')}`,
 };
 
 export interface ConfigInput {

@@ -293,7 +293,7 @@ describe('keys generate', () => {
     const { code, stdout } = await cli(['keys', 'generate']);
     expect(code).toBe(0);
     const env = parseEnv(stdout);
-    expect(Object.keys(env).sort()).toEqual(['KEYWAY_ENCRYPTION_KEY', 'KEYWAY_PUBLIC_KEY', 'KEYWAY_SECRET_KEY']);
+    expect(Object.keys(env).sort()).toEqual(['KEYWAY_ENCRYPTION_KEY', 'KEYWAY_PUBLIC_KEY', 'KEYWAY_SECRET_KEY', 'KEYWAY_WEBHOOK_SECRET']);
     const dir = await mkdtemp(join(tmpdir(), 'keyway-cli-keys-'));
     try {
       const { config, notices } = await loadConfig(env, dir);
@@ -336,6 +336,7 @@ describe('doctor and reencrypt (local)', () => {
     KEYWAY_SERVER_URL: kw.url,
     KEYWAY_SECRET_KEY: SECRET_KEY,
     KEYWAY_PUBLIC_KEY: 'some-public-key',
+    KEYWAY_WEBHOOK_SECRET: kw.config.webhookSecret,
     ...extra,
   });
   const lines = (out: string) => out.trimEnd().split('\n');
@@ -346,6 +347,7 @@ describe('doctor and reencrypt (local)', () => {
       KEYWAY_ENCRYPTION_KEY: b64(kw.config.encryptionKeys[0]!),
       KEYWAY_TEMPLATES_DIR: join(kw.dir, 'templates'),
       KEYWAY_PUBLIC_KEY: 'some-public-key',
+      KEYWAY_WEBHOOK_SECRET: kw.config.webhookSecret,
     };
     const { code, stdout, stderr } = await cli(['doctor'], { env });
     expect({ code, stderr }).toEqual({ code: 0, stderr: '' });
@@ -382,7 +384,7 @@ describe('doctor and reencrypt (local)', () => {
       const { code, stdout } = await cli(['doctor', '--host', kw.url], { cwd: empty, env: { KEYWAY_SERVER_URL: undefined, KEYWAY_SECRET_KEY: undefined } });
       expect(code).toBe(1);
       const out = lines(stdout);
-      expect(out[0]).toMatch(/^✓ configuration +loads .*the server will generate KEYWAY_ENCRYPTION_KEY, KEYWAY_SECRET_KEY, KEYWAY_PUBLIC_KEY into secrets\.json/);
+      expect(out[0]).toMatch(/^✓ configuration +loads .*the server will generate KEYWAY_ENCRYPTION_KEY, KEYWAY_SECRET_KEY, KEYWAY_PUBLIC_KEY, KEYWAY_WEBHOOK_SECRET into secrets\.json/);
       expect(out[1]).toBe(`✗ database        ${join(empty, '.keyway', 'db.json')} does not exist → start the server once to create it, or set KEYWAY_DB_PATH to the existing file`);
       expect(out[2]).toBe('- encryption key  not checked (no usable database)');
       expect(out).toContainEqual(expect.stringMatching(/^✗ secret key +none to check → set KEYWAY_SECRET_KEY/));

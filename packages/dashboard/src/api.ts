@@ -62,7 +62,8 @@ export class Api {
   async #request(method: string, path: string, body?: unknown, { session = false } = {}): Promise<unknown> {
     const headers: Record<string, string> = { Accept: 'application/json' };
     if (body !== undefined) headers['Content-Type'] = 'application/json';
-    if (method !== 'GET' && this.#csrf) headers['X-Keyway-CSRF'] = this.#csrf;
+    // On every request, reads included: a forced token refresh is a GET that changes state, and the server asks for it there.
+    if (this.#csrf) headers['X-Keyway-CSRF'] = this.#csrf;
     let res: Awaited<ReturnType<Fetch>>;
     try {
       res = await this.fetch(path, {
@@ -143,6 +144,12 @@ export class Api {
       webhook_url: strOrNull(d.webhook_url) || null,
       encryption: { current_key_id: str(encryption.current_key_id), key_ids: strList(encryption.key_ids) },
     };
+  }
+
+  /** A connect session (POST /connect/sessions) for one test end user and one integration: what "Try it" starts flows with. */
+  async createConnectSession(endUserId: string, integration: string): Promise<{ token: string; expiresAt: string }> {
+    const d = record(dataOf(await this.#request('POST', '/connect/sessions', { end_user: { id: endUserId }, allowed_integrations: [integration] })));
+    return { token: str(d.token), expiresAt: str(d.expires_at) };
   }
 
   async testWebhook(): Promise<WebhookTestResult> {

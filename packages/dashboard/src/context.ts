@@ -2,14 +2,14 @@ import { createContext } from 'preact';
 import { useCallback, useContext, useEffect, useRef, useState } from 'preact/hooks';
 import type { Api } from './api.ts';
 import type { Nav } from './router.ts';
-import type { AuthClient, Settings } from './types.ts';
+import type { AuthClient, AuthCredential, Settings } from './types.ts';
 
 /** What the app needs from the outside world; tests pass fakes. */
 export interface AppDeps {
   api: Api;
   nav: Nav;
-  /** `new Nango({ host: location.origin, publicKey })` in the page. */
-  createAuthClient(publicKey: string): AuthClient;
+  /** `new Nango({ host: location.origin, connectSessionToken })` (or `publicKey`) in the page. */
+  createAuthClient(credential: AuthCredential): AuthClient;
   /** navigator.clipboard when the page has it. */
   clipboard?: { writeText(text: string): Promise<void> } | undefined;
   /** Delay before a typed search is sent (ms). */

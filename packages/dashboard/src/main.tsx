@@ -13,7 +13,7 @@ if (root) {
         api: new Api(fetch.bind(window)),
         nav: browserNav(window),
         // The dashboard is served by the Keyway server itself, whose own origin may open flows.
-        createAuthClient: (publicKey) => new Nango({ host: location.origin, publicKey }),
+        createAuthClient: (credential) => new Nango({ host: location.origin, ...credential }),
         clipboard: navigator.clipboard,
       }}
     />,

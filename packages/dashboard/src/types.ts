@@ -130,6 +130,9 @@ export interface ConnectionPage {
 }
 
 /** The part of `@keyway/frontend`'s Nango the dashboard uses (a seam for tests). */
+/** How the browser SDK starts a flow: a connect session made through the dashboard, or (opted in) the public key. */
+export type AuthCredential = { readonly connectSessionToken: string } | { readonly publicKey: string };
+
 export interface AuthClient {
   auth(providerConfigKey: string, connectionId: string, options?: { params?: Record<string, string> }): Promise<{ providerConfigKey: string; connectionId: string }>;
 }

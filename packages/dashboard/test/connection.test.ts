@@ -99,6 +99,7 @@ describe('force refresh', () => {
     t.route('GET /connections/:id', () => [200, connection({ credentials: { type: 'OAUTH2', access_token: 'NEW-TOKEN', expires_at: '2030-01-01T14:00:00.000Z', raw: {} } })]);
     await click(byTestId('force-refresh'));
     expect(t.lines().at(-1)).toBe('GET /connections/user-1?provider_config_key=github-prod&force_refresh=true');
+    expect(t.requests.at(-1)!.headers['X-Keyway-CSRF']).toBe(CSRF); // the server refuses a forced refresh without it
     expect(byTestId('refresh-result').textContent).toMatch(/^Token refreshed\. It now expires .+ \(in 2 hours\)\.$/);
     expect(statusText()).toMatch(/^Token refreshed/);
     expect(screen.getByText('Token expires', { selector: 'dt' }).nextElementSibling!.querySelector('time')!.getAttribute('datetime')).toBe('2030-01-01T14:00:00.000Z');

@@ -83,14 +83,14 @@ describe('an integration', () => {
 });
 
 describe('"Try it"', () => {
-  it('runs the connect flow with the public key for a test connection id, and links to the new connection', async () => {
+  it('runs the connect flow with the public key (when the server allows it) for a test connection id, and links to the new connection', async () => {
     const t = await mount('/dashboard/integrations/github-prod');
     let finish!: (v: unknown) => void;
     t.auth.mockImplementation(() => new Promise((r) => (finish = r)));
     const id = screen.getByLabelText('Test connection id') as HTMLInputElement;
     expect(id.value).toBe(`test-${NOW}`);
     await click(byTestId('try-it'));
-    expect(t.createAuthClient).toHaveBeenCalledWith('kw_pk_public');
+    expect(t.createAuthClient).toHaveBeenCalledWith({ publicKey: 'kw_pk_public' });
     expect(t.auth).toHaveBeenCalledWith('github-prod', `test-${NOW}`, {});
     expect(byTestId('try-it').textContent).toBe('Waiting for the popup…');
     finish({ providerConfigKey: 'github-prod', connectionId: `test-${NOW}` });
@@ -111,12 +111,36 @@ describe('"Try it"', () => {
     expect(statusText()).toMatch(/The connect flow failed/);
   });
 
-  it('is unavailable when the server requires connect sessions (the public key cannot start a flow)', async () => {
-    const t = await mount('/dashboard/integrations/github-prod', { 'GET /dashboard/api/settings': () => [200, { data: { ...SETTINGS, require_connect_session: true } }] });
-    expect((byTestId('try-it') as HTMLButtonElement).disabled).toBe(true);
-    expect(byTestId('try-it-unavailable').textContent).toMatch(/requires connect sessions/);
+  it('when the server requires connect sessions (the default), makes one for the test id beforehand and starts the flow with it', async () => {
+    const sessions: unknown[] = [];
+    const t = await mount('/dashboard/integrations/github-prod', {
+      'GET /dashboard/api/settings': () => [200, { data: { ...SETTINGS, require_connect_session: true } }],
+      'POST /connect/sessions': (req) => {
+        sessions.push(req.body);
+        return [201, { data: { token: `kw_cs_for_${(req.body as { end_user: { id: string } }).end_user.id}`, expires_at: new Date(NOW + 30 * 60_000).toISOString() } }];
+      },
+    });
+    t.auth.mockResolvedValue({ providerConfigKey: 'github-prod', connectionId: 'my-test' });
+    expect(byTestId('try-it-session').textContent).toMatch(/requires connect sessions/);
+    await type(screen.getByLabelText('Test connection id'), 'my-test');
+    await flush();
+    expect(sessions.at(-1)).toEqual({ end_user: { id: 'my-test' }, allowed_integrations: ['github-prod'] });
+    expect(t.requests.find((r) => r.method === 'POST' && r.path === '/connect/sessions')!.headers['X-Keyway-CSRF']).toBe(CSRF);
+    byTestId('try-it').click(); // no await: auth() must run within the click
+    expect(t.createAuthClient).toHaveBeenCalledWith({ connectSessionToken: 'kw_cs_for_my-test' });
+    expect(t.auth).toHaveBeenCalledWith('github-prod', 'my-test', {});
+  });
+
+  it('with connect sessions required, says so instead of opening a popup while the session is not ready or was refused', async () => {
+    const t = await mount('/dashboard/integrations/github-prod', {
+      'GET /dashboard/api/settings': () => [200, { data: { ...SETTINGS, require_connect_session: true } }],
+      'POST /connect/sessions': () => [400, { error: { code: 'invalid_body', message: 'nope' } }],
+    });
+    await type(screen.getByLabelText('Test connection id'), 'my-test');
+    await flush();
     await submit(byTestId('try-it').closest('form')!);
     expect(t.auth).not.toHaveBeenCalled();
+    expect(screen.getByText(/No connect session: nope/)).toBeTruthy();
   });
 
   it('checks the connection id and the template\'s inputs, and passes them as params', async () => {

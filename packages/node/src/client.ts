@@ -6,6 +6,7 @@ import type {
   ConnectionSummary,
   ConnectSession,
   CreateConnectSessionProps,
+  CreateReconnectSessionProps,
   CreateIntegrationBody,
   DeleteResponse,
   Integration,
@@ -20,7 +21,7 @@ import type {
   UpdateIntegrationBody,
 } from './types.ts';
 import { requireConnectionId, requireConnectionIds, requireMetadata, requireProvider, requireProviderConfigKey } from './validate.ts';
-import { verifyWebhookRequest, type WebhookHeaders } from './webhooks.ts';
+import { verifyWebhookRequest, type VerifyWebhookOptions, type WebhookHeaders } from './webhooks.ts';
 
 const DEFAULT_TIMEOUT_MS = 30_000;
 
@@ -36,7 +37,7 @@ export class Nango {
   readonly #http: HttpClient;
   /** Fresh tokens by connection, when the caller opted in (`cache`). */
   readonly #tokens: TokenCache<string | OtherCredentials> | undefined;
-  readonly #secretKey: string;
+  readonly #webhookSigningKey: string | undefined;
 
   constructor(options: NangoOptions) {
     const config: Partial<NangoOptions> = options ?? {};
@@ -48,7 +49,7 @@ export class Nango {
       throw new KeywayError('missing_secret_key', 'A secret key is required: new Nango({ host, secretKey })');
     }
     this.serverUrl = parseHost(config.host);
-    this.#secretKey = secretKey;
+    this.#webhookSigningKey = config.webhookSigningKey;
 
     const timeoutMs = config.timeoutMs ?? DEFAULT_TIMEOUT_MS;
     if (typeof timeoutMs !== 'number' || !Number.isFinite(timeoutMs) || timeoutMs <= 0) {
@@ -188,6 +189,16 @@ export class Nango {
     return this.#http.request('POST', '/connect/sessions', { body: props });
   }
 
+  /**
+   * A connect session that may replace the credentials of one existing connection (a reconnect):
+   * the only way a browser flow replaces a connection. Plain sessions and the public key create.
+   */
+  async createReconnectSession(props: CreateReconnectSessionProps): Promise<{ data: ConnectSession }> {
+    requireConnectionId(props?.connection_id);
+    requireProviderConfigKey(props?.integration_id, 'integration_id');
+    return this.#http.request('POST', '/connect/sessions/reconnect', { body: props });
+  }
+
   /* ───────────── Providers ───────────── */
 
   async listProviders(queries?: { search?: string }): Promise<{ data: Provider[] }> {
@@ -202,11 +213,14 @@ export class Nango {
   /* ───────────── Webhooks ───────────── */
 
   /**
-   * Whether a webhook request was signed with this client's secret key: `X-Keyway-Hmac-Sha256` or
-   * `X-Nango-Hmac-Sha256` (any case) must be the hex HMAC-SHA256 of `rawBody`, the body exactly as received.
+   * Whether a webhook request was signed with this client's `webhookSigningKey` (the server's
+   * KEYWAY_WEBHOOK_SECRET) and is recent: the Standard Webhooks signature over `webhook-id`,
+   * `webhook-timestamp` and `rawBody` (the body exactly as received), with the timestamp within
+   * 5 minutes of now (`options.toleranceSeconds`). False without a `webhookSigningKey`: the API's
+   * secret key never signs webhooks.
    */
-  verifyIncomingWebhookRequest(rawBody: string | Buffer, headers: WebhookHeaders): boolean {
-    return verifyWebhookRequest(this.#secretKey, rawBody, headers);
+  verifyIncomingWebhookRequest(rawBody: string | Buffer, headers: WebhookHeaders, options?: VerifyWebhookOptions): boolean {
+    return this.#webhookSigningKey !== undefined && verifyWebhookRequest(this.#webhookSigningKey, rawBody, headers, options);
   }
 
   /* ───────────── internals ───────────── */

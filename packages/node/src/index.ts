@@ -1,11 +1,12 @@
 export { Nango, Nango as default } from './client.ts';
 export { KeywayError } from './errors.ts';
-export { verifyWebhookRequest, WEBHOOK_SIGNATURE_HEADERS, type WebhookHeaders } from './webhooks.ts';
+export { DEFAULT_WEBHOOK_TOLERANCE_SECONDS, verifyWebhookRequest, WEBHOOK_SIGNATURE_HEADERS, type VerifyWebhookOptions, type WebhookHeaders } from './webhooks.ts';
 export type { ClientErrorCode, KeywayErrorCode, KeywayErrorOptions } from './errors.ts';
 export type {
   AuthMode,
   ConnectSession,
   CreateConnectSessionProps,
+  CreateReconnectSessionProps,
   Connection,
   ConnectionConfigField,
   ConnectionError,

@@ -11,6 +11,8 @@ export interface NangoOptions {
   secretKey?: string;
   /** Alias of `secretKey` (newer @nangohq/node releases call it `apiKey`). */
   apiKey?: string;
+  /** The server's KEYWAY_WEBHOOK_SECRET (`whsec_...`), for `verifyIncomingWebhookRequest` (@nangohq/node's name). */
+  webhookSigningKey?: string;
   /** Per-request timeout in milliseconds. Default 30000. */
   timeoutMs?: number;
   /** A `fetch` implementation; defaults to Node's global `fetch`. */
@@ -218,6 +220,18 @@ export interface CreateConnectSessionProps {
   /** Config keys the browser may connect; all when absent. */
   allowed_integrations?: string[];
   /** Connection config fixed by the backend per config key (the browser cannot override it). */
+  integrations_config_defaults?: Record<string, { connection_config?: Record<string, string> }>;
+}
+
+/** Nango's POST /connect/sessions/reconnect body: the existing connection whose credentials the session may replace. */
+export interface CreateReconnectSessionProps {
+  connection_id: string;
+  /** The connection's integration (config key); the only one the session allows. */
+  integration_id: string;
+  /** Replaces the connection's end user; kept when absent. */
+  end_user?: { id: string; email?: string; display_name?: string };
+  organization?: { id: string; display_name?: string };
+  /** Connection config fixed by the backend, for `integration_id` only. */
   integrations_config_defaults?: Record<string, { connection_config?: Record<string, string> }>;
 }
 

@@ -1,9 +1,12 @@
 import { createHmac } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { Nango, verifyWebhookRequest, WEBHOOK_SIGNATURE_HEADERS } from '../src/index.ts';
+import { DEFAULT_WEBHOOK_TOLERANCE_SECONDS, Nango, verifyWebhookRequest, WEBHOOK_SIGNATURE_HEADERS } from '../src/index.ts';
 
-const SECRET = 'sk_test_webhooks_0123456789';
-const nango = new Nango({ host: 'http://127.0.0.1:3003', secretKey: SECRET });
+const SECRET = `whsec_${Buffer.alloc(32, 3).toString('base64')}`;
+const OTHER = `whsec_${Buffer.alloc(32, 4).toString('base64')}`;
+const NOW_MS = 1_800_000_000_000;
+const now = () => NOW_MS;
+const nango = new Nango({ host: 'http://127.0.0.1:3003', secretKey: 'sk_test_api_0123456789', webhookSigningKey: SECRET });
 
 const body = JSON.stringify({
   from: 'keyway',
@@ -18,76 +21,80 @@ const body = JSON.stringify({
   endUser: { endUserId: 'u-1', endUserEmail: 'ada@example.com', tags: {} },
   note: 'é ✓', // non-ASCII: the HMAC is over the UTF-8 bytes
 });
-const sign = (raw: string | Buffer, key = SECRET) => createHmac('sha256', key).update(raw).digest('hex');
-const good = sign(body);
+
+/** Standard Webhooks headers, as the server makes them. */
+function signed(raw: string | Buffer, options: { secret?: string; id?: string; at?: number } = {}): Record<string, string> {
+  const id = options.id ?? 'msg_abc';
+  const timestamp = String(Math.floor((options.at ?? NOW_MS) / 1000));
+  const key = Buffer.from((options.secret ?? SECRET).slice('whsec_'.length), 'base64');
+  const signature = createHmac('sha256', key).update(`${id}.${timestamp}.`).update(raw).digest('base64');
+  return { 'webhook-id': id, 'webhook-timestamp': timestamp, 'webhook-signature': `v1,${signature}` };
+}
+const good = signed(body);
+const verify = (raw: string | Buffer, headers: Record<string, unknown>, options = {}) =>
+  nango.verifyIncomingWebhookRequest(raw, headers as Record<string, string>, { now, ...options });
 
 describe('verifyIncomingWebhookRequest', () => {
-  it('accepts a valid X-Keyway-Hmac-Sha256 or X-Nango-Hmac-Sha256, with the body as a string or Buffer', () => {
-    expect(nango.verifyIncomingWebhookRequest(body, { 'x-keyway-hmac-sha256': good })).toBe(true);
-    expect(nango.verifyIncomingWebhookRequest(body, { 'x-nango-hmac-sha256': good })).toBe(true);
-    expect(nango.verifyIncomingWebhookRequest(body, { 'x-keyway-hmac-sha256': good, 'x-nango-hmac-sha256': good, 'content-type': 'application/json' })).toBe(true);
-    expect(nango.verifyIncomingWebhookRequest(Buffer.from(body, 'utf8'), { 'x-keyway-hmac-sha256': good })).toBe(true);
-    expect(verifyWebhookRequest(SECRET, body, { 'x-nango-hmac-sha256': good })).toBe(true);
-    expect(WEBHOOK_SIGNATURE_HEADERS).toEqual(['x-keyway-hmac-sha256', 'x-nango-hmac-sha256']);
+  it('accepts a valid Standard Webhooks signature, with the body as a string or Buffer', () => {
+    expect(verify(body, good)).toBe(true);
+    expect(verify(Buffer.from(body, 'utf8'), good)).toBe(true);
+    expect(verify(body, { ...good, 'content-type': 'application/json', 'x-nango-hmac-sha256': 'ignored' })).toBe(true);
+    expect(verifyWebhookRequest(SECRET, body, good, { now })).toBe(true);
+    expect(WEBHOOK_SIGNATURE_HEADERS).toEqual(['webhook-id', 'webhook-timestamp', 'webhook-signature']);
   });
 
-  it('accepts the apiKey alias as the key', () => {
-    const viaApiKey = new Nango({ host: 'http://127.0.0.1:3003', apiKey: SECRET });
-    expect(viaApiKey.verifyIncomingWebhookRequest(body, { 'x-keyway-hmac-sha256': good })).toBe(true);
+  it('refuses a delivery older or newer than the window (5 minutes by default): a captured webhook cannot be replayed later', () => {
+    expect(DEFAULT_WEBHOOK_TOLERANCE_SECONDS).toBe(300);
+    expect(verify(body, signed(body, { at: NOW_MS - 299_000 }))).toBe(true);
+    expect(verify(body, signed(body, { at: NOW_MS - 301_000 }))).toBe(false);
+    expect(verify(body, signed(body, { at: NOW_MS + 301_000 }))).toBe(false);
+    expect(verify(body, signed(body, { at: NOW_MS - 3_600_000 }), { toleranceSeconds: 3601 })).toBe(true);
+    // A replayed delivery with a fresh timestamp but the old signature does not verify.
+    expect(verify(body, { ...good, 'webhook-timestamp': String(NOW_MS / 1000 + 10) })).toBe(false);
   });
 
-  it('rejects a tampered body', () => {
-    expect(nango.verifyIncomingWebhookRequest(body.replace('creation', 'override'), { 'x-keyway-hmac-sha256': good })).toBe(false);
-    expect(nango.verifyIncomingWebhookRequest(body + ' ', { 'x-keyway-hmac-sha256': good })).toBe(false);
-    // a re-serialized object is not the raw body
-    expect(nango.verifyIncomingWebhookRequest(JSON.stringify(JSON.parse(body), null, 2), { 'x-keyway-hmac-sha256': good })).toBe(false);
+  it('rejects a tampered body, id or timestamp', () => {
+    expect(verify(body.replace('creation', 'override'), good)).toBe(false);
+    expect(verify(body + ' ', good)).toBe(false);
+    expect(verify(JSON.stringify(JSON.parse(body), null, 2), good)).toBe(false);
+    expect(verify(body, { ...good, 'webhook-id': 'msg_other' })).toBe(false);
   });
 
-  it('rejects a signature made with another key', () => {
-    expect(nango.verifyIncomingWebhookRequest(body, { 'x-keyway-hmac-sha256': sign(body, 'another-key') })).toBe(false);
-    expect(new Nango({ host: 'http://127.0.0.1:3003', secretKey: 'another-key' }).verifyIncomingWebhookRequest(body, { 'x-keyway-hmac-sha256': good })).toBe(false);
+  it('rejects a signature made with another secret, and a client without webhookSigningKey (the API key never signs webhooks)', () => {
+    expect(verify(body, signed(body, { secret: OTHER }))).toBe(false);
+    expect(new Nango({ host: 'http://127.0.0.1:3003', webhookSigningKey: OTHER, secretKey: 'sk_x_0123456789' }).verifyIncomingWebhookRequest(body, good, { now })).toBe(false);
+    expect(new Nango({ host: 'http://127.0.0.1:3003', secretKey: SECRET }).verifyIncomingWebhookRequest(body, good, { now })).toBe(false);
+    expect(verifyWebhookRequest('not-a-whsec', body, good, { now })).toBe(false);
   });
 
-  it('rejects a missing signature header (or an undefined value, or only the legacy X-Nango-Signature)', () => {
-    expect(nango.verifyIncomingWebhookRequest(body, {})).toBe(false);
-    expect(nango.verifyIncomingWebhookRequest(body, { 'content-type': 'application/json' })).toBe(false);
-    expect(nango.verifyIncomingWebhookRequest(body, { 'x-keyway-hmac-sha256': undefined })).toBe(false);
-    expect(nango.verifyIncomingWebhookRequest(body, { 'x-nango-signature': good })).toBe(false);
-    expect(nango.verifyIncomingWebhookRequest(body, { 'x-keyway-hmac-sha256': [] })).toBe(false);
+  it('rejects missing or repeated headers, and Nango-only headers', () => {
+    for (const name of WEBHOOK_SIGNATURE_HEADERS) {
+      const { [name]: _, ...rest } = good;
+      expect(verify(body, rest)).toBe(false);
+      expect(verify(body, { ...good, [name]: [good[name], good[name]] })).toBe(false);
+    }
+    const hex = createHmac('sha256', SECRET).update(body).digest('hex');
+    expect(verify(body, { 'x-keyway-hmac-sha256': hex, 'x-nango-hmac-sha256': hex })).toBe(false);
   });
 
-  it('rejects a signature of the wrong length or not hex, without throwing', () => {
-    expect(nango.verifyIncomingWebhookRequest(body, { 'x-keyway-hmac-sha256': good.slice(0, 63) })).toBe(false);
-    expect(nango.verifyIncomingWebhookRequest(body, { 'x-keyway-hmac-sha256': good + '00' })).toBe(false);
-    expect(nango.verifyIncomingWebhookRequest(body, { 'x-keyway-hmac-sha256': good.slice(0, 32) })).toBe(false);
-    expect(nango.verifyIncomingWebhookRequest(body, { 'x-keyway-hmac-sha256': '' })).toBe(false);
-    expect(nango.verifyIncomingWebhookRequest(body, { 'x-keyway-hmac-sha256': 'z'.repeat(64) })).toBe(false);
-    expect(nango.verifyIncomingWebhookRequest(body, { 'x-keyway-hmac-sha256': `sha256=${good}` })).toBe(false);
-    expect(nango.verifyIncomingWebhookRequest(body, { 'x-keyway-hmac-sha256': Buffer.from(good, 'hex').toString('base64') })).toBe(false);
+  it('accepts one valid v1 signature among several (secret rotation); refuses malformed ones without throwing', () => {
+    const old = signed(body, { secret: OTHER })['webhook-signature']!;
+    expect(verify(body, { ...good, 'webhook-signature': `${old} ${good['webhook-signature']}` })).toBe(true);
+    expect(verify(body, { ...good, 'webhook-signature': good['webhook-signature']!.replace('v1,', 'v2,') })).toBe(false);
+    expect(verify(body, { ...good, 'webhook-signature': good['webhook-signature']!.slice(0, -2) })).toBe(false);
+    expect(verify(body, { ...good, 'webhook-signature': '' })).toBe(false);
+    expect(verify(body, { ...good, 'webhook-timestamp': '1e9' })).toBe(false);
   });
 
-  it('handles array header values: every value must be valid', () => {
-    expect(nango.verifyIncomingWebhookRequest(body, { 'x-keyway-hmac-sha256': [good] })).toBe(true);
-    expect(nango.verifyIncomingWebhookRequest(body, { 'x-keyway-hmac-sha256': [good, good] })).toBe(true);
-    expect(nango.verifyIncomingWebhookRequest(body, { 'x-keyway-hmac-sha256': ['0'.repeat(64), good] })).toBe(false);
-    expect(nango.verifyIncomingWebhookRequest(body, { 'x-keyway-hmac-sha256': [good, 'nope'] })).toBe(false);
-  });
-
-  it('matches header names case-insensitively and accepts upper-case hex', () => {
-    expect(nango.verifyIncomingWebhookRequest(body, { 'X-Keyway-Hmac-Sha256': good })).toBe(true);
-    expect(nango.verifyIncomingWebhookRequest(body, { 'X-NANGO-HMAC-SHA256': good })).toBe(true);
-    expect(nango.verifyIncomingWebhookRequest(body, { 'X-Keyway-Hmac-Sha256': good.toUpperCase() })).toBe(true);
-  });
-
-  it('rejects when two signature headers disagree (both present, one wrong)', () => {
-    expect(nango.verifyIncomingWebhookRequest(body, { 'x-keyway-hmac-sha256': good, 'X-Nango-Hmac-Sha256': sign(body, 'another-key') })).toBe(false);
+  it('matches header names case-insensitively', () => {
+    expect(verify(body, { 'Webhook-Id': good['webhook-id'], 'WEBHOOK-TIMESTAMP': good['webhook-timestamp'], 'Webhook-Signature': good['webhook-signature'] })).toBe(true);
   });
 
   it('never throws on junk input', () => {
-    const junk = nango as unknown as { verifyIncomingWebhookRequest(b: unknown, h: unknown): boolean };
-    expect(junk.verifyIncomingWebhookRequest(undefined, { 'x-keyway-hmac-sha256': good })).toBe(false);
+    const junk = nango as unknown as { verifyIncomingWebhookRequest(b: unknown, h: unknown, o?: unknown): boolean };
+    expect(junk.verifyIncomingWebhookRequest(undefined, good)).toBe(false);
     expect(junk.verifyIncomingWebhookRequest(body, null)).toBe(false);
-    expect(junk.verifyIncomingWebhookRequest(body, { 'x-keyway-hmac-sha256': 42 })).toBe(false);
-    expect(verifyWebhookRequest('', body, { 'x-keyway-hmac-sha256': sign(body, '') })).toBe(false);
+    expect(junk.verifyIncomingWebhookRequest(body, { ...good, 'webhook-id': 42 })).toBe(false);
+    expect(verifyWebhookRequest('', body, good)).toBe(false);
   });
 });

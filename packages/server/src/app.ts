@@ -50,13 +50,16 @@ export interface KeywayOverrides {
 export async function createKeyway(config: Config, log: Logger = createLogger(), overrides: KeywayOverrides = {}): Promise<Keyway> {
   const { catalog: templates, overridden } = await TemplateCatalog.load(config.templatesDirs);
   for (const name of overridden) log.info('template replaced by KEYWAY_TEMPLATES_DIR', { template: name });
+  if (!config.requireConnectSession) {
+    log.warn('KEYWAY_ALLOW_PUBLIC_KEY=true: any page holding the public key can start flows for any connection id (new connections only); unsafe for multi-user apps, use connect sessions');
+  }
   if (config.allowedOrigins.length === 0) log.warn('KEYWAY_ALLOWED_ORIGINS is empty: the browser SDK cannot run flows from any page');
   const store = await openStore(config, new Keyring(config.encryptionKeys));
   const integrations = new IntegrationService(store, templates);
   // Every request made for a connection goes through this one guarded client (SSRF, DNS rebinding).
   const outbound = createOutboundFetch({ allowPrivateNetwork: config.allowPrivateNetwork, ...(overrides.resolveHost && { resolve: overrides.resolveHost }) });
   if (config.allowPrivateNetwork) log.info('KEYWAY_ALLOW_PRIVATE_NETWORK is on: connections may reach loopback and private addresses');
-  const webhooks = config.webhookUrl ? new WebhookSender({ url: config.webhookUrl, secretKey: config.secretKey, log }) : undefined;
+  const webhooks = config.webhookUrl ? new WebhookSender({ url: config.webhookUrl, secret: config.webhookSecret, legacySignature: config.webhookLegacySignature, log }) : undefined;
   const events: AuthEventSink = webhooks ?? NO_EVENTS;
   const connections = new ConnectionService(store, integrations, {
     providerTimeoutMs: config.providerTimeoutMs,
@@ -69,6 +72,7 @@ export async function createKeyway(config: Config, log: Logger = createLogger(),
         providerConfigKey: c.provider_config_key,
         connectionId: c.connection_id,
         provider: c.provider,
+        authMode: c.credentials.type,
         endUser: c.end_user,
         error: { type: error.details?.provider_error ?? error.code, description: error.message },
       }),
@@ -92,7 +96,7 @@ export async function createKeyway(config: Config, log: Logger = createLogger(),
   app.get('/health', (_req, res) => {
     res.json({ status: 'ok' });
   });
-  const dashboardSessions = new DashboardSessions(config.secretKey);
+  const dashboardSessions = new DashboardSessions(config.secretKey, store);
   app.use(
     apiRoutes({
       templates,
@@ -163,10 +167,16 @@ function toKeywayError(err: unknown): KeywayError {
   if (type === 'entity.parse.failed') return new KeywayError('invalid_body', 'The body is not valid JSON');
   if (type === 'encoding.unsupported' || type === 'charset.unsupported') return new KeywayError('unsupported_media_type', 'The body encoding is not supported');
   if (type === 'request.aborted' || type === 'request.size.invalid') return new KeywayError('invalid_body', 'The body was not received whole');
-  if ((err as { status?: unknown })?.status === 404) return new KeywayError('not_found', 'Not found'); // static files
+  // The router's decoding of a path parameter: a malformed percent-escape is the client's mistake.
+  if (err instanceof URIError) return new KeywayError('invalid_path', 'The path has a malformed percent-escape');
   if (isStoreUnavailable(err)) return new KeywayError('store_unavailable', 'The database cannot be reached right now. Try again shortly.', undefined, STORE_RETRY_AFTER_S);
-  const errno = (err as NodeJS.ErrnoException)?.code;
+  const code = (err as { code?: unknown })?.code;
   // Nothing was changed: the write was refused whole (the store undoes it in memory); reads still work.
-  if (errno === 'ENOSPC' || errno === 'EDQUOT') return new KeywayError('storage_full', 'The server cannot store this change: its disk is full. Nothing was changed; reads still work.');
+  if (code === 'ENOSPC' || code === 'EDQUOT') return new KeywayError('storage_full', 'The server cannot store this change: its disk is full. Nothing was changed; reads still work.');
+  // A body whose Content-Encoding does not decode (truncated gzip, a bad deflate stream).
+  if (typeof code === 'string' && code.startsWith('Z_')) return new KeywayError('invalid_body', 'The body could not be decompressed (bad Content-Encoding data)');
+  const status = (err as { status?: unknown })?.status;
+  if (status === 404) return new KeywayError('not_found', 'Not found'); // static files
+  if (typeof status === 'number' && status >= 400 && status < 500) return new KeywayError('invalid_body', 'The request could not be read');
   return new KeywayError('server_error', 'Internal server error');
 }

@@ -4,6 +4,7 @@ import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { parseEncryptionKeys } from './crypto/keyring.ts';
 import { BUILT_IN_TEMPLATES_DIR } from './templates/catalog.ts';
+import { generateWebhookSecret, webhookKey } from './webhooks/signature.ts';
 
 /** Everything the server needs to start, validated. Built by loadConfig, or by hand in tests. */
 export interface Config {
@@ -35,10 +36,18 @@ export interface Config {
   readonly flowStartsPerMinutePerAddress: number;
   /** Flow starts a minute per key (the public key, or each connect session); 0 = no limit. */
   readonly flowStartsPerMinutePerKey: number;
-  /** Refuse public-key flows: every flow needs a connect session from the app's backend. */
+  /**
+   * Refuse public-key flows: every flow needs a connect session from the app's backend. True unless
+   * the operator opts in with KEYWAY_ALLOW_PUBLIC_KEY=true (unsafe for multi-user apps: anyone with
+   * the public key picks the connection id; such flows may create connections, never replace one).
+   */
   readonly requireConnectSession: boolean;
   /** Where auth webhooks go; null = none. */
   readonly webhookUrl: string | null;
+  /** Signs webhooks (`whsec_...`, Standard Webhooks); never the API's secret key. */
+  readonly webhookSecret: string;
+  /** Also send Nango's legacy X-Nango-Signature (SHA-256 of secret + body): off unless asked for. */
+  readonly webhookLegacySignature: boolean;
   /** How often the background job looks for connections to refresh; 0 = off. */
   readonly backgroundRefreshIntervalMs: number;
   /** The job refreshes connections whose credentials are older than this (keeps refresh tokens from going stale). */
@@ -54,6 +63,7 @@ interface GeneratedSecrets {
   encryption_key?: string;
   secret_key?: string;
   public_key?: string;
+  webhook_secret?: string;
 }
 
 export interface LoadedConfig {
@@ -107,6 +117,17 @@ export async function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = pro
   // Printed once, on the start that made them, so the operator can copy them; never logged again.
   if (made.has('secret_key')) notices.push(`Generated KEYWAY_SECRET_KEY=${secretKey} (backend API); kept in ${secretsPath}.`);
   if (made.has('public_key')) notices.push(`Generated KEYWAY_PUBLIC_KEY=${publicKey} (browser SDK); kept in ${secretsPath}.`);
+  // Instances behind one database must sign webhooks alike: none may make its own secret.
+  if (env.KEYWAY_DATABASE_URL && env.KEYWAY_WEBHOOK_URL && !env.KEYWAY_WEBHOOK_SECRET) {
+    throw new ConfigError('KEYWAY_WEBHOOK_SECRET: set it explicitly with KEYWAY_DATABASE_URL and KEYWAY_WEBHOOK_URL; every instance must sign webhooks with it');
+  }
+  const webhookSecret = env.KEYWAY_WEBHOOK_SECRET ?? take('webhook_secret', generateWebhookSecret);
+  try {
+    webhookKey(webhookSecret);
+  } catch (e) {
+    throw new ConfigError(`KEYWAY_WEBHOOK_SECRET: ${(e as Error).message}`);
+  }
+  if (made.has('webhook_secret')) notices.push(`Generated KEYWAY_WEBHOOK_SECRET=${webhookSecret} (verifies webhooks); kept in ${secretsPath}.`);
   if (made.size > 0) await writeGenerated(secretsPath, generated);
 
   const templatesDirs = [BUILT_IN_TEMPLATES_DIR];
@@ -133,8 +154,10 @@ export async function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = pro
       allowPrivateNetwork: parseBoolean('KEYWAY_ALLOW_PRIVATE_NETWORK', env.KEYWAY_ALLOW_PRIVATE_NETWORK ?? 'false'),
       flowStartsPerMinutePerAddress: parseWholeNumber('KEYWAY_RATE_LIMIT_FLOWS_PER_ADDRESS', env.KEYWAY_RATE_LIMIT_FLOWS_PER_ADDRESS ?? '60'),
       flowStartsPerMinutePerKey: parseWholeNumber('KEYWAY_RATE_LIMIT_FLOWS_PER_KEY', env.KEYWAY_RATE_LIMIT_FLOWS_PER_KEY ?? '600'),
-      requireConnectSession: parseBoolean('KEYWAY_REQUIRE_CONNECT_SESSION', env.KEYWAY_REQUIRE_CONNECT_SESSION ?? 'false'),
+      requireConnectSession: parseSessionRequirement(env),
       webhookUrl: env.KEYWAY_WEBHOOK_URL ? parseWebhookUrl(env.KEYWAY_WEBHOOK_URL) : null,
+      webhookSecret,
+      webhookLegacySignature: parseBoolean('KEYWAY_WEBHOOK_LEGACY_SIGNATURE', env.KEYWAY_WEBHOOK_LEGACY_SIGNATURE ?? 'false'),
       backgroundRefreshIntervalMs: parseWholeNumber('KEYWAY_BACKGROUND_REFRESH_INTERVAL_SECONDS', env.KEYWAY_BACKGROUND_REFRESH_INTERVAL_SECONDS ?? '3600') * 1000,
       backgroundRefreshAfterMs: parsePositiveInt('KEYWAY_BACKGROUND_REFRESH_AFTER_HOURS', env.KEYWAY_BACKGROUND_REFRESH_AFTER_HOURS ?? '168') * 3_600_000,
     },
@@ -164,6 +187,24 @@ function parseBoolean(name: string, value: string): boolean {
   if (value === 'true' || value === '1') return true;
   if (value === 'false' || value === '0' || value === '') return false;
   throw new ConfigError(`${name}: "${value}" must be true or false`);
+}
+
+/**
+ * Connect sessions are required unless KEYWAY_ALLOW_PUBLIC_KEY=true. The older switch,
+ * KEYWAY_REQUIRE_CONNECT_SESSION, may still say true; saying false alone no longer opens the public
+ * key (a configuration written for the old default must opt in by name).
+ */
+function parseSessionRequirement(env: NodeJS.ProcessEnv): boolean {
+  const allowPublicKey = parseBoolean('KEYWAY_ALLOW_PUBLIC_KEY', env.KEYWAY_ALLOW_PUBLIC_KEY ?? 'false');
+  const require = env.KEYWAY_REQUIRE_CONNECT_SESSION;
+  if (require !== undefined && require !== '') {
+    const required = parseBoolean('KEYWAY_REQUIRE_CONNECT_SESSION', require);
+    if (required && allowPublicKey) throw new ConfigError('KEYWAY_ALLOW_PUBLIC_KEY: true contradicts KEYWAY_REQUIRE_CONNECT_SESSION=true; set one of them');
+    if (!required && !allowPublicKey) {
+      throw new ConfigError('KEYWAY_REQUIRE_CONNECT_SESSION: false no longer allows public-key flows; set KEYWAY_ALLOW_PUBLIC_KEY=true to accept them (unsafe for multi-user apps)');
+    }
+  }
+  return !allowPublicKey;
 }
 
 function parseDatabaseUrl(value: string): string {

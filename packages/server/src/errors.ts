@@ -11,6 +11,7 @@ const STATUS = {
   invalid_connection_config: 400,
   missing_connection_id: 400,
   invalid_flow_id: 400,
+  invalid_path: 400,
   origin_not_allowed: 403,
   payload_too_large: 413,
   unsupported_media_type: 415,
@@ -32,6 +33,7 @@ const STATUS = {
   wrong_auth_mode: 400,
   unknown_connection: 404,
   duplicate_provider_config: 409,
+  connection_exists: 409,
   missing_client_credentials: 400,
   // the connect flow
   unknown_config_key: 404,

@@ -1,8 +1,9 @@
 import { readFile } from 'node:fs/promises';
+import { createServer, type Server } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Nango as KeywayNode } from '@keyway/node';
 import { json, startFakeProvider } from './support/fake-provider.ts';
-import { PUBLIC_KEY, SECRET_KEY, startKeyway, type TestKeyway } from './support/keyway.ts';
+import { ALLOW_PUBLIC_KEY, PUBLIC_KEY, SECRET_KEY, startKeyway, type TestKeyway } from './support/keyway.ts';
 
 /** API_KEY, BASIC and OAUTH2_CC connections: validation, verification at the provider, encryption, renewal. */
 const APP = 'http://127.0.0.1:5998';
@@ -10,8 +11,20 @@ let provider: Awaited<ReturnType<typeof startFakeProvider>>;
 let kw: TestKeyway;
 let client: KeywayNode;
 let verify: { status: number; hang?: boolean } = { status: 200 };
+/** Auth webhooks the server sent, parsed. */
+const hooks: { connectionId: string; authMode: string; operation: string }[] = [];
+let receiver: Server;
 
 beforeAll(async () => {
+  receiver = createServer((req, res) => {
+    let raw = '';
+    req.on('data', (c: Buffer) => (raw += c));
+    req.on('end', () => {
+      hooks.push(JSON.parse(raw));
+      res.writeHead(204).end();
+    });
+  });
+  await new Promise<void>((r) => receiver.listen(0, '127.0.0.1', r));
   provider = await startFakeProvider();
   provider.onToken((req, body, res) => {
     if (req.url?.startsWith('/verify')) {
@@ -36,7 +49,7 @@ beforeAll(async () => {
       },
       'cc-api': { ...base, display_name: 'CC API', auth_mode: 'OAUTH2_CC', token_url: `${provider.url}/token`, default_scopes: ['read', 'write'], token_request_auth_method: 'body', token_response_metadata: ['org.id'] },
     },
-    config: { allowedOrigins: [APP], providerTimeoutMs: 500 },
+    config: { ...ALLOW_PUBLIC_KEY, allowedOrigins: [APP], providerTimeoutMs: 500, webhookUrl: `http://127.0.0.1:${(receiver.address() as { port: number }).port}/hooks` },
   });
   client = new KeywayNode({ host: kw.url, secretKey: SECRET_KEY });
   for (const [key, provider] of [['key', 'key-api'], ['basic', 'basic-api'], ['cc', 'cc-api']]) {
@@ -46,6 +59,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await kw?.close();
   await provider?.close();
+  await new Promise((r) => receiver?.close(r));
 });
 
 const post = (path: string, body: unknown, headers: Record<string, string> = {}) =>
@@ -140,5 +154,12 @@ describe('OAUTH2_CC', () => {
     expect([half.status, half.body.error.code]).toEqual([400, 'invalid_body']);
     const wrong = await kw.api('/auth/oauth2-cc/key', { method: 'POST', body: JSON.stringify({ connection_id: 'x' }) });
     expect([wrong.status, wrong.body.error.code]).toEqual([400, 'wrong_auth_mode']);
+  });
+});
+
+describe('auth webhooks', () => {
+  it("carry the connection's real auth mode (API_KEY, BASIC, OAUTH2_CC), not OAUTH2", async () => {
+    const modeOf = (id: string) => hooks.find((h) => h.connectionId === id)?.authMode;
+    await expect.poll(() => [modeOf('u1'), modeOf('b1'), modeOf('svc')]).toEqual(['API_KEY', 'BASIC', 'OAUTH2_CC']);
   });
 });

@@ -5,7 +5,7 @@ import { readPath } from '../src/connections/metadata.ts';
 import { BUILT_IN_TEMPLATES_DIR, TemplateCatalog } from '../src/templates/catalog.ts';
 import type { OAuth2Template } from '../src/templates/schema.ts';
 import { TestBrowser } from './support/browser.ts';
-import { PUBLIC_KEY, oauth2, startKeyway, type TestKeyway } from './support/keyway.ts';
+import { ALLOW_PUBLIC_KEY, PUBLIC_KEY, oauth2, startKeyway, type TestKeyway } from './support/keyway.ts';
 
 /**
  * Every OAUTH2 template of the catalogue, through the whole connect flow, against a local
@@ -77,7 +77,7 @@ beforeAll(async () => {
       return [t.name, { ...data, authorization_url: local(t.name, t.authorization_url), token_url: local(t.name, t.token_url), ...(t.refresh_url && { refresh_url: local(t.name, t.refresh_url) }), ...(t.issuer && { issuer: asUrl }) }];
     }),
   );
-  kw = await startKeyway({ templates: overrides });
+  kw = await startKeyway({ templates: overrides, config: ALLOW_PUBLIC_KEY });
   for (const t of templates) {
     const res = await kw.api('/integrations', { method: 'POST', body: JSON.stringify({ unique_key: t.name, provider: t.name, credentials: { client_id: CLIENT.id, client_secret: CLIENT.secret } }) });
     expect(res.status).toBe(200);

@@ -104,9 +104,15 @@ afterAll(async () => {
   if (dir) await rm(dir, { recursive: true, force: true });
 });
 
-/** Runs the connect flow; with autoApprove the sandbox sends the browser straight back to the callback. */
+/** Runs the connect flow under a connect session; with autoApprove the sandbox sends the browser straight back to the callback. */
 async function connect(connectionId: string): Promise<void> {
-  const done = await new TestBrowser().follow(`${url}/oauth/connect/${KEY}?connection_id=${connectionId}&public_key=${PUBLIC_KEY}`);
+  const session = await fetch(`${url}/connect/sessions`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${SECRET_KEY}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ end_user: { id: connectionId } }),
+  });
+  const { token } = ((await session.json()) as { data: { token: string } }).data;
+  const done = await new TestBrowser().follow(`${url}/oauth/connect/${KEY}?connect_session_token=${token}`);
   expect(done.url, done.body.slice(0, 300)).toMatch(new RegExp(`^${url}/oauth/callback\\?`));
   expect(done.body).toContain('data-outcome="success"');
 }

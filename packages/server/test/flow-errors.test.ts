@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { TestBrowser } from './support/browser.ts';
 import { json, startFakeProvider } from './support/fake-provider.ts';
-import { PUBLIC_KEY, startKeyway, type TestKeyway } from './support/keyway.ts';
+import { ALLOW_PUBLIC_KEY, PUBLIC_KEY, reconnectToken, startKeyway, type TestKeyway } from './support/keyway.ts';
 
 /** The connect flow's failure paths, against a provider whose token endpoint misbehaves on demand. */
 let provider: Awaited<ReturnType<typeof startFakeProvider>>;
@@ -45,7 +45,7 @@ beforeAll(async () => {
         connection_config: { subdomain: { title: 'Subdomain', pattern: '[a-z0-9-]{1,63}', example: 'acme' } },
       },
     },
-    config: { providerTimeoutMs: 500 },
+    config: { ...ALLOW_PUBLIC_KEY, providerTimeoutMs: 500 },
   });
   expect((await kw.api('/integrations', { method: 'POST', body: JSON.stringify({ unique_key: 'fake', provider: 'fake', credentials: { type: 'OAUTH2', client_id: 'cid', client_secret: 's+cr%t:x' } }) })).status).toBe(200);
   expect((await kw.api('/integrations', { method: 'POST', body: JSON.stringify({ unique_key: 'selfhosted', provider: 'selfhosted', credentials: { type: 'OAUTH2', client_id: 'cid', client_secret: 'sec' }, allowed_hosts: ['git.example.com'] }) })).status).toBe(200);
@@ -163,7 +163,7 @@ describe('bad input at /oauth/callback', () => {
   });
 
   it('refuses an expired state', async () => {
-    const short = await startKeyway({ templates: { fake: { display_name: 'Fake', categories: ['other'], docs: 'https://example.com', auth_mode: 'OAUTH2', authorization_url: `${provider.url}/authorize`, token_url: `${provider.url}/token` } }, config: { flowTtlMs: 50 } });
+    const short = await startKeyway({ templates: { fake: { display_name: 'Fake', categories: ['other'], docs: 'https://example.com', auth_mode: 'OAUTH2', authorization_url: `${provider.url}/authorize`, token_url: `${provider.url}/token` } }, config: { ...ALLOW_PUBLIC_KEY, flowTtlMs: 50 } });
     try {
       await short.api('/integrations', { method: 'POST', body: JSON.stringify({ unique_key: 'fake', provider: 'fake', credentials: { client_id: 'a', client_secret: 'b' } }) });
       const browser = new TestBrowser();
@@ -242,7 +242,8 @@ describe('bad input at /oauth/callback', () => {
   it('keeps token-response and callback metadata, and says created then overridden', async () => {
     provider.onToken((_q, _b, res) => json(res, 200, { access_token: 'at-meta', token_type: 'bearer', team: { id: 'T1' }, expires_in: 3600 }));
     for (const title of ['Connected', 'Reconnected']) {
-      const { browser, state } = await start('meta');
+      // Replacing credentials needs a reconnect session; the public key only creates.
+      const { browser, state } = await start('meta', title === 'Reconnected' ? `&connect_session_token=${await reconnectToken(kw.url, 'fake', 'meta')}` : '');
       const res = await callback(browser, { state, code: 'c', realmId: '42' });
       expect(res.status).toBe(200);
       expect(res.body).toContain(`<h1>${title}</h1>`); // the first flow creates, the second overrides

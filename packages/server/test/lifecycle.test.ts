@@ -2,13 +2,13 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Nango as KeywayNode } from '@keyway/node';
 import { TestBrowser } from './support/browser.ts';
 import { json, startFakeProvider } from './support/fake-provider.ts';
-import { PUBLIC_KEY, SECRET_KEY, startKeyway, type TestKeyway, oauth2 } from './support/keyway.ts';
+import { ALLOW_PUBLIC_KEY, PUBLIC_KEY, SECRET_KEY, sessionToken, startKeyway, type TestKeyway, oauth2 } from './support/keyway.ts';
 import { SANDBOX_CLIENT, startSandboxStack } from './support/sandbox-stack.ts';
 
 /** The token lifecycle: refresh under load with rotating tokens, refusals, back-off, exhaustion, transient failures. */
 async function connectSandbox(url: string, connectionId: string) {
   const browser = new TestBrowser();
-  const consent = await browser.follow(`${url}/oauth/connect/sandbox?connection_id=${connectionId}&public_key=${PUBLIC_KEY}`);
+  const consent = await browser.follow(`${url}/oauth/connect/sandbox?connect_session_token=${await sessionToken(url, connectionId)}`);
   const done = await browser.submit(consent, 'approve');
   expect(done.status).toBe(200);
 }
@@ -103,7 +103,7 @@ describe('against a token endpoint that fails on demand', () => {
 
   beforeAll(async () => {
     provider = await startFakeProvider();
-    kw = await startKeyway({ templates: { fake: template(), lifetime: template({ default_expires_in: 3600, token_expiration_buffer: 60 }) }, config: { providerTimeoutMs: 400 } });
+    kw = await startKeyway({ templates: { fake: template(), lifetime: template({ default_expires_in: 3600, token_expiration_buffer: 60 }) }, config: { ...ALLOW_PUBLIC_KEY, providerTimeoutMs: 400 } });
     client = new KeywayNode({ host: kw.url, secretKey: SECRET_KEY });
     for (const key of ['fake', 'lifetime']) await client.createIntegration({ unique_key: key, provider: key, credentials: { type: 'OAUTH2', client_id: 'id', client_secret: 'secret' } });
   });

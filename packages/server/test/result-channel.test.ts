@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TestBrowser } from './support/browser.ts';
 import { json, startFakeProvider } from './support/fake-provider.ts';
-import { PUBLIC_KEY, startKeyway, type TestKeyway } from './support/keyway.ts';
+import { ALLOW_PUBLIC_KEY, PUBLIC_KEY, startKeyway, type TestKeyway } from './support/keyway.ts';
 
 /** The server side of the SDK's result channel: outcomes by flow id, long-poll, and the callback page's postMessage. */
 const APP = 'http://127.0.0.1:5999';
@@ -14,7 +14,7 @@ beforeAll(async () => {
   provider.onToken((_q, _b, res) => json(res, 200, { access_token: 'at', token_type: 'bearer' }));
   kw = await startKeyway({
     templates: { fake: { display_name: 'Fake', categories: ['other'], docs: 'https://example.com', auth_mode: 'OAUTH2', authorization_url: `${provider.url}/authorize`, token_url: `${provider.url}/token` } },
-    config: { allowedOrigins: [APP] },
+    config: { ...ALLOW_PUBLIC_KEY, allowedOrigins: [APP] },
   });
   await kw.api('/integrations', { method: 'POST', body: JSON.stringify({ unique_key: 'fake', provider: 'fake', credentials: { client_id: 'a', client_secret: 'b' } }) });
 });

@@ -3,7 +3,7 @@ import { Nango as KeywayNode } from '@keyway/node';
 import { Nango as OfficialNango } from '@nangohq/node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TestBrowser } from './support/browser.ts';
-import { PUBLIC_KEY, SECRET_KEY, oauth2 } from './support/keyway.ts';
+import { ALLOW_PUBLIC_KEY, PUBLIC_KEY, reconnectToken, SECRET_KEY, oauth2 } from './support/keyway.ts';
 import { SANDBOX_CLIENT, startSandboxStack } from './support/sandbox-stack.ts';
 
 /** End to end: the real sandbox provider, the real Keyway server, the real clients. Nothing of ours is faked. */
@@ -12,7 +12,7 @@ let keyway: KeywayNode;
 const logs: string[] = [];
 
 beforeAll(async () => {
-  stack = await startSandboxStack({ keyway: { logs } });
+  stack = await startSandboxStack({ keyway: { logs, config: ALLOW_PUBLIC_KEY } });
   keyway = new KeywayNode({ host: stack.kw.url, secretKey: SECRET_KEY });
   await keyway.createIntegration({
     unique_key: 'sandbox',
@@ -23,9 +23,9 @@ beforeAll(async () => {
 afterAll(() => stack?.close());
 
 /** Runs the connect flow as a browser would: to the sandbox, approve (or deny), back to our callback. */
-async function connect(connectionId: string, button: 'approve' | 'deny' = 'approve') {
+async function connect(connectionId: string, button: 'approve' | 'deny' = 'approve', auth = `public_key=${PUBLIC_KEY}`) {
   const browser = new TestBrowser();
-  const consent = await browser.follow(`${stack.kw.url}/oauth/connect/sandbox?connection_id=${connectionId}&public_key=${PUBLIC_KEY}`);
+  const consent = await browser.follow(`${stack.kw.url}/oauth/connect/sandbox?connection_id=${connectionId}&${auth}`);
   expect(consent.url).toMatch(new RegExp(`^${stack.sandbox.url}/interaction/`));
   return browser.submit(consent, button);
 }
@@ -69,7 +69,7 @@ describe('the connect flow against the sandbox provider', () => {
   it('says overridden when the same pair connects again, keeping metadata', async () => {
     await keyway.setMetadata('sandbox', 'alice', { plan: 'pro' });
     const before = await keyway.getConnection('sandbox', 'alice');
-    await connect('alice');
+    await connect('alice', 'approve', `connect_session_token=${await reconnectToken(stack.kw.url, 'sandbox', 'alice')}`);
     const after = await keyway.getConnection('sandbox', 'alice');
     expect(after.id).toBe(before.id);
     expect(oauth2(after).access_token).not.toBe(oauth2(before).access_token);
@@ -153,7 +153,7 @@ describe('the official @nangohq/node client against Keyway, unchanged', () => {
 
 describe('expiry-driven refresh', () => {
   it('serves a fresh token as is, and refreshes one near its expiry before handing it out', async () => {
-    const short = await startSandboxStack();
+    const short = await startSandboxStack({ keyway: { config: ALLOW_PUBLIC_KEY } });
     try {
       const client = new KeywayNode({ host: short.kw.url, secretKey: SECRET_KEY, cache: false });
       await client.createIntegration({ unique_key: 'sandbox', provider: 'keyway-sandbox', credentials: { type: 'OAUTH2', client_id: SANDBOX_CLIENT.clientId, client_secret: SANDBOX_CLIENT.clientSecret } });

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { sha256 } from '../src/flows/state.ts';
+import { sha256 } from '../src/primitives.ts';
 import { TestBrowser } from './support/browser.ts';
 import { PUBLIC_KEY, startKeyway, type TestKeyway } from './support/keyway.ts';
 import { SANDBOX_CLIENT, startSandboxStack } from './support/sandbox-stack.ts';

@@ -59,6 +59,15 @@ describe('a wrong configuration stops the start with one clear line', () => {
   });
 });
 
+describe('webhook settings', () => {
+  it('refuses a webhook secret that is not whsec_ and base64 of at least 24 bytes', async () => {
+    await expect(loadConfig({ KEYWAY_DB_PATH: join(dir, 'db.json'), KEYWAY_WEBHOOK_SECRET: 'plain-secret' }, dir)).rejects.toThrow(/^KEYWAY_WEBHOOK_SECRET: must be whsec_/);
+    await expect(loadConfig({ KEYWAY_DB_PATH: join(dir, 'db.json'), KEYWAY_WEBHOOK_SECRET: `whsec_${Buffer.alloc(8).toString('base64')}` }, dir)).rejects.toThrow(/KEYWAY_WEBHOOK_SECRET/);
+    const ok = await loadConfig({ KEYWAY_DB_PATH: join(dir, 'db.json'), KEYWAY_WEBHOOK_SECRET: `whsec_${Buffer.alloc(32, 1).toString('base64')}`, KEYWAY_WEBHOOK_LEGACY_SIGNATURE: 'true' }, dir);
+    expect(ok.config.webhookLegacySignature).toBe(true);
+  });
+});
+
 describe('generated keys', () => {
   it('are made once, kept in a 0600 file beside the DB, and reused', async () => {
     const env = { KEYWAY_DB_PATH: join(dir, 'data', 'db.json') };
@@ -71,6 +80,12 @@ describe('generated keys', () => {
     expect(second.notices).toEqual([]);
     expect(second.config.secretKey).toBe(first.config.secretKey);
     expect(second.config.publicKey).toBe(first.config.publicKey);
+    // The webhook signing secret is a key of its own, kept the same way.
+    expect(first.config.webhookSecret).toMatch(/^whsec_[A-Za-z0-9+/]{43}=$/);
+    expect(first.config.webhookSecret).not.toContain(first.config.secretKey);
+    expect(JSON.parse(await readFile(file, 'utf8')).webhook_secret).toBe(first.config.webhookSecret);
+    expect(second.config.webhookSecret).toBe(first.config.webhookSecret);
+    expect(second.config.webhookLegacySignature).toBe(false);
     expect(Buffer.from(second.config.encryptionKeys[0]!).equals(Buffer.from(first.config.encryptionKeys[0]!))).toBe(true);
   });
 });

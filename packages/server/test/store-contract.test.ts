@@ -404,6 +404,23 @@ describe.each([
     expect(await store.getSession('unknown')).toBeUndefined();
   });
 
+  it('dashboard sessions: put, get on a peer, delete (sign-out) seen by the peer, expiry', async () => {
+    const store = await start();
+    const peer = await track(h.peer(store));
+    const session = { id_hash: 'dh-1', created_at: iso(Date.now()), expires_at: Date.now() + 60_000 };
+    await store.putDashboardSession(session);
+    expect(await peer.getDashboardSession('dh-1')).toEqual(session);
+    expect(await peer.deleteDashboardSession('dh-1')).toBe(true);
+    expect(await store.getDashboardSession('dh-1')).toBeUndefined();
+    expect(await peer.getDashboardSession('dh-1')).toBeUndefined();
+    expect(await store.deleteDashboardSession('dh-1')).toBe(false);
+    await store.putDashboardSession({ ...session, id_hash: 'dh-2', expires_at: Date.now() + 150 });
+    expect(await store.getDashboardSession('dh-2')).toBeDefined();
+    await sleep(300);
+    expect(await store.getDashboardSession('dh-2')).toBeUndefined();
+    expect(await store.getDashboardSession('__proto__')).toBeUndefined();
+  });
+
   it('withLock: holders of one name never overlap, across instances; other names do not wait; errors release', async () => {
     const store = await start();
     const peer = await track(h.peer(store));
@@ -579,7 +596,7 @@ describe('the postgres store, several instances on one database', () => {
     const check = new pg.Client({ connectionString: fresh });
     await check.connect();
     try {
-      expect((await check.query('SELECT version, name FROM keyway_migrations')).rows).toEqual([{ version: 1, name: 'init' }]);
+      expect((await check.query('SELECT version, name FROM keyway_migrations ORDER BY version')).rows).toEqual([{ version: 1, name: 'init' }, { version: 2, name: 'dashboard_sessions' }]);
       await (await PostgresStore.open(fresh, new Keyring([KEY_1]))).close(); // again: nothing to apply
       await check.query("INSERT INTO keyway_migrations (version, name) VALUES (999, 'future')");
     } finally {

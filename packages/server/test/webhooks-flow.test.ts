@@ -2,7 +2,7 @@ import { createServer, type IncomingHttpHeaders } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Nango as KeywayNode } from '@keyway/node';
 import { TestBrowser } from './support/browser.ts';
-import { PUBLIC_KEY, SECRET_KEY, oauth2 } from './support/keyway.ts';
+import { SECRET_KEY, WEBHOOK_SECRET, oauth2, sessionToken } from './support/keyway.ts';
 import { SANDBOX_CLIENT, startSandboxStack } from './support/sandbox-stack.ts';
 
 /** Auth webhooks from the real flow: creation, override, refresh failure, signed; a dead receiver slows nothing. */
@@ -44,7 +44,7 @@ let client: KeywayNode;
 beforeAll(async () => {
   receiver = await startReceiver(mode);
   stack = await startSandboxStack({ sandbox: { autoApprove: true }, keyway: { config: { webhookUrl: receiver.url } } });
-  client = new KeywayNode({ host: stack.kw.url, secretKey: SECRET_KEY });
+  client = new KeywayNode({ host: stack.kw.url, secretKey: SECRET_KEY, webhookSigningKey: WEBHOOK_SECRET });
   await client.createIntegration({ unique_key: 'sandbox', provider: 'keyway-sandbox', credentials: { type: 'OAUTH2', client_id: SANDBOX_CLIENT.clientId, client_secret: SANDBOX_CLIENT.clientSecret } });
 });
 afterAll(async () => {
@@ -52,7 +52,7 @@ afterAll(async () => {
   await receiver?.close();
 });
 
-const connect = async (id: string) => expect((await new TestBrowser().follow(`${stack.kw.url}/oauth/connect/sandbox?connection_id=${id}&public_key=${PUBLIC_KEY}`)).status).toBe(200);
+const connect = async (id: string) => expect((await new TestBrowser().follow(`${stack.kw.url}/oauth/connect/sandbox?connect_session_token=${await sessionToken(stack.kw.url, id)}`)).status).toBe(200);
 /** Bounded polling: true once `check` holds, false after 15 s. */
 const eventually = async (check: () => boolean) => {
   for (const deadline = Date.now() + 15_000; !check() && Date.now() < deadline; ) await new Promise((r) => setTimeout(r, 20));

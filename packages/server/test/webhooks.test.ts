@@ -14,7 +14,7 @@ import type { AuthEvent } from '../src/webhooks/events.ts';
 import { NO_EVENTS } from '../src/webhooks/events.ts';
 import { WebhookSender, type WebhookSenderOptions } from '../src/webhooks/sender.ts';
 
-const SECRET = 'sk_webhook_test_secret_0123456789abcdef';
+const SECRET = `whsec_${Buffer.alloc(32, 9).toString('base64')}`;
 
 // ─── a real receiver that records raw bodies and headers and answers what the test says ───
 
@@ -69,7 +69,7 @@ afterEach(() => {
 });
 
 function sender(options: Partial<WebhookSenderOptions> = {}): WebhookSender {
-  return new WebhookSender({ url, secretKey: SECRET, timeoutMs: 2000, retryDelaysMs: [50, 100], log, ...options });
+  return new WebhookSender({ url, secret: SECRET, timeoutMs: 2000, retryDelaysMs: [50, 100], log, ...options });
 }
 
 const creation: AuthEvent = {
@@ -78,6 +78,7 @@ const creation: AuthEvent = {
   providerConfigKey: 'slack-prod',
   connectionId: 'conn-ada-1',
   provider: 'slack',
+  authMode: 'OAUTH2',
   endUser: { id: 'user-42', email: 'ada@example.com', display_name: 'Ada', organization: { id: 'org-7', display_name: 'Acme' } },
 };
 const override: AuthEvent = {
@@ -86,6 +87,7 @@ const override: AuthEvent = {
   providerConfigKey: 'github',
   connectionId: 'conn-é-2',
   provider: 'github',
+  authMode: 'OAUTH2',
   endUser: null,
 };
 const refreshFailure: AuthEvent = {
@@ -94,6 +96,7 @@ const refreshFailure: AuthEvent = {
   providerConfigKey: 'google',
   connectionId: 'conn-3',
   provider: 'google',
+  authMode: 'OAUTH2',
   endUser: { id: 'user-1' },
   error: { type: 'refresh_token_external_error', description: 'The provider refused the refresh: invalid_grant' },
 };
@@ -193,44 +196,61 @@ describe('auth webhook body (Nango NangoAuthWebhookBody shape)', () => {
 });
 
 describe('signatures', () => {
-  it('X-Keyway-Hmac-Sha256 and X-Nango-Hmac-Sha256 are the hex HMAC-SHA256 of the raw body; X-Nango-Signature the legacy sha256(secret + body)', async () => {
-    const s = sender();
+  const standard = (id: string, timestamp: string, raw: Buffer) =>
+    `v1,${createHmac('sha256', Buffer.from(SECRET.slice(6), 'base64')).update(`${id}.${timestamp}.`).update(raw).digest('base64')}`;
+
+  it('Standard Webhooks headers sign id, timestamp and body with the webhook secret; X-Nango-Hmac-Sha256 the hex HMAC of the body; no legacy header unless asked', async () => {
+    const clock = 1_800_000_000_123;
+    const s = sender({ now: () => clock });
     s.emit(override); // non-ASCII connection id: signed over the UTF-8 bytes
     await s.drain();
     const { headers, raw } = received[0]!;
+    expect(headers['webhook-id']).toMatch(/^msg_[A-Za-z0-9_-]{22}$/);
+    expect(headers['webhook-timestamp']).toBe('1800000000');
+    expect(headers['webhook-signature']).toBe(standard(headers['webhook-id'] as string, '1800000000', raw));
     expect(headers['x-keyway-hmac-sha256']).toBe(hmac(raw));
     expect(headers['x-nango-hmac-sha256']).toBe(hmac(raw));
-    expect(headers['x-nango-signature']).toBe(createHash('sha256').update(Buffer.concat([Buffer.from(SECRET), raw])).digest('hex'));
-    expect(headers['x-keyway-hmac-sha256']).not.toBe(hmac(raw, 'another-key'));
+    expect(headers['x-nango-signature']).toBeUndefined();
   });
 
-  it('the official @nangohq/node verifyIncomingWebhookRequest (and the deprecated verifyWebhookSignature) accept our deliveries', async () => {
-    const s = sender();
+  it('sends the legacy X-Nango-Signature (sha256(secret + body)) only with legacySignature', async () => {
+    const s = sender({ legacySignature: true });
+    s.emit(creation);
+    await s.drain();
+    const { headers, raw } = received[0]!;
+    expect(headers['x-nango-signature']).toBe(createHash('sha256').update(Buffer.concat([Buffer.from(SECRET), raw])).digest('hex'));
+  });
+
+  it('the official @nangohq/node verifyIncomingWebhookRequest (webhookSigningKey) accepts our deliveries; the deprecated check only with the legacy header', async () => {
+    const s = sender({ legacySignature: true });
     s.emit(creation);
     s.emit(refreshFailure);
     await s.drain();
-    const official = new OfficialNango({ host: 'http://127.0.0.1:9', secretKey: SECRET });
-    const wrongKey = new OfficialNango({ host: 'http://127.0.0.1:9', secretKey: 'another-key' });
+    const official = new OfficialNango({ host: 'http://127.0.0.1:9', secretKey: 'sk_api_key_is_not_the_signing_key', webhookSigningKey: SECRET } as ConstructorParameters<typeof OfficialNango>[0]);
+    const apiKeyOnly = new OfficialNango({ host: 'http://127.0.0.1:9', secretKey: 'sk_api_key_is_not_the_signing_key' });
     expect(received).toHaveLength(2);
     for (const { headers, raw } of received) {
       const body = raw.toString('utf8');
       expect(official.verifyIncomingWebhookRequest(body, headers as Record<string, unknown>)).toBe(true);
       expect(official.verifyIncomingWebhookRequest(body.replace('"success":', '"success" :'), headers as Record<string, unknown>)).toBe(false);
-      expect(wrongKey.verifyIncomingWebhookRequest(body, headers as Record<string, unknown>)).toBe(false);
-      // Legacy scheme: the header against the parsed JSON (re-stringified by the client).
+      expect(apiKeyOnly.verifyIncomingWebhookRequest(body, headers as Record<string, unknown>)).toBe(false);
       expect(official.verifyWebhookSignature(headers['x-nango-signature'] as string, JSON.parse(body))).toBe(true);
     }
   });
 
-  it('@keyway/node verifyIncomingWebhookRequest accepts our deliveries as received by node:http', async () => {
-    const s = sender();
+  it('@keyway/node verifyIncomingWebhookRequest accepts our deliveries as received by node:http, and refuses them once older than 5 minutes', async () => {
+    let clock = Date.now();
+    const s = sender({ now: () => clock });
     s.emit(creation);
     await s.drain();
     const { headers, raw } = received[0]!;
-    const client = new KeywayNango({ host: 'http://127.0.0.1:9', secretKey: SECRET });
-    expect(client.verifyIncomingWebhookRequest(raw, headers)).toBe(true);
-    expect(client.verifyIncomingWebhookRequest(raw.toString('utf8'), headers)).toBe(true);
-    expect(new KeywayNango({ host: 'http://127.0.0.1:9', secretKey: 'another-key' }).verifyIncomingWebhookRequest(raw, headers)).toBe(false);
+    const client = new KeywayNango({ host: 'http://127.0.0.1:9', secretKey: 'sk_api_0123456789', webhookSigningKey: SECRET });
+    expect(client.verifyIncomingWebhookRequest(raw, headers, { now: () => clock })).toBe(true);
+    expect(client.verifyIncomingWebhookRequest(raw.toString('utf8'), headers, { now: () => clock })).toBe(true);
+    expect(new KeywayNango({ host: 'http://127.0.0.1:9', secretKey: 'sk_api_0123456789', webhookSigningKey: `whsec_${Buffer.alloc(32, 1).toString('base64')}` }).verifyIncomingWebhookRequest(raw, headers)).toBe(false);
+    // The replay: the same captured request, 5 minutes and a second later.
+    clock += 301_000;
+    expect(client.verifyIncomingWebhookRequest(raw, headers, { now: () => clock })).toBe(false);
   });
 });
 
@@ -241,8 +261,9 @@ describe('delivery', () => {
     s.emit(creation);
     await s.drain();
     expect(received).toHaveLength(2);
-    expect(received[1]!.raw.equals(received[0]!.raw)).toBe(true); // the same signed body
+    expect(received[1]!.raw.equals(received[0]!.raw)).toBe(true); // the same body
     expect(received[1]!.headers['x-keyway-hmac-sha256']).toBe(received[0]!.headers['x-keyway-hmac-sha256']);
+    expect(received[1]!.headers['webhook-id']).toBe(received[0]!.headers['webhook-id']); // one message, re-signed per attempt
     expect(received[1]!.at - received[0]!.at).toBeGreaterThanOrEqual(45);
     expect(warnLines()).toEqual([]);
     expect(lines.some((l) => l.includes(' debug ') && l.includes('status=500'))).toBe(true);
@@ -370,7 +391,8 @@ describe('delivery', () => {
   it('rejects bad options at construction', () => {
     expect(() => sender({ url: 'ftp://example.com/x' })).toThrow(/http\(s\)/);
     expect(() => sender({ url: 'not a url' })).toThrow(/url/);
-    expect(() => sender({ secretKey: '' })).toThrow(/secretKey/);
+    expect(() => sender({ secret: '' })).toThrow(/secret/);
+    expect(() => sender({ secret: 'sk_not_a_whsec_secret' })).toThrow(/whsec_/);
     expect(() => sender({ timeoutMs: 0 })).toThrow(/timeoutMs/);
     expect(() => sender({ retryDelaysMs: [-1] })).toThrow(/retryDelaysMs/);
     expect(() => sender({ maxInFlight: 0 })).toThrow(/maxInFlight/);
@@ -392,8 +414,8 @@ describe('process lifetime (a child process)', () => {
       `import { WebhookSender } from ${JSON.stringify(sender)};
 import { createLogger } from ${JSON.stringify(logger)};
 const [url, delay, mode] = process.argv.slice(2);
-const s = new WebhookSender({ url, secretKey: 'k', retryDelaysMs: [Number(delay)], log: createLogger('warn', (l) => process.stdout.write(l + '\\n')) });
-s.emit({ operation: 'creation', success: true, providerConfigKey: 'p', connectionId: 'c', provider: 'x', endUser: null });
+const s = new WebhookSender({ url, secret: 'whsec_' + Buffer.alloc(32).toString('base64'), retryDelaysMs: [Number(delay)], log: createLogger('warn', (l) => process.stdout.write(l + '\\n')) });
+s.emit({ operation: 'creation', success: true, providerConfigKey: 'p', connectionId: 'c', provider: 'x', authMode: 'OAUTH2', endUser: null });
 if (mode === 'drain') { await s.drain(); process.stdout.write('drained\\n'); }
 `,
     );

@@ -2,17 +2,18 @@ import { randomBytes } from 'node:crypto';
 import type { CommandSpec, GroupSpec } from '../context.ts';
 
 /** The same shapes the server generates on its first start (see @keyway/server's loadConfig). */
-export function generateKeys(): { KEYWAY_ENCRYPTION_KEY: string; KEYWAY_SECRET_KEY: string; KEYWAY_PUBLIC_KEY: string } {
+export function generateKeys(): { KEYWAY_ENCRYPTION_KEY: string; KEYWAY_SECRET_KEY: string; KEYWAY_PUBLIC_KEY: string; KEYWAY_WEBHOOK_SECRET: string } {
   return {
     KEYWAY_ENCRYPTION_KEY: randomBytes(32).toString('base64'),
     KEYWAY_SECRET_KEY: `kw_sk_${randomBytes(24).toString('base64url')}`,
     KEYWAY_PUBLIC_KEY: `kw_pk_${randomBytes(16).toString('base64url')}`,
+    KEYWAY_WEBHOOK_SECRET: `whsec_${randomBytes(32).toString('base64')}`,
   };
 }
 
 const generate: CommandSpec = {
   path: ['keys', 'generate'],
-  summary: 'print a fresh KEYWAY_ENCRYPTION_KEY, KEYWAY_SECRET_KEY and KEYWAY_PUBLIC_KEY in .env format (local)',
+  summary: 'print a fresh KEYWAY_ENCRYPTION_KEY, KEYWAY_SECRET_KEY, KEYWAY_PUBLIC_KEY and KEYWAY_WEBHOOK_SECRET in .env format (local)',
   details:
     'Nothing is sent or stored: append the output to the server\'s .env (mode 0600) or your secret store.\n' +
     'A new KEYWAY_ENCRYPTION_KEY for an existing database goes first: "new,old", then keyway reencrypt.',

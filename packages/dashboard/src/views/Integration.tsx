@@ -1,4 +1,4 @@
-import { useId, useState } from 'preact/hooks';
+import { useEffect, useId, useState } from 'preact/hooks';
 import { ApiError, splitScopes } from '../api.ts';
 import { useApp, useLoad, useMounted } from '../context.ts';
 import { ConfirmDialog } from '../components/Dialog.tsx';
@@ -144,9 +144,18 @@ function matchesPattern(value: string, pattern: string | undefined): boolean {
   }
 }
 
-/** Runs the connect flow in a popup for a test connection id, with `@keyway/frontend`. */
+/** A connect session made for one test connection id (its end user), ready before the click that opens the popup. */
+type PreparedSession = { readonly id: string; readonly token: string; readonly expiresAt: number } | { readonly id: string; readonly error: string };
+
+const validTestId = (id: string) => CONNECTION_ID.test(id) && !['__proto__', 'constructor', 'prototype'].includes(id);
+
+/**
+ * Runs the connect flow in a popup for a test connection id, with `@keyway/frontend`. When the server
+ * requires connect sessions (the default), a session for the typed id is made through the backend
+ * API beforehand: the popup must open synchronously in the click, so the token cannot be awaited there.
+ */
 function TryIt({ integration, template, publicKey, sessionRequired }: { integration: Integration; template: Provider; publicKey: string; sessionRequired: boolean }) {
-  const { deps, announce } = useApp();
+  const { deps, announce, api } = useApp();
   const mounted = useMounted();
   const now = () => deps.now?.() ?? Date.now();
   const [connectionId, setConnectionId] = useState(() => `test-${now()}`);
@@ -155,14 +164,47 @@ function TryIt({ integration, template, publicKey, sessionRequired }: { integrat
   const [state, setState] = useState<{ kind: 'idle' } | { kind: 'running'; id: string } | { kind: 'done'; id: string } | { kind: 'failed'; message: string }>({ kind: 'idle' });
   // Inputs the integration fixes are not the tester's to give.
   const inputs = Object.entries(template.connection_config).filter(([name]) => !Object.hasOwn(integration.connection_config, name));
+  const [session, setSession] = useState<PreparedSession | null>(null);
+  const [renewals, setRenewals] = useState(0);
+  const wantedId = connectionId.trim();
+
+  useEffect(() => {
+    if (!sessionRequired || !validTestId(wantedId)) return;
+    let live = true;
+    const timer = setTimeout(() => {
+      api.createConnectSession(wantedId, integration.unique_key).then(
+        (s) => live && setSession({ id: wantedId, token: s.token, expiresAt: Date.parse(s.expiresAt) }),
+        (err: unknown) => live && setSession({ id: wantedId, error: err instanceof Error ? err.message : String(err) }),
+      );
+    }, deps.searchDelayMs ?? 300);
+    return () => {
+      live = false;
+      clearTimeout(timer);
+    };
+  }, [api, sessionRequired, wantedId, integration.unique_key, renewals, deps.searchDelayMs]);
+  // A session for this id with a minute left, or nothing yet.
+  const ready = session && session.id === wantedId && 'token' in session && session.expiresAt - now() > 60_000 ? session : undefined;
+  const refused = session && session.id === wantedId && 'error' in session;
+  // Sessions last 30 minutes: a page left open gets a new one a minute before the end.
+  useEffect(() => {
+    if (!ready) return;
+    const timer = setTimeout(() => setRenewals((n) => n + 1), Math.max(0, ready.expiresAt - now() - 60_000));
+    return () => clearTimeout(timer);
+  }, [ready?.token]);
+  const preparing = sessionRequired && validTestId(wantedId) && !ready && !refused;
 
   // Synchronous up to auth(): a popup opened after an await is blocked by browsers.
   const run = (e: Event) => {
     e.preventDefault();
-    if (state.kind === 'running' || sessionRequired) return;
-    const id = connectionId.trim();
+    if (state.kind === 'running') return;
+    const id = wantedId;
     const next: Record<string, string> = {};
-    if (!CONNECTION_ID.test(id) || ['__proto__', 'constructor', 'prototype'].includes(id)) next.connection_id = 'Use 1 to 255 letters, digits or . _ ~ @ : + = | -';
+    if (!validTestId(id)) next.connection_id = 'Use 1 to 255 letters, digits or . _ ~ @ : + = | -';
+    else if (sessionRequired && !ready) {
+      if (session && session.id === id && 'error' in session) next.connection_id = `No connect session: ${session.error}`;
+      else next.connection_id = 'Preparing a connect session for this id; try again in a moment.';
+      setRenewals((n) => n + 1); // expired or failed: ask again
+    }
     for (const [name, input] of inputs) {
       const v = (params[name] ?? '').trim();
       if (!v) next[name] = `Enter the ${input.title}.`;
@@ -173,7 +215,7 @@ function TryIt({ integration, template, publicKey, sessionRequired }: { integrat
     let flow: Promise<unknown>;
     try {
       const values = Object.fromEntries(inputs.map(([name]) => [name, (params[name] ?? '').trim()]));
-      flow = deps.createAuthClient(publicKey).auth(integration.unique_key, id, inputs.length > 0 ? { params: values } : {});
+      flow = deps.createAuthClient(sessionRequired ? { connectSessionToken: ready!.token } : { publicKey }).auth(integration.unique_key, id, inputs.length > 0 ? { params: values } : {});
     } catch (err) {
       flow = Promise.reject(err);
     }
@@ -199,9 +241,8 @@ function TryIt({ integration, template, publicKey, sessionRequired }: { integrat
       <h2 id="try-heading">Try it</h2>
       <p>Run the connect flow yourself in a popup, as your users will, and create a test connection.</p>
       {sessionRequired && (
-        <p class="notice" data-testid="try-it-unavailable">
-          This server requires connect sessions (KEYWAY_REQUIRE_CONNECT_SESSION), so a flow cannot start with the public key: run it from your app
-          with a connect session instead.
+        <p class="notice" data-testid="try-it-session">
+          This server requires connect sessions (the default): the dashboard makes one for the test connection id, as your backend would.
         </p>
       )}
       <form onSubmit={run} noValidate>
@@ -228,7 +269,7 @@ function TryIt({ integration, template, publicKey, sessionRequired }: { integrat
             data-testid={`try-param-${name}`}
           />
         ))}
-        <button type="submit" disabled={state.kind === 'running' || sessionRequired} data-testid="try-it">
+        <button type="submit" disabled={state.kind === 'running' || preparing} data-testid="try-it">
           {state.kind === 'running' ? 'Waiting for the popup…' : 'Try it'}
         </button>
       </form>

@@ -2,7 +2,7 @@ import { KeywayError } from '../errors.ts';
 import { OAuth2Tokens } from '../oauth/client.ts';
 import type { ClientCredentials, OAuth2Credentials, TokenCredentials } from '../store/types.ts';
 import { readPath } from './metadata.ts';
-import { isRecord } from '../templates/validate.ts';
+import { isRecord } from '../primitives.ts';
 
 /** The tokens of a response whose token fields are nested (Slack user tokens: `authed_user`). */
 export function tokensAt(tokens: OAuth2Tokens, path: string | undefined): OAuth2Tokens {

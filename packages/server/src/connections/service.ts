@@ -8,7 +8,7 @@ import { ProviderCallError, requestTokens, type OAuth2Tokens } from '../oauth/cl
 import { hasToken, type Connection, type ConnectionFilter, type Credentials, type EndUser, type RefreshFailure, type Store, type TokenCredentials, type UpsertResult } from '../store/types.ts';
 import { resolveEndpoints } from '../templates/interpolate.ts';
 import { clientCredentialsFrom, credentialsFrom, expiresWithin, refreshDue } from './credentials.ts';
-import { mergeMetadata } from './metadata.ts';
+import { checkMetadataSize, mergeMetadata } from './metadata.ts';
 import { EXHAUSTED_AFTER_DAYS } from '../store/status.ts';
 
 /** Refresh a token that expires within this margin (a template may set its own). */
@@ -30,6 +30,8 @@ export interface NewConnection {
   readonly credentials: Credentials;
   readonly connectionConfig: Readonly<Record<string, unknown>>;
   readonly endUser: EndUser | null;
+  /** Refuse (connection_exists) rather than replace an existing connection: public-key flows. */
+  readonly createOnly?: boolean;
 }
 
 export interface ConnectionServiceOptions {
@@ -53,10 +55,15 @@ export class ConnectionService {
     private readonly options: ConnectionServiceOptions,
   ) {}
 
-  /** Creates the connection, or replaces the credentials of the existing pair (keeping its metadata). */
+  /**
+   * Creates the connection, or replaces the credentials of the existing pair (keeping its metadata);
+   * with `createOnly`, an existing pair is left as it is and `connection_exists` thrown (decided in
+   * the store's atomic read-modify-write, so two concurrent flows cannot both pass).
+   */
   async upsert(input: NewConnection): Promise<{ connection: Connection; result: UpsertResult }> {
     const { credentials } = input;
     const { connection, result } = await this.store.writeConnection(input.providerConfigKey, input.connectionId, (existing) => {
+      if (existing && input.createOnly) return null;
       const now = new Date().toISOString();
       return {
         id: existing?.id ?? randomUUID(),
@@ -72,7 +79,8 @@ export class ConnectionService {
         updated_at: now,
       };
     });
-    return { connection: connection!, result: result === 'unchanged' ? 'overridden' : result };
+    if (result === 'unchanged') throw connectionExists(input.connectionId);
+    return { connection: connection!, result };
   }
 
   /**
@@ -238,7 +246,8 @@ export class ConnectionService {
 
   /** Replaces (`merge` false) or shallow-merges the metadata of each connection; all must exist first. */
   async writeMetadata(providerConfigKey: string, connectionIds: readonly string[], metadata: Record<string, unknown>, merge: boolean): Promise<void> {
-    await Promise.all(connectionIds.map((id) => this.get(providerConfigKey, id)));
+    const current = await Promise.all(connectionIds.map((id) => this.get(providerConfigKey, id)));
+    if (merge) for (const c of current) checkMetadataSize(mergeMetadata(c.metadata, metadata));
     for (const id of connectionIds) {
       await this.store.writeConnection(providerConfigKey, id, (c) =>
         c ? { ...c, metadata: merge ? mergeMetadata(c.metadata, metadata) : metadata, updated_at: new Date().toISOString() } : null,
@@ -246,6 +255,10 @@ export class ConnectionService {
     }
   }
 }
+
+/** A public-key flow met an existing connection: only the backend may have its credentials replaced. */
+export const connectionExists = (connectionId: string) =>
+  new KeywayError('connection_exists', `A connection "${connectionId}" already exists; replacing its credentials needs a reconnect session from your backend (POST /connect/sessions/reconnect)`);
 
 /** Whether the stored connection still holds the token a refresh started from. */
 const sameToken = (c: Connection, accessToken: string) => hasToken(c.credentials) && c.credentials.access_token === accessToken;

@@ -3,10 +3,10 @@ import express, { Router, type Request } from 'express';
 import type { Config } from '../config.ts';
 import { keyId } from '../crypto/keyring.ts';
 import { KeywayError } from '../errors.ts';
-import { safeEqual } from '../flows/state.ts';
 import { bodyOf } from '../http/request.ts';
-import { authWebhookBody, signatureHeaders } from '../webhooks/sender.ts';
-import { CSRF_HEADER, DASHBOARD_COOKIE, DASHBOARD_SESSION_TTL_S, readCookie, type DashboardSessions } from './session.ts';
+import { authWebhookBody } from '../webhooks/sender.ts';
+import { newMessageId, signatureHeaders } from '../webhooks/signature.ts';
+import { DASHBOARD_COOKIE, DASHBOARD_SESSION_TTL_S, requireCsrf, type DashboardSessions } from './session.ts';
 
 import { DASHBOARD_DIST } from '../assets.ts';
 
@@ -24,13 +24,9 @@ export function dashboardRoutes(deps: { config: Config; sessions: DashboardSessi
   const secure = config.serverUrl.startsWith('https:');
 
   const current = async (req: Request) => {
-    const session = await sessions.verify(readCookie(req.headers.cookie, DASHBOARD_COOKIE));
+    const session = await sessions.fromRequest(req);
     if (!session) throw new KeywayError('unknown_account', 'Sign in to the dashboard with the secret key');
     return session;
-  };
-  const checkCsrf = (req: Request, csrf: string) => {
-    const token = req.headers[CSRF_HEADER];
-    if (typeof token !== 'string' || !safeEqual(token, csrf)) throw new KeywayError('csrf_failed', 'The dashboard request lacks its CSRF token; reload the page');
   };
 
   r.post('/dashboard/api/session', json, async (req, res) => {
@@ -43,7 +39,9 @@ export function dashboardRoutes(deps: { config: Config; sessions: DashboardSessi
     res.json({ data: { csrf, expires_at: expiresAt } });
   });
   r.delete('/dashboard/api/session', async (req, res) => {
-    checkCsrf(req, (await current(req)).csrf);
+    const session = await current(req);
+    requireCsrf(req, session);
+    await sessions.signOut(session);
     res.clearCookie(DASHBOARD_COOKIE, { httpOnly: true, sameSite: 'strict', secure, path: '/' });
     res.json({ success: true });
   });
@@ -65,13 +63,13 @@ export function dashboardRoutes(deps: { config: Config; sessions: DashboardSessi
   });
 
   r.post('/dashboard/api/webhook-test', async (req, res) => {
-    checkCsrf(req, (await current(req)).csrf);
+    requireCsrf(req, await current(req));
     if (!config.webhookUrl) throw new KeywayError('invalid_body', 'No webhook URL is configured (KEYWAY_WEBHOOK_URL)');
-    const body = JSON.stringify(authWebhookBody({ operation: 'creation', success: true, providerConfigKey: 'keyway-test', connectionId: 'keyway-test', provider: 'keyway-test', endUser: null }));
+    const body = JSON.stringify(authWebhookBody({ operation: 'creation', success: true, providerConfigKey: 'keyway-test', connectionId: 'keyway-test', provider: 'keyway-test', authMode: 'OAUTH2', endUser: null }));
     try {
       const answer = await fetch(config.webhookUrl, {
         method: 'POST',
-        headers: { 'Content-Type': 'application/json', 'User-Agent': 'keyway', ...signatureHeaders(config.secretKey, body) },
+        headers: { 'Content-Type': 'application/json', 'User-Agent': 'keyway', ...signatureHeaders({ secret: config.webhookSecret, legacySignature: config.webhookLegacySignature }, body, newMessageId(), Date.now() / 1000) },
         body,
         redirect: 'manual',
         signal: AbortSignal.timeout(config.providerTimeoutMs),

@@ -5,9 +5,9 @@ import type { IntegrationService } from '../integrations/service.ts';
 import type { ApiKeyCredentials, BasicCredentials, ConnectSession, Store } from '../store/types.ts';
 import { fillUrl, type ConnectionConfig } from '../templates/interpolate.ts';
 import type { ApiKeyTemplate, BasicTemplate } from '../templates/schema.ts';
-import { isRecord } from '../templates/validate.ts';
+import { isRecord } from '../primitives.ts';
 import type { AuthEventSink } from '../webhooks/events.ts';
-import { asUnknownConfigKey, connectTarget } from './target.ts';
+import { asUnknownConfigKey, connectTarget, refuseReplacement } from './target.ts';
 
 const CREDENTIAL_PLACEHOLDER = /\$\{credentials\.([A-Za-z0-9_]+)\}/g;
 const CONFIG_PLACEHOLDER = /\$\{connectionConfig\.([A-Za-z0-9_]+)\}/g;
@@ -38,6 +38,7 @@ export async function connectWithCredentials(req: KeyConnectRequest, deps: KeyCo
   const { integration, template } = await deps.integrations.withTemplate(req.providerConfigKey, req.mode).catch(asUnknownConfigKey(req.providerConfigKey));
   const target = connectTarget(integration, template, req.query, req.session);
   const fields = parseCredentials(template, req.body);
+  await refuseReplacement(deps.store, integration.unique_key, target);
   if (template.verification) await verify(template, fields, target.connectionConfig, deps);
 
   const { apiKey = '', username = '', password = '', ...rest } = fields;
@@ -50,6 +51,7 @@ export async function connectWithCredentials(req: KeyConnectRequest, deps: KeyCo
     credentials,
     connectionConfig: target.connectionConfig,
     endUser: target.endUser,
+    createOnly: !target.mayReplace,
   });
   deps.events.emit({
     operation: result === 'created' ? 'creation' : 'override',
@@ -57,6 +59,7 @@ export async function connectWithCredentials(req: KeyConnectRequest, deps: KeyCo
     providerConfigKey: integration.unique_key,
     connectionId: target.connectionId,
     provider: template.name,
+    authMode: req.mode,
     endUser: target.endUser,
   });
   return { providerConfigKey: integration.unique_key, connectionId: target.connectionId };

@@ -10,7 +10,7 @@ import { requestTokens } from '../oauth/client.ts';
 import type { Store, UpsertResult } from '../store/types.ts';
 import { resolveEndpoints } from '../templates/interpolate.ts';
 import type { AuthEventSink } from '../webhooks/events.ts';
-import { safeEqual, sha256 } from './state.ts';
+import { safeEqual, sha256 } from '../primitives.ts';
 
 /** Where a flow's outcome is reported: the SDK's flow id and its page's origin (both absent for a plain redirect). */
 export interface FlowReturn {
@@ -58,7 +58,7 @@ async function report(outcome: FlowOutcome, deps: CallbackDeps): Promise<void> {
   const existing = await deps.store.getConnection(key, id);
   const endUser = existing?.end_user ?? null;
   if (outcome.ok) {
-    deps.events.emit({ operation: outcome.result === 'created' ? 'creation' : 'override', success: true, providerConfigKey: key, connectionId: id, provider, endUser });
+    deps.events.emit({ operation: outcome.result === 'created' ? 'creation' : 'override', success: true, providerConfigKey: key, connectionId: id, provider, authMode: 'OAUTH2', endUser });
   } else {
     deps.events.emit({
       operation: existing ? 'override' : 'creation',
@@ -66,6 +66,7 @@ async function report(outcome: FlowOutcome, deps: CallbackDeps): Promise<void> {
       providerConfigKey: key,
       connectionId: id,
       provider,
+      authMode: 'OAUTH2',
       endUser,
       error: { type: outcome.error.code, description: outcome.error.message },
     });
@@ -122,6 +123,8 @@ async function runCallback(req: CallbackRequest, deps: CallbackDeps): Promise<Fl
       credentials: credentialsFrom(tokens, { defaultExpiresIn: template.default_expires_in, tokenPath: template.token_path }),
       connectionConfig: { ...flow.connection_config, ...pickPaths(tokens.data, template.token_response_metadata), ...callbackValues },
       endUser: flow.end_user,
+      // Checked again here: a connection made meanwhile (another flow for the same id) is not replaced either.
+      createOnly: flow.may_replace !== true,
     });
     return { ok: true, ...pair, result };
   } catch (e) {

@@ -48,6 +48,6 @@ export async function connectClientCredentials(
     connectionConfig: { ...config, ...pickPaths(tokens.data, template.token_response_metadata) },
     endUser: req.endUser,
   });
-  deps.events.emit({ operation: result === 'created' ? 'creation' : 'override', success: true, providerConfigKey: integration.unique_key, connectionId: req.connectionId, provider: template.name, endUser: req.endUser });
+  deps.events.emit({ operation: result === 'created' ? 'creation' : 'override', success: true, providerConfigKey: integration.unique_key, connectionId: req.connectionId, provider: template.name, authMode: 'OAUTH2_CC', endUser: req.endUser });
   return { providerConfigKey: integration.unique_key, connectionId: req.connectionId };
 }

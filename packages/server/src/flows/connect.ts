@@ -4,8 +4,9 @@ import type { IntegrationService } from '../integrations/service.ts';
 import { buildAuthorizationUrl, generateCodeVerifier, generateState } from '../oauth/client.ts';
 import type { ConnectSession, Store } from '../store/types.ts';
 import { resolveEndpoints } from '../templates/interpolate.ts';
-import { bracketParams, sha256 } from './state.ts';
-import { asUnknownConfigKey, connectTarget } from './target.ts';
+import { sha256 } from '../primitives.ts';
+import { bracketParams } from './state.ts';
+import { asUnknownConfigKey, connectTarget, refuseReplacement } from './target.ts';
 
 export interface ConnectRequest {
   readonly providerConfigKey: string;
@@ -26,7 +27,9 @@ export interface ConnectRequest {
  */
 export async function startFlow(req: ConnectRequest, deps: { config: Config; store: Store; integrations: IntegrationService }): Promise<URL> {
   const { integration, template } = await deps.integrations.withTemplate(req.providerConfigKey, 'OAUTH2').catch(asUnknownConfigKey(req.providerConfigKey));
-  const { connectionId, connectionConfig, endUser } = connectTarget(integration, template, req.query, req.session);
+  const target = connectTarget(integration, template, req.query, req.session);
+  const { connectionId, connectionConfig, endUser } = target;
+  await refuseReplacement(deps.store, integration.unique_key, target);
   const endpoints = resolveEndpoints(template, connectionConfig);
   // Refused here, before the browser goes anywhere, rather than at the code exchange.
   assertSecretHosts(integration, template, connectionConfig);
@@ -48,6 +51,7 @@ export async function startFlow(req: ConnectRequest, deps: { config: Config; sto
     flow_id: req.flowId,
     origin: req.origin,
     end_user: endUser,
+    may_replace: target.mayReplace,
     expires_at: Date.now() + deps.config.flowTtlMs,
   });
   return buildAuthorizationUrl({

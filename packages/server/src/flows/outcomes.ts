@@ -1,6 +1,6 @@
 import { EventEmitter } from 'node:events';
 import type { FlowResult, Store } from '../store/types.ts';
-import { sha256 } from './state.ts';
+import { sha256 } from '../primitives.ts';
 
 /** How long an outcome stays readable after the flow ends. */
 const OUTCOME_TTL_MS = 10 * 60_000;

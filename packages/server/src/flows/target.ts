@@ -1,6 +1,7 @@
+import { connectionExists } from '../connections/service.ts';
 import { KeywayError } from '../errors.ts';
 import { parseConnectionId } from '../ids.ts';
-import type { ConnectSession, EndUser, Integration } from '../store/types.ts';
+import type { ConnectSession, EndUser, Integration, Store } from '../store/types.ts';
 import { withFixedInputs } from '../integrations/host-policy.ts';
 import { validateConnectionConfig, type ConnectionConfig } from '../templates/interpolate.ts';
 import type { ProviderTemplate } from '../templates/schema.ts';
@@ -10,24 +11,30 @@ export interface ConnectTarget {
   readonly connectionId: string;
   readonly connectionConfig: ConnectionConfig;
   readonly endUser: EndUser | null;
+  /** Only a connect session made by the backend may replace an existing connection; the public key only creates. */
+  readonly mayReplace: boolean;
 }
 
 /**
  * Which connection a browser request may create, whatever the auth mode. Under a connect
- * session the connection belongs to the session's end user (the browser cannot pick another id),
- * only allowed integrations are open, and the backend's connection config wins over the browser's;
- * inputs the integration fixed win over both (a different value is refused).
+ * session the connection belongs to the session's end user, or is the one a reconnect session
+ * names (the browser cannot pick another id), only allowed integrations are open, and the
+ * backend's connection config wins over the browser's; inputs the integration fixed win over both
+ * (a different value is refused). With the public key the browser picks the
+ * id, so it may only create: replacing a connection's credentials would let anyone holding the
+ * public key (every page of the app has it) swap in their own account under the victim's id.
  */
 export function connectTarget(integration: Integration, template: ProviderTemplate, query: URLSearchParams, session: ConnectSession | null): ConnectTarget {
   if (session?.allowed_integrations && !session.allowed_integrations.includes(integration.unique_key)) {
     throw new KeywayError('integration_not_allowed', `This connect session does not allow the integration "${integration.unique_key}"`);
   }
   const requested = query.get('connection_id') || undefined;
-  if (session && requested !== undefined && requested !== session.end_user.id) {
+  const fixed = session ? (session.connection_id ?? session.end_user.id) : undefined;
+  if (fixed !== undefined && requested !== undefined && requested !== fixed) {
     throw new KeywayError('connection_id_not_allowed', 'This connect session is for another connection id');
   }
   return {
-    connectionId: parseConnectionId(session ? session.end_user.id : requested),
+    connectionId: parseConnectionId(fixed ?? requested),
     connectionConfig: validateConnectionConfig(
       template,
       withFixedInputs(integration, {
@@ -36,7 +43,13 @@ export function connectTarget(integration: Integration, template: ProviderTempla
       }),
     ),
     endUser: session?.end_user ?? null,
+    mayReplace: session !== null,
   };
+}
+
+/** Refuses, before anything is sent or stored, a flow that could only end by replacing a connection it may not replace. */
+export async function refuseReplacement(store: Store, providerConfigKey: string, target: ConnectTarget): Promise<void> {
+  if (!target.mayReplace && (await store.getConnection(providerConfigKey, target.connectionId))) throw connectionExists(target.connectionId);
 }
 
 /** `unknown_config_key` is what the browser flows call a missing integration (Nango's code). */

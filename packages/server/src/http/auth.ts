@@ -1,14 +1,14 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { NextFunction, Request, Response } from 'express';
 import { KeywayError } from '../errors.ts';
-import { CSRF_HEADER, DASHBOARD_COOKIE, readCookie, type DashboardSessions } from '../dashboard/session.ts';
-import { safeEqual } from '../flows/state.ts';
+import { requireCsrf, type DashboardSessions } from '../dashboard/session.ts';
+import { queryOf } from './request.ts';
 
 const digest = (value: string) => createHash('sha256').update(value).digest();
 
 /**
  * Backend routes: `Authorization: Bearer <secret key>`, compared in constant time, or the
- * dashboard's session cookie, with its CSRF token in a header on anything but a read.
+ * dashboard's session cookie, with its CSRF token in a header on anything that changes state.
  */
 export function requireSecretKey(secretKey: string, publicKey: string, dashboard: DashboardSessions) {
   // The keys' digests are made once; each request hashes only what it was given (constant time).
@@ -17,11 +17,9 @@ export function requireSecretKey(secretKey: string, publicKey: string, dashboard
   return async (req: Request, _res: Response, next: NextFunction): Promise<void> => {
     const header = req.headers.authorization;
     if (!header) {
-      const session = await dashboard.verify(readCookie(req.headers.cookie, DASHBOARD_COOKIE));
+      const session = await dashboard.fromRequest(req);
       if (session) {
-        const safe = req.method === 'GET' || req.method === 'HEAD';
-        const token = req.headers[CSRF_HEADER];
-        if (!safe && (typeof token !== 'string' || !safeEqual(token, session.csrf))) throw new KeywayError('csrf_failed', 'The dashboard request lacks its CSRF token; reload the page');
+        if (changesState(req)) requireCsrf(req, session);
         return next();
       }
       throw new KeywayError('missing_auth_header', 'Authorization: Bearer <secret key> is required');
@@ -33,4 +31,14 @@ export function requireSecretKey(secretKey: string, publicKey: string, dashboard
     if (timingSafeEqual(given, publicDigest)) throw new KeywayError('unknown_account', 'The public key cannot be used on backend routes; use the secret key');
     throw new KeywayError('unknown_account', 'The secret key is not valid');
   };
+}
+
+/**
+ * Whether a request may change state: any method but GET and HEAD, and a read that forces a token
+ * refresh (`force_refresh`, which calls the provider and rewrites the connection).
+ */
+function changesState(req: Request): boolean {
+  if (req.method !== 'GET' && req.method !== 'HEAD') return true;
+  const force = queryOf(req).get('force_refresh');
+  return force !== null && force !== '' && force !== 'false';
 }

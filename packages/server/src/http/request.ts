@@ -1,6 +1,6 @@
 import type { Request } from 'express';
 import { KeywayError } from '../errors.ts';
-import { isRecord } from '../templates/validate.ts';
+import { isRecord } from '../primitives.ts';
 
 /** The raw query string as URLSearchParams (the app turns Express's query parser off). */
 export function queryOf(req: Request): URLSearchParams {

@@ -7,11 +7,11 @@ import { parseConfigKey, parseConnectionId } from '../ids.ts';
 import type { OutboundFetch } from '../http/outbound.ts';
 import type { IntegrationInput, IntegrationService } from '../integrations/service.ts';
 import { connectClientCredentials } from '../flows/client-credentials.ts';
-import type { ConnectSessionInput, ConnectSessionService } from '../sessions/service.ts';
+import type { ConnectSessionInput, ConnectSessionService, ReconnectSessionInput } from '../sessions/service.ts';
 import type { AuthEventSink } from '../webhooks/events.ts';
 import type { ConnectionStatus } from '../store/status.ts';
 import type { TemplateCatalog } from '../templates/catalog.ts';
-import { isRecord } from '../templates/validate.ts';
+import { isRecord } from '../primitives.ts';
 import { apiConnection, apiConnectionSummary, apiIntegration, apiProvider } from './wire.ts';
 
 /** The backend API (Nango's paths and shapes), behind the secret key. Mounted first: it is the hot path (getToken). */
@@ -54,6 +54,11 @@ export function apiRoutes(deps: {
 
   r.post('/connect/sessions', async (req, res) => {
     const session = await sessions.create(connectSessionInput(bodyOf(req)));
+    res.status(201).json({ data: session });
+  });
+  // Nango's reconnect sessions: the only way a browser flow replaces an existing connection's credentials.
+  r.post('/connect/sessions/reconnect', async (req, res) => {
+    const session = await sessions.createReconnect(reconnectSessionInput(bodyOf(req)));
     res.status(201).json({ data: session });
   });
 
@@ -133,6 +138,22 @@ export function apiRoutes(deps: {
   return r;
 }
 
+/** `integrations_config_defaults`: per config key, the connection config the backend fixes. */
+function configDefaults(body: Record<string, unknown>): Record<string, { connection_config?: Record<string, string> }> {
+  const defaults: Record<string, { connection_config?: Record<string, string> }> = Object.create(null);
+  const given = body.integrations_config_defaults;
+  if (given === undefined) return defaults;
+  if (!isRecord(given)) throw new KeywayError('invalid_body', '`integrations_config_defaults` must map config keys to { connection_config }');
+  for (const [key, value] of Object.entries(given)) {
+    const config = isRecord(value) ? value.connection_config : undefined;
+    if (!isRecord(value) || (config !== undefined && (!isRecord(config) || !Object.values(config).every((v) => typeof v === 'string')))) {
+      throw new KeywayError('invalid_body', `\`integrations_config_defaults.${key}\` must be { connection_config: { name: string } }`);
+    }
+    defaults[parseConfigKey(key)] = config === undefined ? {} : { connection_config: Object.fromEntries(Object.entries(config as Record<string, string>)) };
+  }
+  return defaults;
+}
+
 const STATUSES: readonly ConnectionStatus[] = ['ok', 'expiring', 'refresh_failed', 'exhausted'];
 
 function configKeyParam(q: URLSearchParams): string {
@@ -172,6 +193,20 @@ function integrationInput(body: Record<string, unknown>): IntegrationInput {
   return input;
 }
 
+/** Nango's POST /connect/sessions/reconnect body: `connection_id` and `integration_id`, and optionally a new end user and config defaults. */
+function reconnectSessionInput(body: Record<string, unknown>): ReconnectSessionInput {
+  if (typeof body.connection_id !== 'string' || typeof body.integration_id !== 'string') {
+    throw new KeywayError('invalid_body', '`connection_id` and `integration_id` (the connection to reconnect) are required');
+  }
+  const connectionId = parseConnectionId(body.connection_id);
+  const integrationId = parseConfigKey(body.integration_id);
+  const { end_user, integrations_config_defaults } = body.end_user === undefined ? { end_user: undefined, integrations_config_defaults: configDefaults(body) } : connectSessionInput(body);
+  for (const key of Object.keys(integrations_config_defaults)) {
+    if (key !== integrationId) throw new KeywayError('invalid_body', `\`integrations_config_defaults\` may only name the integration being reconnected ("${integrationId}")`);
+  }
+  return { connection_id: connectionId, integration_id: integrationId, ...(end_user !== undefined && { end_user }), integrations_config_defaults };
+}
+
 /** Nango's POST /connect/sessions body. The end user's id becomes the connection id of the flows it starts. */
 function connectSessionInput(body: Record<string, unknown>): ConnectSessionInput {
   const user = body.end_user;
@@ -192,18 +227,7 @@ function connectSessionInput(body: Record<string, unknown>): ConnectSessionInput
 
   const allowed = body.allowed_integrations;
   if (allowed !== undefined && (!Array.isArray(allowed) || allowed.length > 1000)) throw new KeywayError('invalid_body', '`allowed_integrations` must be a list of config keys');
-  const defaults: Record<string, { connection_config?: Record<string, string> }> = Object.create(null);
-  const given = body.integrations_config_defaults;
-  if (given !== undefined) {
-    if (!isRecord(given)) throw new KeywayError('invalid_body', '`integrations_config_defaults` must map config keys to { connection_config }');
-    for (const [key, value] of Object.entries(given)) {
-      const config = isRecord(value) ? value.connection_config : undefined;
-      if (!isRecord(value) || (config !== undefined && (!isRecord(config) || !Object.values(config).every((v) => typeof v === 'string')))) {
-        throw new KeywayError('invalid_body', `\`integrations_config_defaults.${key}\` must be { connection_config: { name: string } }`);
-      }
-      defaults[parseConfigKey(key)] = config === undefined ? {} : { connection_config: Object.fromEntries(Object.entries(config as Record<string, string>)) };
-    }
-  }
+  const defaults = configDefaults(body);
   return {
     end_user: {
       id,

@@ -7,7 +7,8 @@ import { connectWithCredentials } from '../flows/api-auth.ts';
 import { finishFlow, type FlowReturn } from '../flows/callback.ts';
 import { startFlow } from '../flows/connect.ts';
 import { FLOW_ID, type FlowOutcomes } from '../flows/outcomes.ts';
-import { safeEqual } from '../flows/state.ts';
+import { safeEqual } from '../primitives.ts';
+import { readCookie } from '../http/cookies.ts';
 import { corsForAllowedOrigins } from '../http/cors.ts';
 import { intParam, queryOf } from '../http/request.ts';
 import type { OutboundFetch } from '../http/outbound.ts';
@@ -155,12 +156,12 @@ function flowReturn(query: URLSearchParams, allowedOrigins: readonly string[]): 
   return { flowId, origin };
 }
 
-/** A flow starts with a connect session token or, unless sessions are required, the public key. */
+/** A flow starts with a connect session token or, only when the operator allowed it (KEYWAY_ALLOW_PUBLIC_KEY), the public key. */
 async function authorize(query: URLSearchParams, deps: OAuthDeps): Promise<ConnectSession | null> {
   const token = query.get('connect_session_token');
   if (token) return deps.sessions.resolve(token);
   if (deps.config.requireConnectSession) {
-    throw new KeywayError('connect_session_required', 'This server requires a connect session: create one from your backend (POST /connect/sessions)');
+    throw new KeywayError('connect_session_required', 'This server requires a connect session: create one from your backend (POST /connect/sessions), or POST /connect/sessions/reconnect to replace a connection\'s credentials');
   }
   const given = query.get('public_key');
   if (!given) throw new KeywayError('missing_public_key', 'The public_key (or connect_session_token) query parameter is required');
@@ -172,9 +173,6 @@ async function authorize(query: URLSearchParams, deps: OAuthDeps): Promise<Conne
 const limitKey = (session: ConnectSession | null): string => (session ? `session:${session.token_hash}` : 'public_key');
 
 function readBinding(req: Request): string | undefined {
-  for (const part of (req.headers.cookie ?? '').split(';')) {
-    const [name, value] = part.trim().split('=', 2);
-    if (name === BINDING_COOKIE && value && BINDING_VALUE.test(value)) return value;
-  }
-  return undefined;
+  const value = readCookie(req.headers.cookie, BINDING_COOKIE);
+  return value !== undefined && BINDING_VALUE.test(value) ? value : undefined;
 }

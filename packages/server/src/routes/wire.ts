@@ -74,12 +74,17 @@ function apiCredentials(creds: Credentials, includeRefreshToken: boolean) {
   switch (creds.type) {
     case 'OAUTH2': {
       const { refresh_token, obtained_at: _, ...rest } = creds;
-      const raw = { ...creds.raw };
-      if (!includeRefreshToken) delete raw.refresh_token;
+      const raw = includeRefreshToken ? creds.raw : withoutRefreshTokens(creds.raw);
       return { ...rest, ...(includeRefreshToken && refresh_token !== undefined && { refresh_token }), raw };
     }
     case 'OAUTH2_CC':
-      return { type: creds.type, token: creds.access_token, ...(creds.expires_at !== undefined && { expires_at: creds.expires_at }), client_id: creds.client_id, raw: creds.raw };
+      return {
+        type: creds.type,
+        token: creds.access_token,
+        ...(creds.expires_at !== undefined && { expires_at: creds.expires_at }),
+        client_id: creds.client_id,
+        raw: includeRefreshToken ? creds.raw : withoutRefreshTokens(creds.raw),
+      };
     case 'API_KEY':
       return { ...creds.fields, type: creds.type, apiKey: creds.apiKey };
     case 'BASIC':
@@ -91,4 +96,39 @@ export function apiProvider(t: ProviderTemplate) {
   const { name, ...rest } = t;
   // `host_inputs` (Keyway's): the connection config inputs that name a host, which an integration may fix.
   return { name, ...rest, logo_url: '', host_inputs: hostInputs(t) };
+}
+
+/**
+ * A copy of a raw token response without any `refresh_token`, at any depth: templates with a
+ * `token_path` (Slack user tokens under `authed_user`) nest it, and a provider may nest it
+ * elsewhere. Objects without one are shared, not copied (this runs on every token read).
+ */
+export function withoutRefreshTokens(raw: Readonly<Record<string, unknown>>): Record<string, unknown> {
+  return strip(raw, 0) as Record<string, unknown>;
+}
+
+/** Beyond this depth a provider's response is cut off rather than walked further. */
+const MAX_RAW_DEPTH = 32;
+
+function strip(value: unknown, depth: number): unknown {
+  if (typeof value !== 'object' || value === null) return value;
+  if (depth >= MAX_RAW_DEPTH) return null;
+  if (Array.isArray(value)) {
+    const items = value.map((v) => strip(v, depth + 1));
+    return items.every((v, i) => v === value[i]) ? value : items;
+  }
+  const entries = Object.entries(value);
+  const next = entries.map(([k, v]) => (k === 'refresh_token' ? undefined : strip(v, depth + 1)));
+  if (next.every((v, i) => v === entries[i]![1])) return value;
+  // A fresh object built key by key (`delete` would slow every later read of it); a provider's own
+  // `__proto__` key is defined as a key, never assigned (which would set the copy's prototype).
+  const copy: Record<string, unknown> = {};
+  for (let i = 0; i < entries.length; i++) {
+    const k = entries[i]![0];
+    const v = next[i];
+    if (v === undefined) continue;
+    if (k === '__proto__') Object.defineProperty(copy, k, { value: v, enumerable: true, writable: true, configurable: true });
+    else copy[k] = v;
+  }
+  return copy;
 }

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { KeywayError } from '../errors.ts';
-import { sha256 } from '../flows/state.ts';
+import { sha256 } from '../primitives.ts';
 import type { IntegrationService } from '../integrations/service.ts';
 import type { ConnectSession, EndUser, Store } from '../store/types.ts';
 
@@ -9,6 +9,15 @@ export const CONNECT_SESSION_TTL_MS = 30 * 60_000;
 export interface ConnectSessionInput {
   readonly end_user: EndUser;
   readonly allowed_integrations: readonly string[] | null;
+  readonly integrations_config_defaults: ConnectSession['integrations_config_defaults'];
+}
+
+/** Nango's POST /connect/sessions/reconnect: a session for replacing one existing connection's credentials. */
+export interface ReconnectSessionInput {
+  readonly connection_id: string;
+  readonly integration_id: string;
+  /** The connection's end user when absent (or, when it has none, one named by the connection id). */
+  readonly end_user?: EndUser;
   readonly integrations_config_defaults: ConnectSession['integrations_config_defaults'];
 }
 
@@ -22,7 +31,7 @@ export class ConnectSessionService {
     private readonly integrations: IntegrationService,
   ) {}
 
-  async create(input: ConnectSessionInput): Promise<{ token: string; expires_at: string }> {
+  async create(input: ConnectSessionInput & { readonly connection_id?: string }): Promise<{ token: string; expires_at: string }> {
     for (const key of [...(input.allowed_integrations ?? []), ...Object.keys(input.integrations_config_defaults)]) {
       await this.integrations.get(key).catch(() => {
         throw new KeywayError('invalid_body', `"${key}" is not an integration`);
@@ -32,6 +41,22 @@ export class ConnectSessionService {
     const expiresAt = Date.now() + CONNECT_SESSION_TTL_MS;
     await this.store.putSession({ token_hash: sha256(token), ...input, created_at: new Date().toISOString(), expires_at: expiresAt });
     return { token, expires_at: new Date(expiresAt).toISOString() };
+  }
+
+  /**
+   * A session whose flows may replace the credentials of one existing connection, and nothing
+   * else: its integration is the only one allowed, its connection id the only one targeted.
+   */
+  async createReconnect(input: ReconnectSessionInput): Promise<{ token: string; expires_at: string }> {
+    await this.integrations.get(input.integration_id);
+    const existing = await this.store.getConnection(input.integration_id, input.connection_id);
+    if (!existing) throw new KeywayError('unknown_connection', `There is no connection "${input.connection_id}" for the integration "${input.integration_id}"`);
+    return this.create({
+      end_user: input.end_user ?? existing.end_user ?? { id: input.connection_id },
+      allowed_integrations: [input.integration_id],
+      integrations_config_defaults: input.integrations_config_defaults,
+      connection_id: input.connection_id,
+    });
   }
 
   async resolve(token: string): Promise<ConnectSession> {

@@ -6,7 +6,7 @@ import { DurableJsonFile } from './durable-file.ts';
 import { RecordCodec, type StoredConnection, type StoredFlow, type StoredIntegration } from './codec.ts';
 import { KeyedQueue } from './keyed-queue.ts';
 import { connectionStatus, matchesSearch } from './status.ts';
-import type { ConnectSession, Connection, ConnectionFilter, ConnectionUpdate, FlowOutcomeRecord, FlowState, Integration, Store, WriteResult } from './types.ts';
+import type { ConnectSession, Connection, ConnectionFilter, ConnectionUpdate, DashboardSession, FlowOutcomeRecord, FlowState, Integration, Store, WriteResult } from './types.ts';
 
 interface FileData {
   version: 1;
@@ -15,6 +15,7 @@ interface FileData {
   flows: StoredFlow[];
   outcomes: FlowOutcomeRecord[];
   sessions: ConnectSession[];
+  dashboard_sessions?: DashboardSession[];
 }
 
 export class StoreError extends Error {
@@ -39,6 +40,7 @@ export class JsonFileStore implements Store {
   readonly #flows = new Map<string, StoredFlow>();
   readonly #outcomes = new Map<string, FlowOutcomeRecord>();
   readonly #sessions = new Map<string, ConnectSession>();
+  readonly #dashboardSessions = new Map<string, DashboardSession>();
   /** Writes to one connection run one after another. */
   readonly #writes = new KeyedQueue();
   readonly #locks = new KeyedQueue();
@@ -106,6 +108,7 @@ export class JsonFileStore implements Store {
     for (const f of data.flows) if (f.expires_at > now) this.#flows.set(f.state_hash, f);
     for (const o of data.outcomes ?? []) if (o.expires_at > now) this.#outcomes.set(o.flow_id_hash, o);
     for (const x of data.sessions ?? []) if (x.expires_at > now) this.#sessions.set(x.token_hash, x);
+    for (const x of data.dashboard_sessions ?? []) if (x.expires_at > now) this.#dashboardSessions.set(x.id_hash, x);
     // Dropping expired flows from the file is housekeeping: the file read is whole, so a server on a
     // full disk still starts (and serves reads) when this rewrite cannot be made.
     await this.#persist().catch((e: NodeJS.ErrnoException) => {
@@ -127,7 +130,7 @@ export class JsonFileStore implements Store {
     const connections = [...this.#connections.values()].flatMap((m) => [...m.values()].map((e) => e.json));
     const integrations = [...this.#integrations.values()].map((e) => e.json);
     const small = (rows: Iterable<unknown>) => `[${[...rows].map((r) => JSON.stringify(r)).join(',')}]`;
-    const tail = `],"flows":${small(this.#flows.values())},"outcomes":${small(this.#outcomes.values())},"sessions":${small(this.#sessions.values())}}`;
+    const tail = `],"flows":${small(this.#flows.values())},"outcomes":${small(this.#outcomes.values())},"sessions":${small(this.#sessions.values())},"dashboard_sessions":${small(this.#dashboardSessions.values())}}`;
     this.#db.data = (function* () {
       yield `{"version":1,"integrations":[${integrations.join(',')}],"connections":[`;
       for (let i = 0; i < connections.length; i++) yield i === 0 ? connections[i]! : `,${connections[i]}`;
@@ -282,6 +285,32 @@ export class JsonFileStore implements Store {
     return session && session.expires_at > Date.now() ? session : undefined;
   }
 
+  async putDashboardSession(session: DashboardSession) {
+    await this.#commit(() => {
+      const undoPurge = purgeExpired(this.#dashboardSessions);
+      this.#dashboardSessions.set(session.id_hash, session);
+      return () => {
+        this.#dashboardSessions.delete(session.id_hash);
+        undoPurge();
+      };
+    });
+  }
+
+  async getDashboardSession(idHash: string) {
+    const session = this.#dashboardSessions.get(idHash);
+    return session && session.expires_at > Date.now() ? session : undefined;
+  }
+
+  async deleteDashboardSession(idHash: string) {
+    const before = this.#dashboardSessions.get(idHash);
+    if (!before) return false;
+    await this.#commit(() => {
+      this.#dashboardSessions.delete(idHash);
+      return () => this.#dashboardSessions.set(idHash, before);
+    });
+    return true;
+  }
+
   /**
    * Re-seals every secret under the current key (the first of KEYWAY_ENCRYPTION_KEY), so older
    * keys can be dropped afterwards. Run with the server stopped (the file lock makes sure).
@@ -330,7 +359,7 @@ async function removeStaleTempFiles(path: string): Promise<void> {
 const isPieces = (d: unknown): d is Iterable<string> => typeof d === 'object' && d !== null && Symbol.iterator in d;
 
 function emptyData(): FileData {
-  return { version: 1, integrations: [], connections: [], flows: [], outcomes: [], sessions: [] };
+  return { version: 1, integrations: [], connections: [], flows: [], outcomes: [], sessions: [], dashboard_sessions: [] };
 }
 
 /** Drops expired rows; returns how to put them back. */

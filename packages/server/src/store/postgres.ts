@@ -9,7 +9,7 @@ import { KeyedQueue } from './keyed-queue.ts';
 import { loadMigrations, migrate } from './migrate.ts';
 import { EXPIRING_WITHIN_MS } from './status.ts';
 import { EXHAUSTED_AFTER_DAYS } from './status.ts';
-import type { ConnectSession, Connection, ConnectionFilter, Credentials, ConnectionUpdate, FlowOutcomeRecord, FlowState, Integration, Store, WriteResult } from './types.ts';
+import type { ConnectSession, Connection, ConnectionFilter, Credentials, ConnectionUpdate, DashboardSession, FlowOutcomeRecord, FlowState, Integration, Store, WriteResult } from './types.ts';
 
 /**
  * NOTIFY channels. Payloads: `[config key, connection id, origin]` (connection id null: all of the
@@ -601,6 +601,19 @@ export class PostgresStore implements Store {
 
   async getSession(tokenHash: string) {
     return this.#getLive<ConnectSession>('keyway_sessions', 'token_hash', tokenHash);
+  }
+
+  async putDashboardSession(session: DashboardSession) {
+    await this.#put('keyway_dashboard_sessions', 'id_hash', session.id_hash, session, session.expires_at);
+  }
+
+  async getDashboardSession(idHash: string) {
+    return this.#getLive<DashboardSession>('keyway_dashboard_sessions', 'id_hash', idHash);
+  }
+
+  async deleteDashboardSession(idHash: string) {
+    const { rowCount } = await this.#pool.query('DELETE FROM keyway_dashboard_sessions WHERE id_hash = $1', [idHash]);
+    return (rowCount ?? 0) > 0;
   }
 
   async #put(table: string, keyColumn: string, key: string, record: unknown, expiresAt: number): Promise<void> {

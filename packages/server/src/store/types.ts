@@ -114,6 +114,19 @@ export interface ConnectSession {
   readonly allowed_integrations: readonly string[] | null;
   /** Connection config per config key, fixed by the backend (the browser cannot override it). */
   readonly integrations_config_defaults: Readonly<Record<string, { readonly connection_config?: Readonly<Record<string, string>> }>>;
+  /**
+   * A reconnect session (POST /connect/sessions/reconnect): the one existing connection whose
+   * credentials it may replace (its integration is the only allowed one). Absent: the end user's id.
+   */
+  readonly connection_id?: string;
+  readonly created_at: string;
+  readonly expires_at: number;
+}
+
+/** A dashboard sign-in: the cookie names it by a random id, stored only as its hash; sign-out deletes it. */
+export interface DashboardSession {
+  /** SHA-256 of the session id carried in the cookie. */
+  readonly id_hash: string;
   readonly created_at: string;
   readonly expires_at: number;
 }
@@ -133,6 +146,11 @@ export interface FlowState {
   readonly origin: string | null;
   /** From the connect session that started the flow, if any. */
   readonly end_user: EndUser | null;
+  /**
+   * Whether the flow may replace an existing connection's credentials: only a flow started under a
+   * connect session made by the backend. Absent (a public-key flow): it may create a connection only.
+   */
+  readonly may_replace?: boolean;
   readonly expires_at: number;
 }
 
@@ -196,6 +214,12 @@ export interface Store {
   putSession(session: ConnectSession): Promise<void>;
   /** The session, or undefined when unknown or expired. */
   getSession(tokenHash: string): Promise<ConnectSession | undefined>;
+
+  putDashboardSession(session: DashboardSession): Promise<void>;
+  /** The dashboard session, or undefined when unknown (signed out) or expired. */
+  getDashboardSession(idHash: string): Promise<DashboardSession | undefined>;
+  /** Signs the session out everywhere; false when there was none. */
+  deleteDashboardSession(idHash: string): Promise<boolean>;
 
   /**
    * Runs `fn` holding the named lock, so one refresh of a connection runs at a time. The JSON

@@ -1,3 +1,4 @@
+import { isRecord } from '../primitives.ts';
 import { CATEGORIES, type ConnectionConfigInput, type ProviderTemplate } from './schema.ts';
 import { isAllowedProviderUrl } from './urls.ts';
 
@@ -156,8 +157,4 @@ function checkPattern(pattern: unknown, at: string, fail: Fail): void {
   } catch {
     fail(at, 'is not a valid regular expression');
   }
-}
-
-export function isRecord(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
 }

@@ -5,6 +5,9 @@
  */
 import type { EndUser } from '../store/types.ts';
 
+/** Nango's `authMode` of a connection: its credentials' kind. */
+export type AuthMode = 'OAUTH2' | 'OAUTH2_CC' | 'API_KEY' | 'BASIC';
+
 export interface AuthEvent {
   readonly operation: 'creation' | 'override' | 'refresh';
   readonly success: boolean;
@@ -12,6 +15,8 @@ export interface AuthEvent {
   readonly connectionId: string;
   /** The Provider Template's name. */
   readonly provider: string;
+  /** How the connection authenticates (what the webhook's `authMode` says). */
+  readonly authMode: AuthMode;
   readonly endUser: EndUser | null;
   /** Why it failed (success: false): a stable code and a human description, never a secret. */
   readonly error?: { readonly type: string; readonly description: string };

@@ -3,15 +3,19 @@
  * few times, in the background. A slow or dead receiver never delays the caller, never keeps the
  * process alive on its own, and cannot grow memory without bound.
  */
-import { createHash, createHmac } from 'node:crypto';
 import type { Logger } from '../log.ts';
-import type { AuthEvent, AuthEventSink } from './events.ts';
+import type { AuthEvent, AuthEventSink, AuthMode } from './events.ts';
+import { newMessageId, signatureHeaders, webhookKey } from './signature.ts';
 
 export interface WebhookSenderOptions {
   /** Where to POST (http or https). */
   readonly url: string;
-  /** Signs every body (HMAC-SHA256). Receivers verify with the same key. */
-  readonly secretKey: string;
+  /** The signing secret (`whsec_...`, KEYWAY_WEBHOOK_SECRET); receivers verify with the same. Never the API's secret key. */
+  readonly secret: string;
+  /** Also send Nango's legacy X-Nango-Signature (KEYWAY_WEBHOOK_LEGACY_SIGNATURE). Default false. */
+  readonly legacySignature?: boolean;
+  /** The clock of `webhook-timestamp` (ms); injected by tests. */
+  readonly now?: () => number;
   /** Time-out of each attempt, from the request to the response headers. Default 10 000. */
   readonly timeoutMs?: number;
   /** Waits before the 2nd, 3rd, … attempt; its length is the number of retries. Default [1000, 5000, 25000]. */
@@ -37,7 +41,7 @@ export interface AuthWebhookBody {
   readonly type: 'auth';
   readonly connectionId: string;
   readonly providerConfigKey: string;
-  readonly authMode: 'OAUTH2';
+  readonly authMode: AuthMode;
   readonly provider: string;
   readonly environment: 'prod';
   readonly operation: AuthEvent['operation'];
@@ -68,29 +72,13 @@ export function authWebhookBody(event: AuthEvent): AuthWebhookBody {
     type: 'auth',
     connectionId: event.connectionId,
     providerConfigKey: event.providerConfigKey,
-    authMode: 'OAUTH2',
+    authMode: event.authMode,
     provider: event.provider,
     environment: 'prod',
     operation: event.operation,
     success: event.success,
     endUser,
     ...(event.success ? {} : { error: event.error ?? { type: 'unknown_error', description: 'The operation failed' } }),
-  };
-}
-
-/**
- * The signature headers of a raw body, as Nango sends them:
- * - `X-Keyway-Hmac-Sha256` and `X-Nango-Hmac-Sha256`: hex HMAC-SHA256(key = secret, message = raw body);
- *   what `verifyIncomingWebhookRequest` of @nangohq/node and of @keyway/node check.
- * - `X-Nango-Signature`: hex SHA-256(secret + raw body), Nango's legacy scheme, checked only by the
- *   deprecated `verifyWebhookSignature` of @nangohq/node. Receivers should use the HMAC.
- */
-export function signatureHeaders(secretKey: string, rawBody: string): Record<string, string> {
-  const hmac = createHmac('sha256', secretKey).update(rawBody, 'utf8').digest('hex');
-  return {
-    'X-Keyway-Hmac-Sha256': hmac,
-    'X-Nango-Hmac-Sha256': hmac,
-    'X-Nango-Signature': createHash('sha256').update(secretKey + rawBody, 'utf8').digest('hex'),
   };
 }
 
@@ -105,7 +93,9 @@ const retryable = (o: Outcome): boolean =>
 
 export class WebhookSender implements AuthEventSink {
   readonly #url: string;
-  readonly #secretKey: string;
+  readonly #secret: string;
+  readonly #legacySignature: boolean;
+  readonly #now: () => number;
   readonly #timeoutMs: number;
   readonly #delays: readonly number[];
   readonly #maxInFlight: number;
@@ -118,8 +108,15 @@ export class WebhookSender implements AuthEventSink {
 
   constructor(options: WebhookSenderOptions) {
     this.#url = checkUrl(options.url);
-    if (typeof options.secretKey !== 'string' || options.secretKey === '') throw new TypeError('WebhookSender: secretKey must be a non-empty string');
-    this.#secretKey = options.secretKey;
+    if (typeof options.secret !== 'string') throw new TypeError('WebhookSender: secret must be a whsec_ string');
+    try {
+      webhookKey(options.secret);
+    } catch (e) {
+      throw new TypeError(`WebhookSender: secret ${(e as Error).message}`);
+    }
+    this.#secret = options.secret;
+    this.#legacySignature = options.legacySignature ?? false;
+    this.#now = options.now ?? Date.now;
     this.#timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
     if (!isDuration(this.#timeoutMs) || this.#timeoutMs === 0) throw new TypeError('WebhookSender: timeoutMs must be a positive number of milliseconds');
     this.#delays = Object.freeze([...(options.retryDelaysMs ?? DEFAULT_RETRY_DELAYS_MS)]);
@@ -143,8 +140,7 @@ export class WebhookSender implements AuthEventSink {
         return;
       }
       const raw = JSON.stringify(authWebhookBody(event));
-      const headers = { 'Content-Type': 'application/json', 'User-Agent': 'keyway', ...signatureHeaders(this.#secretKey, raw) };
-      const delivery: Promise<void> = this.#deliver(event, raw, headers)
+      const delivery: Promise<void> = this.#deliver(event, raw, newMessageId())
         .catch(() => {})
         .finally(() => this.#inFlight.delete(delivery));
       this.#inFlight.add(delivery);
@@ -173,12 +169,18 @@ export class WebhookSender implements AuthEventSink {
     }
   }
 
-  async #deliver(event: AuthEvent, raw: string, headers: Record<string, string>): Promise<void> {
+  /** The headers of one attempt: one message id for all of them, each signed with its own timestamp. */
+  headersFor(raw: string, id: string): Record<string, string> {
+    const signed = signatureHeaders({ secret: this.#secret, legacySignature: this.#legacySignature }, raw, id, this.#now() / 1000);
+    return { 'Content-Type': 'application/json', 'User-Agent': 'keyway', ...signed };
+  }
+
+  async #deliver(event: AuthEvent, raw: string, id: string): Promise<void> {
     // Start on a later turn of the event loop: emit() returns before any network work begins.
     await new Promise<void>((resolve) => setImmediate(resolve));
     let attempts = 0;
     for (;;) {
-      const outcome = await this.#attempt(raw, headers);
+      const outcome = await this.#attempt(raw, this.headersFor(raw, id));
       attempts++;
       if (outcome.kind === 'delivered') return;
       const delay = this.#delays[attempts - 1];

@@ -9,6 +9,10 @@ import { BUILT_IN_TEMPLATES_DIR } from '../../src/templates/catalog.ts';
 
 export const SECRET_KEY = 'test-secret-key-0123456789';
 export const PUBLIC_KEY = 'test-public-key-0123';
+/** Config that opts in to public-key flows (KEYWAY_ALLOW_PUBLIC_KEY=true): tests of the public key's behaviour. */
+export const ALLOW_PUBLIC_KEY = { requireConnectSession: false } as const;
+/** The webhook signing secret of test servers (`whsec_` + base64 of 32 bytes). */
+export const WEBHOOK_SECRET = `whsec_${Buffer.alloc(32, 7).toString('base64')}`;
 
 export interface TestKeyway {
   readonly keyway: Keyway;
@@ -48,8 +52,10 @@ export async function startKeyway(
     // Tests start many flows from 127.0.0.1; the rate-limit tests set their own limits.
     flowStartsPerMinutePerAddress: 0,
     flowStartsPerMinutePerKey: 0,
-    requireConnectSession: false,
+    requireConnectSession: true, // the default; tests of public-key flows opt in with ALLOW_PUBLIC_KEY
     webhookUrl: null,
+    webhookSecret: WEBHOOK_SECRET,
+    webhookLegacySignature: false,
     backgroundRefreshIntervalMs: 0,
     backgroundRefreshAfterMs: 7 * 24 * 3_600_000,
     ...options.config,
@@ -81,6 +87,23 @@ export async function startKeyway(
       if (!options.dir) await rm(dir, { recursive: true, force: true });
     },
   };
+}
+
+/** A connect session token made by the backend (secret key): its flows connect `endUserId`. */
+export async function sessionToken(url: string, endUserId: string): Promise<string> {
+  return postSession(url, '/connect/sessions', { end_user: { id: endUserId } });
+}
+
+/** A reconnect session token: its flows may replace the credentials of this one existing connection. */
+export async function reconnectToken(url: string, integrationId: string, connectionId: string): Promise<string> {
+  return postSession(url, '/connect/sessions/reconnect', { integration_id: integrationId, connection_id: connectionId });
+}
+
+async function postSession(url: string, path: string, body: unknown): Promise<string> {
+  const res = await fetch(url + path, { method: 'POST', headers: { authorization: `Bearer ${SECRET_KEY}`, 'content-type': 'application/json' }, body: JSON.stringify(body) });
+  const answer = (await res.json()) as { data?: { token: string } };
+  if (res.status !== 201 || !answer.data) throw new Error(`${path} answered ${res.status}: ${JSON.stringify(answer)}`);
+  return answer.data.token;
 }
 
 export async function freePort(): Promise<number> {
