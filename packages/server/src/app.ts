@@ -1,4 +1,4 @@
-import type { Server } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import type { Config } from './config.ts';
 import { BackgroundRefresh } from './connections/background-refresh.ts';
@@ -22,10 +22,14 @@ import type { Store } from './store/types.ts';
 import { TemplateCatalog } from './templates/catalog.ts';
 import { NO_EVENTS, type AuthEventSink } from './webhooks/events.ts';
 import { WebhookSender } from './webhooks/sender.ts';
-import { isStoreUnavailable } from './store/unavailable.ts';
+import { JSON_LIMIT, reportError } from './http/errors.ts';
+import { tokenRoute } from './http/token-route.ts';
 
 export interface Keyway {
+  /** The Express app: every route (mount it in an app of your own, e.g. under /keyway). */
   readonly app: express.Express;
+  /** What `listen` serves: getToken's route answered before Express, then the app. */
+  readonly handler: (req: IncomingMessage, res: ServerResponse) => void;
   readonly backgroundRefresh: BackgroundRefresh;
   readonly store: Store;
   readonly templates: TemplateCatalog;
@@ -35,8 +39,6 @@ export interface Keyway {
   listen(): Promise<{ url: string; server: Server }>;
   close(): Promise<void>;
 }
-
-const JSON_LIMIT = '256kb';
 
 /** What tests (and embedders) may put in place of the real thing. */
 export interface KeywayOverrides {
@@ -115,16 +117,21 @@ export async function createKeyway(config: Config, log: Logger = createLogger(),
   app.use(oauthRoutes({ config, store, integrations, connections, outcomes: new FlowOutcomes(store), sessions, events, log, outbound, limits }));
   app.use((req, _res, next) => next(new KeywayError('not_found', `No route ${req.method} ${req.path}`)));
   app.use((err: unknown, req: Request, res: Response, _next: NextFunction) => {
-    const error = toKeywayError(err);
-    if (error.code === 'server_error') log.error('unexpected error', { method: req.method, path: req.path, error: String((err as Error)?.stack ?? err) });
-    else if (error.status >= 500) log.error(error.message, { method: req.method, path: req.path, code: error.code, cause: String((err as Error)?.message ?? err) });
+    const error = reportError(err, log, { method: req.method, path: req.path });
     if (error.retryAfterSeconds !== undefined) res.set('Retry-After', String(error.retryAfterSeconds));
     res.status(error.status).json(error.toJSON());
   });
 
+  // getToken's route first, outside Express; everything else (and every error of that route but its own) through the app.
+  const token = tokenRoute({ secretKey: config.secretKey, connections, log });
+  const handler = (req: IncomingMessage, res: ServerResponse) => {
+    if (!token(req, res)) app(req, res);
+  };
+
   let server: Server | undefined;
   return {
     app,
+    handler,
     backgroundRefresh,
     store,
     templates,
@@ -132,8 +139,8 @@ export async function createKeyway(config: Config, log: Logger = createLogger(),
     integrations,
     listen: () =>
       new Promise((resolve, reject) => {
-        const s = app.listen(config.port, config.host, (err?: Error) => {
-          if (err) return reject(err);
+        const s = createServer(handler);
+        s.listen(config.port, config.host, () => {
           server = s;
           backgroundRefresh.start();
           const address = s.address();
@@ -154,29 +161,4 @@ export async function createKeyway(config: Config, log: Logger = createLogger(),
       await store.close();
     },
   };
-}
-
-/** What clients are told to wait before trying again while the database cannot be reached. */
-const STORE_RETRY_AFTER_S = 2;
-
-/** Body-parser errors and anything unexpected become typed errors; nothing else leaks. */
-function toKeywayError(err: unknown): KeywayError {
-  if (err instanceof KeywayError) return err;
-  const type = (err as { type?: unknown })?.type;
-  if (type === 'entity.too.large') return new KeywayError('payload_too_large', `The body is larger than ${JSON_LIMIT}`);
-  if (type === 'entity.parse.failed') return new KeywayError('invalid_body', 'The body is not valid JSON');
-  if (type === 'encoding.unsupported' || type === 'charset.unsupported') return new KeywayError('unsupported_media_type', 'The body encoding is not supported');
-  if (type === 'request.aborted' || type === 'request.size.invalid') return new KeywayError('invalid_body', 'The body was not received whole');
-  // The router's decoding of a path parameter: a malformed percent-escape is the client's mistake.
-  if (err instanceof URIError) return new KeywayError('invalid_path', 'The path has a malformed percent-escape');
-  if (isStoreUnavailable(err)) return new KeywayError('store_unavailable', 'The database cannot be reached right now. Try again shortly.', undefined, STORE_RETRY_AFTER_S);
-  const code = (err as { code?: unknown })?.code;
-  // Nothing was changed: the write was refused whole (the store undoes it in memory); reads still work.
-  if (code === 'ENOSPC' || code === 'EDQUOT') return new KeywayError('storage_full', 'The server cannot store this change: its disk is full. Nothing was changed; reads still work.');
-  // A body whose Content-Encoding does not decode (truncated gzip, a bad deflate stream).
-  if (typeof code === 'string' && code.startsWith('Z_')) return new KeywayError('invalid_body', 'The body could not be decompressed (bad Content-Encoding data)');
-  const status = (err as { status?: unknown })?.status;
-  if (status === 404) return new KeywayError('not_found', 'Not found'); // static files
-  if (typeof status === 'number' && status >= 400 && status < 500) return new KeywayError('invalid_body', 'The request could not be read');
-  return new KeywayError('server_error', 'Internal server error');
 }

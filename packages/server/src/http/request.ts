@@ -1,5 +1,6 @@
 import type { Request } from 'express';
 import { KeywayError } from '../errors.ts';
+import { parseConfigKey } from '../ids.ts';
 import { isRecord } from '../primitives.ts';
 
 /** The raw query string as URLSearchParams (the app turns Express's query parser off). */
@@ -36,4 +37,11 @@ export function intParam(query: URLSearchParams, name: string, fallback: number,
   const n = Number(v);
   if (!Number.isInteger(n) || n < min || n > max) throw new KeywayError('invalid_query_params', `\`${name}\` must be a whole number from ${min} to ${max}`);
   return n;
+}
+
+/** `provider_config_key`, required and well-formed. */
+export function configKeyParam(q: URLSearchParams): string {
+  const key = q.get('provider_config_key');
+  if (!key) throw new KeywayError('invalid_query_params', '`provider_config_key` is required');
+  return parseConfigKey(key);
 }

@@ -2,7 +2,7 @@ import { Router, type Request, type RequestHandler, type Response } from 'expres
 import type { ConnectionService } from '../connections/service.ts';
 import { parseMetadata } from '../connections/metadata.ts';
 import { KeywayError } from '../errors.ts';
-import { bodyOf, booleanParam, intParam, optionalString, queryOf } from '../http/request.ts';
+import { bodyOf, booleanParam, configKeyParam, intParam, optionalString, queryOf } from '../http/request.ts';
 import { parseConfigKey, parseConnectionId } from '../ids.ts';
 import type { OutboundFetch } from '../http/outbound.ts';
 import type { IntegrationInput, IntegrationService } from '../integrations/service.ts';
@@ -156,11 +156,6 @@ function configDefaults(body: Record<string, unknown>): Record<string, { connect
 
 const STATUSES: readonly ConnectionStatus[] = ['ok', 'expiring', 'refresh_failed', 'exhausted'];
 
-function configKeyParam(q: URLSearchParams): string {
-  const key = q.get('provider_config_key');
-  if (!key) throw new KeywayError('invalid_query_params', '`provider_config_key` is required');
-  return parseConfigKey(key);
-}
 
 function integrationInput(body: Record<string, unknown>): IntegrationInput {
   const input: { -readonly [K in keyof IntegrationInput]: IntegrationInput[K] } = {};
