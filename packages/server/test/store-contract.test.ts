@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
@@ -26,6 +26,11 @@ interface Harness {
   peer(first: TestStore): Promise<TestStore>;
   /** Everything the storage holds, as text. */
   raw(): Promise<string>;
+  /**
+   * Whether flows, outcomes and connect sessions outlive the process: in PostgreSQL tables (shared by
+   * instances), yes; the JSON store keeps them in memory only (a restart loses flows in progress).
+   */
+  readonly shortLivedDurable: boolean;
   /** Copies connection `from`'s stored credentials onto connection `to`, behind the stores' backs. */
   copyCredentials(from: readonly [string, string], to: readonly [string, string]): Promise<void>;
   dispose(): Promise<void>;
@@ -48,6 +53,7 @@ async function openJson(): Promise<Harness> {
     open: (keys = [KEY_1]) => JsonFileStore.open(path, new Keyring(keys)),
     peer: async (first) => first,
     raw: () => readFile(path, 'utf8'),
+    shortLivedDurable: false,
     async copyCredentials(from, to) {
       const data = JSON.parse(await readFile(path, 'utf8')) as { connections: { provider_config_key: string; connection_id: string; credentials: string }[] };
       const find = ([k, id]: readonly [string, string]) => data.connections.find((c) => c.provider_config_key === k && c.connection_id === id)!;
@@ -76,6 +82,7 @@ async function openPostgres(): Promise<Harness> {
       return PostgresStore.open(url, new Keyring(k));
     },
     peer: () => PostgresStore.open(url, new Keyring(keys)),
+    shortLivedDurable: true,
     async raw() {
       const tables = ['keyway_integrations', 'keyway_connections', 'keyway_flows', 'keyway_outcomes', 'keyway_sessions'];
       const rows = await sql<{ t: string }>(tables.map((t) => `SELECT x::text AS t FROM ${t} x`).join(' UNION ALL '));
@@ -485,22 +492,23 @@ describe.each([
 
     const rotated = await track(h.open([KEY_2, KEY_1]));
     const progress: [number, number][] = [];
-    expect(await rotated.resealAll((done, total) => progress.push([done, total]))).toEqual({ resealed: 7, total: 7 });
-    expect(progress.at(-1)).toEqual([7, 7]);
-    expect(progress.map(([d]) => d)).toEqual([1, 2, 3, 4, 5, 6, 7]);
+    const sealed = h.shortLivedDurable ? 7 : 6; // the flow's verifier, where flows are stored
+    expect(await rotated.resealAll((done, total) => progress.push([done, total]))).toEqual({ resealed: sealed, total: sealed });
+    expect(progress.at(-1)).toEqual([sealed, sealed]);
+    expect(progress.map(([d]) => d)).toEqual(Array.from({ length: sealed }, (_, n) => n + 1));
     await closeAll();
 
     // Every JWE at rest names the new key.
     const headers = [...(await h.raw()).matchAll(/(eyJ[A-Za-z0-9_-]+)\.\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+/g)].map(
       (m) => JSON.parse(Buffer.from(m[1]!, 'base64url').toString('utf8')) as { kid: string },
     );
-    expect(headers).toHaveLength(7);
+    expect(headers).toHaveLength(sealed);
     expect(new Set(headers.map((x) => x.kid))).toEqual(new Set([keyId(KEY_2)]));
 
     const only2 = await track(h.open([KEY_2]));
     expect(await only2.getIntegration('app')).toEqual(i);
     for (const c of cs) expect(await only2.getConnection('app', c.connection_id)).toEqual(c);
-    expect(await only2.takeFlow('hash-reseal')).toEqual(f);
+    expect(await only2.takeFlow('hash-reseal')).toEqual(h.shortLivedDurable ? f : undefined);
   });
 
   it('a reopened store reads everything back', async () => {
@@ -529,9 +537,59 @@ describe.each([
     expect(await again.listIntegrations()).toEqual([i]);
     expect((await again.listConnections({ limit: 10, offset: 0 })).connections).toEqual(cs);
     for (const c of cs) expect(await again.getConnection('app', c.connection_id)).toEqual(c);
-    expect(await again.getOutcome('o1')).toEqual(outcome);
-    expect(await again.getSession('s1')).toEqual(session);
-    expect(await again.takeFlow('hash-keep')).toEqual(f);
+    expect(await again.getOutcome('o1')).toEqual(h.shortLivedDurable ? outcome : undefined);
+    expect(await again.getSession('s1')).toEqual(h.shortLivedDurable ? session : undefined);
+    expect(await again.takeFlow('hash-keep')).toEqual(h.shortLivedDurable ? f : undefined);
+  });
+});
+
+describe('the json store keeps short-lived state out of its file', () => {
+  it('starting a flow, recording its outcome and creating a connect session never touch the file', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'keyway-short-lived-'));
+    const path = join(dir, 'db.json');
+    const store = await JsonFileStore.open(path, new Keyring([KEY_1]));
+    try {
+      await store.putIntegration(integration('app'));
+      await put(store, connection('app', 'u1'));
+      const before = await stat(path);
+      const text = await readFile(path, 'utf8');
+      const f = flow('hash-mem');
+      await store.putFlow(f);
+      await store.putOutcome({ flow_id_hash: 'o-mem', result: { status: 'success', providerConfigKey: 'app', connectionId: 'u1', operation: 'creation' }, expires_at: Date.now() + 60_000 });
+      await store.putSession({ token_hash: 's-mem', end_user: { id: 'u1' }, allowed_integrations: null, integrations_config_defaults: {}, created_at: iso(T0), expires_at: Date.now() + 60_000 });
+      expect(await store.getSession('s-mem')).toMatchObject({ token_hash: 's-mem' });
+      expect(await store.takeFlow('hash-mem')).toEqual(f);
+      const after = await stat(path);
+      expect(await readFile(path, 'utf8')).toBe(text);
+      expect({ ino: after.ino, mtimeMs: after.mtimeMs }).toEqual({ ino: before.ino, mtimeMs: before.mtimeMs }); // not even rewritten unchanged
+      expect(Object.keys(JSON.parse(text) as object)).toEqual(['version', 'integrations', 'connections']);
+    } finally {
+      await store.close();
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('reads a file written with flows, outcomes and sessions in it, and drops them at the next write', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'keyway-short-lived-'));
+    const path = join(dir, 'db.json');
+    try {
+      const first = await JsonFileStore.open(path, new Keyring([KEY_1]));
+      await first.putIntegration(integration('app'));
+      await first.close();
+      const old = { ...(JSON.parse(await readFile(path, 'utf8')) as object), flows: [{ state_hash: 'x', expires_at: Date.now() + 60_000 }], outcomes: [], sessions: [] };
+      await writeFile(path, JSON.stringify(old));
+      const store = await JsonFileStore.open(path, new Keyring([KEY_1]));
+      try {
+        expect((await store.listIntegrations()).map((i) => i.unique_key)).toEqual(['app']);
+        expect(await store.takeFlow('x')).toBeUndefined();
+        await put(store, connection('app', 'u1'));
+        expect(Object.keys(JSON.parse(await readFile(path, 'utf8')) as object)).toEqual(['version', 'integrations', 'connections']);
+      } finally {
+        await store.close();
+      }
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });
 

@@ -1,55 +1,56 @@
-import { chmod, mkdir, open, readdir, readFile, rm } from 'node:fs/promises';
+import { chmod, mkdir, open, readdir, readFile, rm, stat } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { Low } from 'lowdb';
 import type { Keyring } from '../crypto/keyring.ts';
 import { DurableJsonFile } from './durable-file.ts';
-import { RecordCodec, type StoredConnection, type StoredFlow, type StoredIntegration } from './codec.ts';
+import { RecordCodec, type StoredConnection, type StoredIntegration } from './codec.ts';
 import { KeyedQueue } from './keyed-queue.ts';
+import { ShortLivedState } from './short-lived.ts';
 import { connectionStatus, matchesSearch } from './status.ts';
 import type { ConnectSession, Connection, ConnectionFilter, ConnectionUpdate, FlowOutcomeRecord, FlowState, Integration, Store, WriteResult } from './types.ts';
 
+/**
+ * The file: durable records only. Files written before flows, outcomes and sessions moved to memory
+ * still have those fields; they are ignored on load and gone from the next write.
+ */
 interface FileData {
   version: 1;
   integrations: StoredIntegration[];
   connections: StoredConnection[];
-  flows: StoredFlow[];
-  outcomes: FlowOutcomeRecord[];
-  sessions: ConnectSession[];
 }
 
 export class StoreError extends Error {
   override readonly name = 'StoreError';
 }
 
-/** A record in memory: plaintext, sealed, and the sealed form's JSON (made once per change, not per write). */
-type Entry<T, S> = { readonly rec: T; readonly stored: S; readonly json: string };
-const entry = <T, S>(rec: T, stored: S): Entry<T, S> => ({ rec, stored, json: JSON.stringify(stored) });
+/** A record in memory: plaintext, and the sealed form the file holds (frozen: the adapter encodes each once). */
+type Entry<T, S> = { readonly rec: T; readonly stored: S };
+const entry = <T, S extends object>(rec: T, stored: S): Entry<T, S> => ({ rec, stored: Object.freeze(stored) });
 
 /**
  * The default store: one JSON file through lowdb, for one server process.
  *
  * Reads are served from Maps built at load (user-chosen ids are never object keys, so
  * `__proto__` or `constructor` cannot reach a prototype). Each change is applied in memory,
- * written, and undone if the write fails, so memory never runs ahead of the disk. Writes go
- * through DurableJsonFile: coalesced, fsynced and renamed into place before they are acknowledged.
+ * written, and undone if the write fails, so memory never runs ahead of the disk. lowdb's `Low`
+ * holds the file's data (the sealed integrations and connections) and writes it through
+ * DurableJsonFile: group-committed, fsynced and renamed into place before it is acknowledged.
+ * Flows, outcomes and connect sessions stay in memory (ShortLivedState): never in the file.
  */
 export class JsonFileStore implements Store {
   readonly #integrations = new Map<string, Entry<Integration, StoredIntegration>>();
   readonly #connections = new Map<string, Map<string, Entry<Connection, StoredConnection>>>();
-  readonly #flows = new Map<string, StoredFlow>();
-  readonly #outcomes = new Map<string, FlowOutcomeRecord>();
-  readonly #sessions = new Map<string, ConnectSession>();
+  readonly #shortLived = new ShortLivedState();
   /** Writes to one connection run one after another. */
   readonly #writes = new KeyedQueue();
   readonly #locks = new KeyedQueue();
   readonly #codec: RecordCodec;
-  /** Holds the file's text: #persist assembles it from each record's cached JSON, so a write never re-serialises the whole store. */
-  readonly #db: Low<unknown>;
+  readonly #db: Low<FileData>;
   readonly #lockPath: string;
 
   private constructor(path: string, codec: RecordCodec) {
     this.#codec = codec;
-    this.#db = new Low<unknown>(new DurableJsonFile<unknown>(path, { serialize: (d) => (isPieces(d) ? d : JSON.stringify(d)) }), emptyData());
+    this.#db = new Low<FileData>(new DurableJsonFile<FileData>(path), emptyData());
     this.#lockPath = `${path}.lock`;
   }
 
@@ -89,6 +90,7 @@ export class JsonFileStore implements Store {
 
   async #load(path: string): Promise<void> {
     let data: unknown;
+    const existed = await stat(path).then(() => true, () => false);
     try {
       await this.#db.read();
       data = this.#db.data;
@@ -102,15 +104,14 @@ export class JsonFileStore implements Store {
     } catch (e) {
       throw new StoreError(`KEYWAY_DB_PATH ${path}: cannot decrypt its records with KEYWAY_ENCRYPTION_KEY (${(e as Error).message}); add the old key after the new one to rotate`);
     }
-    const now = Date.now();
-    for (const f of data.flows) if (f.expires_at > now) this.#flows.set(f.state_hash, f);
-    for (const o of data.outcomes ?? []) if (o.expires_at > now) this.#outcomes.set(o.flow_id_hash, o);
-    for (const x of data.sessions ?? []) if (x.expires_at > now) this.#sessions.set(x.token_hash, x);
-    // Dropping expired flows from the file is housekeeping: the file read is whole, so a server on a
-    // full disk still starts (and serves reads) when this rewrite cannot be made.
-    await this.#persist().catch((e: NodeJS.ErrnoException) => {
-      if (e?.code !== 'ENOSPC' && e?.code !== 'EDQUOT') throw e;
-    });
+    this.#db.data = { version: 1, integrations: data.integrations, connections: data.connections };
+    // Opening an existing file writes nothing (a server on a full disk still starts and serves
+    // reads); a new database is written at once, so its file is there with its mode from the start.
+    if (!existed) {
+      await this.#persist().catch((e: NodeJS.ErrnoException) => {
+        if (e?.code !== 'ENOSPC' && e?.code !== 'EDQUOT') throw e;
+      });
+    }
     await chmod(path, 0o600).catch((e: NodeJS.ErrnoException) => {
       if (e?.code !== 'ENOENT') throw e; // a new database on a full disk: no file yet
     });
@@ -122,17 +123,13 @@ export class JsonFileStore implements Store {
     return m;
   }
 
+  /** Writes the records as they are now (the Maps are the index; `Low`'s data is the file's content). */
   async #persist(): Promise<void> {
-    // A snapshot of the records as pieces of text, taken now (writes may change the Maps meanwhile).
-    const connections = [...this.#connections.values()].flatMap((m) => [...m.values()].map((e) => e.json));
-    const integrations = [...this.#integrations.values()].map((e) => e.json);
-    const small = (rows: Iterable<unknown>) => `[${[...rows].map((r) => JSON.stringify(r)).join(',')}]`;
-    const tail = `],"flows":${small(this.#flows.values())},"outcomes":${small(this.#outcomes.values())},"sessions":${small(this.#sessions.values())}}`;
-    this.#db.data = (function* () {
-      yield `{"version":1,"integrations":[${integrations.join(',')}],"connections":[`;
-      for (let i = 0; i < connections.length; i++) yield i === 0 ? connections[i]! : `,${connections[i]}`;
-      yield tail;
-    })();
+    this.#db.data = {
+      version: 1,
+      integrations: [...this.#integrations.values()].map((e) => e.stored),
+      connections: [...this.#connections.values()].flatMap((m) => [...m.values()].map((e) => e.stored)),
+    };
     await this.#db.write();
   }
 
@@ -227,59 +224,30 @@ export class JsonFileStore implements Store {
     return true;
   }
 
+  // Flows, outcomes and sessions: memory only (see ShortLivedState).
+
   async putFlow(flow: FlowState) {
-    const stored = await this.#codec.sealFlow(flow);
-    await this.#commit(() => {
-      const undoPurge = purgeExpired(this.#flows);
-      this.#flows.set(flow.state_hash, stored);
-      return () => {
-        this.#flows.delete(flow.state_hash);
-        undoPurge();
-      };
-    });
+    this.#shortLived.putFlow(flow);
   }
 
   async takeFlow(stateHash: string) {
-    const stored = this.#flows.get(stateHash);
-    if (!stored) return undefined;
-    // Deleted in memory before any await: a concurrent second callback with the same state finds nothing.
-    this.#flows.delete(stateHash);
-    await this.#persist().catch(() => undefined); // a failed delete only leaves a dead, expiring row
-    return stored.expires_at > Date.now() ? this.#codec.openFlow(stored) : undefined;
+    return this.#shortLived.takeFlow(stateHash);
   }
 
   async putOutcome(outcome: FlowOutcomeRecord) {
-    await this.#commit(() => {
-      const undoPurge = purgeExpired(this.#outcomes);
-      const before = this.#outcomes.get(outcome.flow_id_hash);
-      this.#outcomes.set(outcome.flow_id_hash, outcome);
-      return () => {
-        if (before) this.#outcomes.set(outcome.flow_id_hash, before);
-        else this.#outcomes.delete(outcome.flow_id_hash);
-        undoPurge();
-      };
-    });
+    this.#shortLived.putOutcome(outcome);
   }
 
   async getOutcome(flowIdHash: string) {
-    const outcome = this.#outcomes.get(flowIdHash);
-    return outcome && outcome.expires_at > Date.now() ? outcome : undefined;
+    return this.#shortLived.getOutcome(flowIdHash);
   }
 
   async putSession(session: ConnectSession) {
-    await this.#commit(() => {
-      const undoPurge = purgeExpired(this.#sessions);
-      this.#sessions.set(session.token_hash, session);
-      return () => {
-        this.#sessions.delete(session.token_hash);
-        undoPurge();
-      };
-    });
+    this.#shortLived.putSession(session);
   }
 
   async getSession(tokenHash: string) {
-    const session = this.#sessions.get(tokenHash);
-    return session && session.expires_at > Date.now() ? session : undefined;
+    return this.#shortLived.getSession(tokenHash);
   }
 
   /**
@@ -289,8 +257,7 @@ export class JsonFileStore implements Store {
   async resealAll(onProgress?: (done: number, total: number) => void): Promise<{ resealed: number; total: number }> {
     const integrations = [...this.#integrations.values()];
     const connections = [...this.#connections.values()].flatMap((m) => [...m.values()]);
-    const flows = [...this.#flows.values()];
-    const total = integrations.length + connections.length + flows.length;
+    const total = integrations.length + connections.length;
     let done = 0;
     const step = () => onProgress?.(++done, total);
     for (const { rec } of integrations) {
@@ -299,10 +266,6 @@ export class JsonFileStore implements Store {
     }
     for (const { rec } of connections) {
       this.#connectionsOf(rec.provider_config_key).set(rec.connection_id, entry(rec, await this.#codec.sealConnection(rec)));
-      step();
-    }
-    for (const stored of flows) {
-      this.#flows.set(stored.state_hash, await this.#codec.sealFlow(await this.#codec.openFlow(stored)));
       step();
     }
     await this.#persist();
@@ -327,26 +290,14 @@ async function removeStaleTempFiles(path: string): Promise<void> {
   }
 }
 
-const isPieces = (d: unknown): d is Iterable<string> => typeof d === 'object' && d !== null && Symbol.iterator in d;
-
 function emptyData(): FileData {
-  return { version: 1, integrations: [], connections: [], flows: [], outcomes: [], sessions: [] };
-}
-
-/** Drops expired rows; returns how to put them back. */
-function purgeExpired<T extends { expires_at: number }>(rows: Map<string, T>): () => void {
-  const now = Date.now();
-  const expired = [...rows].filter(([, r]) => r.expires_at <= now);
-  for (const [k] of expired) rows.delete(k);
-  return () => {
-    for (const [k, r] of expired) rows.set(k, r);
-  };
+  return { version: 1, integrations: [], connections: [] };
 }
 
 function isFileData(d: unknown): d is FileData {
   if (typeof d !== 'object' || d === null) return false;
   const o = d as Record<string, unknown>;
-  return o.version === 1 && Array.isArray(o.integrations) && Array.isArray(o.connections) && Array.isArray(o.flows);
+  return o.version === 1 && Array.isArray(o.integrations) && Array.isArray(o.connections);
 }
 
 function isAlive(pid: number): boolean {
