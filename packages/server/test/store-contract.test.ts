@@ -6,6 +6,7 @@ import pg from 'pg';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { Keyring, keyId } from '../src/crypto/keyring.ts';
 import { JsonFileStore } from '../src/store/json-file.ts';
+import { loadMigrations } from '../src/store/migrate.ts';
 import { PostgresStore } from '../src/store/postgres.ts';
 import { connectionStatus, matchesSearch, type ConnectionStatus } from '../src/store/status.ts';
 import type { ConnectSession, Connection, ConnectionFilter, FlowOutcomeRecord, FlowState, Integration, Store } from '../src/store/types.ts';
@@ -341,6 +342,53 @@ describe.each([
     expect((await store.listConnections({ limit: Number.MAX_SAFE_INTEGER, offset: 0 })).connections).toHaveLength(all.length);
   });
 
+  it('listRefreshDue: stale refresh tokens only, oldest first, in batches that never repeat', async () => {
+    const store = await start();
+    const now = Date.now();
+    const DAY = 86_400_000;
+    const aged = (key: string, id: string, ageMs: number, over: Partial<Connection> = {}): Connection => {
+      const c = connection(key, id, over);
+      return { ...c, credentials: { ...(c.credentials as Extract<Connection['credentials'], { type: 'OAUTH2' }>), obtained_at: iso(now - ageMs) } };
+    };
+    const failure = (days: number, backoffUntil: number) => ({ at: iso(now), code: 'invalid_grant', backoff_until: iso(backoffUntil), days: Array.from({ length: days }, (_, i) => `2025-01-0${i + 1}`) });
+    const noRefresh = aged('app', 'no-refresh', 9 * DAY);
+    const all: Connection[] = [
+      aged('app', 'old', 9 * DAY),
+      aged('app', 'older', 10 * DAY),
+      aged('other', 'old', 9 * DAY), // same age as app/old: by config key
+      aged('app', 'Old', 9 * DAY), // and by connection id, in code-unit order ('O' < 'o')
+      aged('app', 'young', 1 * DAY),
+      aged('app', 'backing-off', 9 * DAY, { last_refresh_failure: failure(1, now + 60_000) }),
+      aged('app', 'backoff-over', 8 * DAY, { last_refresh_failure: failure(2, now - 1) }),
+      aged('app', 'exhausted', 9 * DAY, { last_refresh_failure: failure(4, now - 1) }),
+      { ...noRefresh, credentials: { ...(noRefresh.credentials as { type: 'OAUTH2'; access_token: string; raw: Record<string, unknown> }), refresh_token: undefined } as Connection['credentials'] },
+      { ...aged('app', 'api-key', 9 * DAY, { updated_at: iso(now - 9 * DAY) }), credentials: { type: 'API_KEY', apiKey: 'k', fields: { apiKey: 'k' } } },
+      // No record of when the credentials were obtained: judged by the last update.
+      (() => {
+        const c = connection('app', 'legacy', { updated_at: iso(now - 9 * DAY) });
+        const { obtained_at: _, ...creds } = c.credentials as { obtained_at?: string };
+        return { ...c, credentials: creds as Connection['credentials'] };
+      })(),
+    ];
+    for (const c of all) await put(store, c);
+    const expected = ['app/older', 'app/Old', 'app/legacy', 'app/old', 'other/old', 'app/backoff-over']; // ties: code-unit order
+    const query = { obtainedBefore: now - 7 * DAY, now };
+    const whole = await store.listRefreshDue({ ...query, limit: 100 });
+    expect({ ids: ids(whole.connections), next: whole.next }).toEqual({ ids: expected, next: null });
+    expect(whole.connections[0]).toEqual(all[1]);
+
+    const walked: string[] = [];
+    let after = null;
+    for (let i = 0; i < 10; i++) {
+      const batch = await store.listRefreshDue({ ...query, after, limit: 2 });
+      walked.push(...ids(batch.connections));
+      after = batch.next;
+      if (!after) break;
+    }
+    expect(walked).toEqual(expected);
+    expect((await store.listRefreshDue({ ...query, limit: 0 })).connections).toEqual([]);
+  });
+
   it('deleteConnection', async () => {
     const store = await start();
     await put(store, connection('app', 'u1'));
@@ -637,7 +685,9 @@ describe('the postgres store, several instances on one database', () => {
     const check = new pg.Client({ connectionString: fresh });
     await check.connect();
     try {
-      expect((await check.query('SELECT version, name FROM keyway_migrations')).rows).toEqual([{ version: 1, name: 'init' }]);
+      const all = (await loadMigrations()).map(({ version, name }) => ({ version, name }));
+      expect(all.slice(0, 2)).toEqual([{ version: 1, name: 'init' }, { version: 2, name: 'refresh_due' }]);
+      expect((await check.query('SELECT version, name FROM keyway_migrations ORDER BY version')).rows).toEqual(all);
       await (await PostgresStore.open(fresh, new Keyring([KEY_1]))).close(); // again: nothing to apply
       await check.query("INSERT INTO keyway_migrations (version, name) VALUES (999, 'future')");
     } finally {
