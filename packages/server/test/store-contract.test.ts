@@ -389,6 +389,23 @@ describe.each([
     expect((await store.listRefreshDue({ ...query, limit: 0 })).connections).toEqual([]);
   });
 
+  it('lists break ties identically: integrations and connections created at one instant, written in any order', async () => {
+    const store = await start();
+    // Written so that neither insertion order nor code-unit order ('B' < 'a') is the answer.
+    for (const key of ['c', 'B', 'a']) await store.putIntegration(integration(key));
+    await store.putIntegration(integration('0-later', { created_at: iso(T0 + 1) }));
+    expect((await store.listIntegrations()).map((i) => i.unique_key)).toEqual(['a', 'B', 'c', '0-later']);
+    for (const [key, id] of [['zeta', 'b'], ['zeta', 'A'], ['alpha', 'b'], ['Beta', 'b'], ['alpha', 'B'], ['alpha', 'a']] as const) {
+      await put(store, connection(key, id, { created_at: iso(T0) }));
+    }
+    await put(store, connection('alpha', '0-older', { created_at: iso(T0 - 1) }));
+    const expected = ['alpha/0-older', 'alpha/a', 'zeta/A', 'alpha/b', 'Beta/b', 'zeta/b', 'alpha/B'];
+    expect(ids((await store.listConnections({ limit: 100, offset: 0 })).connections)).toEqual(expected);
+    const paged: string[] = [];
+    for (let offset = 0; offset < expected.length; offset += 2) paged.push(...ids((await store.listConnections({ limit: 2, offset })).connections));
+    expect(paged).toEqual(expected);
+  });
+
   it('deleteConnection', async () => {
     const store = await start();
     await put(store, connection('app', 'u1'));

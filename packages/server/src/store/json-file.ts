@@ -6,7 +6,7 @@ import { DurableJsonFile } from './durable-file.ts';
 import { RecordCodec, type StoredConnection, type StoredIntegration } from './codec.ts';
 import { KeyedQueue } from './keyed-queue.ts';
 import { ShortLivedState } from './short-lived.ts';
-import { compareRefreshOrder, connectionStatus, matchesSearch, refreshCursor, refreshStale } from './status.ts';
+import { compareConnections, compareIntegrations, compareRefreshOrder, connectionStatus, matchesSearch, refreshCursor, refreshStale } from './status.ts';
 import type { ConnectSession, Connection, ConnectionFilter, ConnectionUpdate, FlowOutcomeRecord, FlowState, Integration, RefreshCursor, RefreshDueQuery, Store, WriteResult } from './types.ts';
 
 /**
@@ -149,7 +149,7 @@ export class JsonFileStore implements Store {
   }
 
   async listIntegrations() {
-    return [...this.#integrations.values()].map((e) => e.rec);
+    return [...this.#integrations.values()].map((e) => e.rec).sort(compareIntegrations);
   }
 
   async putIntegration(integration: Integration) {
@@ -191,7 +191,7 @@ export class JsonFileStore implements Store {
         (filter.search === undefined || matchesSearch(c, filter.search)) &&
         (filter.status === undefined || connectionStatus(c) === filter.status),
     );
-    all.sort((a, b) => a.created_at.localeCompare(b.created_at) || a.connection_id.localeCompare(b.connection_id));
+    all.sort(compareConnections);
     return { connections: all.slice(filter.offset, filter.offset + filter.limit), total: all.length };
   }
 

@@ -31,7 +31,7 @@ const LISTEN_RETRY_DELAYS_MS = [100, 500, 1000, 2000, 5000] as const;
 const MAX_PAYLOAD = 7000;
 /** A write waits at most this long for its own NOTIFY to come back through LISTEN (see #announce). */
 const ECHO_TIMEOUT_MS = 1000;
-/** ORDER of lists, as json-file.ts sorts (created_at, then connection id by localeCompare), made total. */
+/** ORDER of lists: status.ts compareConnections (created_at, then connection id and config key in the ICU root collation). */
 const LIST_ORDER = 'created_at, connection_id COLLATE "und-x-icu", provider_config_key COLLATE "und-x-icu"';
 
 const CONNECTION_COLUMNS =
@@ -317,7 +317,7 @@ export class PostgresStore implements Store {
 
   async listIntegrations() {
     const generation = this.#integrations.generation;
-    const { rows } = await this.#pool.query<IntegrationRow>(`SELECT ${INTEGRATION_COLUMNS} FROM keyway_integrations ORDER BY created_at, unique_key`);
+    const { rows } = await this.#pool.query<IntegrationRow>(`SELECT ${INTEGRATION_COLUMNS} FROM keyway_integrations ORDER BY created_at, unique_key COLLATE "und-x-icu"`);
     const opened = await Promise.all(rows.map((r) => this.#openIntegration(r)));
     this.#integrations.fillMany(generation, opened.map((c) => [c.rec.unique_key, c]));
     return opened.map((c) => c.rec);

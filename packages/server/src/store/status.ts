@@ -50,3 +50,19 @@ export function compareRefreshOrder(a: RefreshCursor, b: RefreshCursor): number 
 
 /** Code-unit order (as PostgreSQL's "C" collation): the same in both stores whatever the locale. */
 const cmp = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
+
+/**
+ * The order of lists, the same in every store: oldest first (by instant, whatever the ISO 8601
+ * spelling), then by id in the ICU root collation (PostgreSQL's "und-x-icu", as in its ORDER BY).
+ */
+const rootCollation = new Intl.Collator('und');
+export function compareConnections(a: Connection, b: Connection): number {
+  return (
+    Date.parse(a.created_at) - Date.parse(b.created_at) ||
+    rootCollation.compare(a.connection_id, b.connection_id) ||
+    rootCollation.compare(a.provider_config_key, b.provider_config_key)
+  );
+}
+export function compareIntegrations(a: { created_at: string; unique_key: string }, b: { created_at: string; unique_key: string }): number {
+  return Date.parse(a.created_at) - Date.parse(b.created_at) || rootCollation.compare(a.unique_key, b.unique_key);
+}
