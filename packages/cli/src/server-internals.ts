@@ -7,3 +7,4 @@ export { RecordCodec, type StoredConnection, type StoredIntegration } from '../.
 export { JsonFileStore, StoreError } from '../../server/src/store/json-file.ts';
 export { TemplateCatalog, TemplateError, BUILT_IN_TEMPLATES_DIR } from '../../server/src/templates/catalog.ts';
 export { PostgresStore } from '../../server/src/store/postgres.ts';
+export { reencrypt } from '../../server/src/store/reencrypt.ts';

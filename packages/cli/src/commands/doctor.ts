@@ -246,7 +246,7 @@ function isStale(keyring: Keyring, sealed: string): boolean {
 function isDb(d: unknown): d is Db {
   if (typeof d !== 'object' || d === null) return false;
   const o = d as Record<string, unknown>;
-  return o.version === 1 && Array.isArray(o.integrations) && Array.isArray(o.connections) && Array.isArray(o.flows);
+  return o.version === 1 && Array.isArray(o.integrations) && Array.isArray(o.connections);
 }
 
 function hostOf(url: string): string {

@@ -232,5 +232,11 @@ export interface Store {
   withLock<T>(name: string, ttlMs: number, fn: () => Promise<T>): Promise<T>;
   getOutcome(flowIdHash: string): Promise<FlowOutcomeRecord | undefined>;
 
+  /**
+   * Re-seals every stored secret under the current key (the first of KEYWAY_ENCRYPTION_KEY), so
+   * older keys can then be dropped; `onProgress` hears of each record. See store/reencrypt.ts.
+   */
+  resealAll(onProgress?: (done: number, total: number) => void): Promise<{ resealed: number; total: number }>;
+
   close(): Promise<void>;
 }
