@@ -11,6 +11,7 @@ import { PostgresStore } from '../src/store/postgres.ts';
 import { connectionStatus, matchesSearch, type ConnectionStatus } from '../src/store/status.ts';
 import type { ConnectSession, Connection, ConnectionFilter, FlowOutcomeRecord, FlowState, Integration, Store } from '../src/store/types.ts';
 import { startPostgres, type TestPostgres } from './support/postgres.ts';
+import { atRest, readDb } from './support/json-db.ts';
 
 /**
  * The Store contract, one suite run against every adapter: what the JSON file does, PostgreSQL
@@ -53,7 +54,7 @@ async function openJson(): Promise<Harness> {
   return {
     open: (keys = [KEY_1]) => JsonFileStore.open(path, new Keyring(keys)),
     peer: async (first) => first,
-    raw: () => readFile(path, 'utf8'),
+    raw: () => atRest(path),
     shortLivedDurable: false,
     async copyCredentials(from, to) {
       const data = JSON.parse(await readFile(path, 'utf8')) as { connections: { provider_config_key: string; connection_id: string; credentials: string }[] };
@@ -617,7 +618,7 @@ describe('the json store keeps short-lived state out of its file', () => {
       await store.putIntegration(integration('app'));
       await put(store, connection('app', 'u1'));
       const before = await stat(path);
-      const text = await readFile(path, 'utf8');
+      const text = await atRest(path); // the file and its journal
       const f = flow('hash-mem');
       await store.putFlow(f);
       await store.putOutcome({ flow_id_hash: 'o-mem', result: { status: 'success', providerConfigKey: 'app', connectionId: 'u1', operation: 'creation' }, expires_at: Date.now() + 60_000 });
@@ -625,9 +626,9 @@ describe('the json store keeps short-lived state out of its file', () => {
       expect(await store.getSession('s-mem')).toMatchObject({ token_hash: 's-mem' });
       expect(await store.takeFlow('hash-mem')).toEqual(f);
       const after = await stat(path);
-      expect(await readFile(path, 'utf8')).toBe(text);
+      expect(await atRest(path)).toBe(text);
       expect({ ino: after.ino, mtimeMs: after.mtimeMs }).toEqual({ ino: before.ino, mtimeMs: before.mtimeMs }); // not even rewritten unchanged
-      expect(Object.keys(JSON.parse(text) as object)).toEqual(['version', 'integrations', 'connections']);
+      expect(Object.keys(await readDb(path))).toEqual(['version', 'integrations', 'connections']);
     } finally {
       await store.close();
       await rm(dir, { recursive: true, force: true });
@@ -648,7 +649,7 @@ describe('the json store keeps short-lived state out of its file', () => {
         expect((await store.listIntegrations()).map((i) => i.unique_key)).toEqual(['app']);
         expect(await store.takeFlow('x')).toBeUndefined();
         await put(store, connection('app', 'u1'));
-        expect(Object.keys(JSON.parse(await readFile(path, 'utf8')) as object)).toEqual(['version', 'integrations', 'connections']);
+        expect(Object.keys(JSON.parse(await readFile(path, 'utf8')) as object)).toEqual(['version', 'integrations', 'connections', 'journal']);
       } finally {
         await store.close();
       }

@@ -125,16 +125,16 @@ export class DurableJsonFile<T> implements Adapter<T> {
  * Writes every byte of `bytes`. A write may report fewer bytes than asked (a full disk often does
  * this once, before it answers ENOSPC) without throwing; the rest is written by the next call.
  */
-async function writeAll(file: Pick<FileHandle, 'write'>, bytes: Uint8Array): Promise<number> {
+export async function writeAll(file: Pick<FileHandle, 'write'>, bytes: Uint8Array, position?: number): Promise<number> {
   for (let offset = 0; offset < bytes.length; ) {
-    const { bytesWritten } = await file.write(bytes, offset, bytes.length - offset);
+    const { bytesWritten } = await file.write(bytes, offset, bytes.length - offset, position === undefined ? null : position + offset);
     if (bytesWritten <= 0) throw Object.assign(new Error('No space left on device (a write made no progress)'), { code: 'ENOSPC' });
     offset += bytesWritten;
   }
   return bytes.length;
 }
 
-async function syncDir(dir: string): Promise<void> {
+export async function syncDir(dir: string): Promise<void> {
   if (process.platform === 'win32') return; // a directory cannot be opened for fsync there
   const handle = await openFile(dir, 'r');
   try {

@@ -2,7 +2,7 @@ import { chmod, mkdir, open, readdir, readFile, rm, stat } from 'node:fs/promise
 import { basename, dirname, join } from 'node:path';
 import { Low } from 'lowdb';
 import type { Keyring } from '../crypto/keyring.ts';
-import { DurableJsonFile } from './durable-file.ts';
+import { JournaledJsonFile } from './journaled-file.ts';
 import { RecordCodec, type StoredConnection, type StoredIntegration } from './codec.ts';
 import { KeyedQueue } from './keyed-queue.ts';
 import { ShortLivedState } from './short-lived.ts';
@@ -19,6 +19,12 @@ interface FileData {
   connections: StoredConnection[];
 }
 
+/** The file's collections and the key of each record, for its journal (see JournaledJsonFile). */
+export const FILE_COLLECTIONS = {
+  integrations: (i: StoredIntegration) => i.unique_key,
+  connections: (c: StoredConnection) => JSON.stringify([c.provider_config_key, c.connection_id]),
+};
+
 export class StoreError extends Error {
   override readonly name = 'StoreError';
 }
@@ -34,7 +40,8 @@ const entry = <T, S extends object>(rec: T, stored: S): Entry<T, S> => ({ rec, s
  * `__proto__` or `constructor` cannot reach a prototype). Each change is applied in memory,
  * written, and undone if the write fails, so memory never runs ahead of the disk. lowdb's `Low`
  * holds the file's data (the sealed integrations and connections) and writes it through
- * DurableJsonFile: group-committed, fsynced and renamed into place before it is acknowledged.
+ * JournaledJsonFile: a change is a short fsynced append to the file's journal, the file itself is
+ * rewritten whole (DurableJsonFile) now and then; group-committed, durable before acknowledged.
  * Flows, outcomes and connect sessions stay in memory (ShortLivedState): never in the file.
  */
 export class JsonFileStore implements Store {
@@ -46,11 +53,13 @@ export class JsonFileStore implements Store {
   readonly #locks = new KeyedQueue();
   readonly #codec: RecordCodec;
   readonly #db: Low<FileData>;
+  readonly #file: JournaledJsonFile<FileData>;
   readonly #lockPath: string;
 
   private constructor(path: string, codec: RecordCodec) {
     this.#codec = codec;
-    this.#db = new Low<FileData>(new DurableJsonFile<FileData>(path), emptyData());
+    this.#file = new JournaledJsonFile<FileData>(path, FILE_COLLECTIONS);
+    this.#db = new Low<FileData>(this.#file, emptyData());
     this.#lockPath = `${path}.lock`;
   }
 
@@ -292,6 +301,8 @@ export class JsonFileStore implements Store {
   }
 
   async close() {
+    // The file alone then holds everything (tools that read it need no journal); best effort.
+    await this.#file.compact(this.#db.data).catch(() => undefined);
     await rm(this.#lockPath, { force: true });
   }
 }
