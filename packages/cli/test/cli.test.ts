@@ -359,6 +359,11 @@ describe('doctor and reencrypt (local)', () => {
       expect.stringMatching(/^✓ secret key +accepted \(GET \/integrations: \d+ integrations?; from KEYWAY_SECRET_KEY\)$/),
       'All checks passed.',
     ]);
+    // The file as the server reads it (with its journal): the same integrations as it serves.
+    const inFile = Number(/database .*\((\d+) integrations?/.exec(stdout)![1]);
+    const served = Number(/GET \/integrations: (\d+) integrations?/.exec(stdout)![1]);
+    expect(inFile).toBeGreaterThan(1);
+    expect(inFile).toBe(served);
   });
 
   it('decrypts a database no server holds, and fails on a wrong key with what to do', async () => {

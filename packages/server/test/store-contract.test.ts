@@ -704,7 +704,7 @@ describe('the postgres store, several instances on one database', () => {
     await check.connect();
     try {
       const all = (await loadMigrations()).map(({ version, name }) => ({ version, name }));
-      expect(all.slice(0, 2)).toEqual([{ version: 1, name: 'init' }, { version: 2, name: 'refresh_due' }]);
+      expect(all).toEqual(expect.arrayContaining([{ version: 1, name: 'init' }, { version: expect.any(Number), name: 'refresh_due' }]));
       expect((await check.query('SELECT version, name FROM keyway_migrations ORDER BY version')).rows).toEqual(all);
       await (await PostgresStore.open(fresh, new Keyring([KEY_1]))).close(); // again: nothing to apply
       await check.query("INSERT INTO keyway_migrations (version, name) VALUES (999, 'future')");
