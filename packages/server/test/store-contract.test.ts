@@ -388,6 +388,17 @@ describe.each([
     }
     expect(walked).toEqual(expected);
     expect((await store.listRefreshDue({ ...query, limit: 0 })).connections).toEqual([]);
+
+    // Changes reach the selection: a delete, a refresh, a reconnect without a refresh token, a new stale one.
+    await store.deleteConnection('app', 'older');
+    await store.writeConnection('app', 'Old', (c) => ({ ...c!, credentials: { ...(c!.credentials as Extract<Connection['credentials'], { type: 'OAUTH2' }>), obtained_at: iso(now) } }));
+    await store.writeConnection('other', 'old', (c) => ({ ...c!, credentials: { type: 'OAUTH2', access_token: 'no-refresh', raw: {}, obtained_at: iso(now - 9 * DAY) } }));
+    await put(store, aged('app', 'new-stale', 30 * DAY));
+    const changed = ['app/new-stale', 'app/legacy', 'app/old', 'app/backoff-over'];
+    expect(ids((await store.listRefreshDue({ ...query, limit: 100 })).connections)).toEqual(changed);
+    await store.putIntegration(integration('app'));
+    expect(await store.deleteIntegration('app')).toBe(true); // and its connections
+    expect((await store.listRefreshDue({ ...query, limit: 100 })).connections).toEqual([]);
   });
 
   it('lists break ties identically: integrations and connections created at one instant, written in any order', async () => {

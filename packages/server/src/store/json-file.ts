@@ -6,8 +6,9 @@ import { JournaledJsonFile } from './journaled-file.ts';
 import { RecordCodec, type StoredConnection, type StoredIntegration } from './codec.ts';
 import { KeyedQueue } from './keyed-queue.ts';
 import { ShortLivedState } from './short-lived.ts';
-import { compareConnections, compareIntegrations, compareRefreshOrder, connectionStatus, matchesSearch, refreshCursor, refreshStale } from './status.ts';
-import type { ConnectSession, Connection, ConnectionFilter, ConnectionUpdate, FlowOutcomeRecord, FlowState, Integration, RefreshCursor, RefreshDueQuery, Store, WriteResult } from './types.ts';
+import { RefreshIndex } from './refresh-index.ts';
+import { compareConnections, compareIntegrations, connectionStatus, matchesSearch } from './status.ts';
+import type { ConnectSession, Connection, ConnectionFilter, ConnectionUpdate, FlowOutcomeRecord, FlowState, Integration, RefreshDueQuery, Store, WriteResult } from './types.ts';
 
 /**
  * The file: durable records only. Files written before flows, outcomes and sessions moved to memory
@@ -48,6 +49,7 @@ export class JsonFileStore implements Store {
   readonly #integrations = new Map<string, Entry<Integration, StoredIntegration>>();
   readonly #connections = new Map<string, Map<string, Entry<Connection, StoredConnection>>>();
   readonly #shortLived = new ShortLivedState();
+  readonly #refreshIndex = new RefreshIndex();
   /** Writes to one connection run one after another. */
   readonly #writes = new KeyedQueue();
   readonly #locks = new KeyedQueue();
@@ -109,7 +111,11 @@ export class JsonFileStore implements Store {
     if (!isFileData(data)) throw new StoreError(`KEYWAY_DB_PATH ${path} is not a Keyway database (unexpected content)`);
     try {
       for (const s of data.integrations) this.#integrations.set(s.unique_key, entry(await this.#codec.openIntegration(s), s));
-      for (const s of data.connections) this.#connectionsOf(s.provider_config_key).set(s.connection_id, entry(await this.#codec.openConnection(s), s));
+      for (const s of data.connections) {
+        const rec = await this.#codec.openConnection(s);
+        this.#connectionsOf(s.provider_config_key).set(s.connection_id, entry(rec, s));
+        this.#refreshIndex.set(rec);
+      }
     } catch (e) {
       throw new StoreError(`KEYWAY_DB_PATH ${path}: cannot decrypt its records with KEYWAY_ENCRYPTION_KEY (${(e as Error).message}); add the old key after the new one to rotate`);
     }
@@ -177,9 +183,11 @@ export class JsonFileStore implements Store {
       const connections = this.#connections.get(uniqueKey);
       this.#integrations.delete(uniqueKey);
       this.#connections.delete(uniqueKey);
+      this.#refreshIndex.delete(uniqueKey);
       return () => {
         this.#integrations.set(uniqueKey, before);
         if (connections) this.#connections.set(uniqueKey, connections);
+        for (const { rec } of connections?.values() ?? []) this.#refreshIndex.set(rec);
       };
     });
     return true;
@@ -216,7 +224,16 @@ export class JsonFileStore implements Store {
       await this.#commit(() => {
         const group = this.#connectionsOf(providerConfigKey);
         group.set(connectionId, sealed);
-        return () => (before ? group.set(connectionId, before) : group.delete(connectionId));
+        this.#refreshIndex.set(next);
+        return () => {
+          if (before) {
+            group.set(connectionId, before);
+            this.#refreshIndex.set(before.rec);
+          } else {
+            group.delete(connectionId);
+            this.#refreshIndex.delete(providerConfigKey, connectionId);
+          }
+        };
       });
       return { connection: next, result: before ? 'overridden' : 'created' };
     });
@@ -228,23 +245,18 @@ export class JsonFileStore implements Store {
     if (!group || !before) return false;
     await this.#commit(() => {
       group.delete(connectionId);
-      return () => group.set(connectionId, before);
+      this.#refreshIndex.delete(providerConfigKey, connectionId);
+      return () => {
+        group.set(connectionId, before);
+        this.#refreshIndex.set(before.rec);
+      };
     });
     return true;
   }
 
-  /** Every record is in memory in plaintext already: a scan decrypts nothing (~10 ms at 100,000 connections). */
-  async listRefreshDue({ obtainedBefore, now, after, limit }: RefreshDueQuery) {
-    const due: { rec: Connection; at: RefreshCursor }[] = [];
-    for (const group of this.#connections.values()) {
-      for (const { rec } of group.values()) {
-        if (!refreshStale(rec, obtainedBefore, now)) continue;
-        const at = refreshCursor(rec);
-        if (!after || compareRefreshOrder(at, after) > 0) due.push({ rec, at });
-      }
-    }
-    const batch = due.sort((x, y) => compareRefreshOrder(x.at, y.at)).slice(0, Math.max(0, limit));
-    return { connections: batch.map((d) => d.rec), next: batch.length > 0 && due.length > batch.length ? batch.at(-1)!.at : null };
+  /** From the in-memory index of connections with a refresh token (RefreshIndex); nothing to decrypt. */
+  async listRefreshDue(query: RefreshDueQuery) {
+    return this.#refreshIndex.due(query);
   }
 
   // Flows, outcomes and sessions: memory only (see ShortLivedState).
