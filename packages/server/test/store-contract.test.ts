@@ -728,6 +728,32 @@ describe('the postgres store, several instances on one database', () => {
     expect(String((err as Error).message)).not.toContain('hunter2');
   });
 
+  it('listRefreshDue over rows from before migration 002: judged by updated_at, opened to find a refresh token', async () => {
+    const store = await openStore();
+    const now = Date.now();
+    const DAY = 86_400_000;
+    const legacy = (id: string, refresh: boolean): Connection => {
+      const c = connection('app', id, { updated_at: iso(now - 9 * DAY) });
+      const { obtained_at: _, refresh_token, ...creds } = c.credentials as { obtained_at?: string; refresh_token?: string };
+      return { ...c, credentials: { ...creds, ...(refresh && { refresh_token }) } as Connection['credentials'] };
+    };
+    for (const [id, refresh] of [['a-none', false], ['b-none', false], ['c-refresh', true], ['d-none', false], ['e-refresh', true]] as const) await put(store, legacy(id, refresh));
+    await sql('UPDATE keyway_connections SET obtained_at = NULL, has_refresh_token = NULL'); // as the migration leaves them
+    const query = { obtainedBefore: now - 7 * DAY, now };
+    const walked: string[] = [];
+    let after = null;
+    for (let i = 0; i < 10; i++) {
+      const batch = await store.listRefreshDue({ ...query, after, limit: 2 }); // the first batch holds no due connection at all
+      walked.push(...ids(batch.connections));
+      after = batch.next;
+      if (!after) break;
+    }
+    expect(walked).toEqual(['app/c-refresh', 'app/e-refresh']);
+    // A write fills the columns: then the row is chosen by index alone.
+    await store.writeConnection('app', 'a-none', (c) => ({ ...c!, metadata: { touched: true } }));
+    expect((await sql<{ has_refresh_token: boolean | null }>("SELECT has_refresh_token FROM keyway_connections WHERE connection_id = 'a-none'"))[0]!.has_refresh_token).toBe(false);
+  });
+
   it('serves reads from memory, and drops what another instance changed', async () => {
     const a = await openStore();
     const b = await openStore();
