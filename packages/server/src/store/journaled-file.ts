@@ -16,6 +16,8 @@ const MIN_JOURNAL_BYTES = 1024 * 1024;
 
 type Waiter = readonly [resolve: () => void, reject: (e: unknown) => void];
 type Line = { readonly c: string; readonly k: string; readonly v: object | null };
+/** One collection as it is on disk: by key, and the set of its record objects (for identity checks). */
+type OnDisk = { readonly byKey: Map<string, object>; readonly objects: Set<object> };
 
 /**
  * A lowdb adapter that writes a change as a short, fsynced append to a journal beside the file,
@@ -39,8 +41,8 @@ export class JournaledJsonFile<T extends object> implements Adapter<T> {
   readonly #keys: CollectionKeys;
   readonly #json = new MemoizedJson();
   readonly #main: DurableJsonFile<T>;
-  /** The record objects on disk (file + journal), per collection; null until read or written whole. */
-  #last: Map<string, Set<object>> | null = null;
+  /** The records on disk (file + journal), per collection; null until read or written whole. */
+  #last: Map<string, OnDisk> | null = null;
   /** The JSON of the data's fields that are not journaled collections (a change rewrites the file). */
   #rest = '';
   #mainBytes = 0;
@@ -137,13 +139,14 @@ export class JournaledJsonFile<T extends object> implements Adapter<T> {
   async #run(data: T): Promise<void> {
     this.#busy = true;
     try {
-      const lines = this.#state === 'rewrite' || this.#restOf(data) !== this.#rest ? null : this.#changes(data);
-      if (lines === null || this.#journalBytes + lines.length > Math.max(MIN_JOURNAL_BYTES, this.#mainBytes)) await this.#rewrite(data);
-      else if (lines.length > 0) {
-        if (!(await this.#roomForRewriteAfter(lines.length))) await this.#rewrite(data);
+      const changes = this.#state === 'rewrite' || this.#restOf(data) !== this.#rest ? null : this.#changes(data);
+      if (changes === null || this.#journalBytes + changes.lines.length > Math.max(MIN_JOURNAL_BYTES, this.#mainBytes)) await this.#rewrite(data);
+      else if (changes.lines.length > 0) {
+        if (!(await this.#roomForRewriteAfter(changes.lines.length))) await this.#rewrite(data);
         else {
           if (this.#state === 'start') await this.#startJournal();
-          await this.#append(lines, data);
+          await this.#append(changes.lines);
+          changes.applied();
         }
       }
     } finally {
@@ -155,29 +158,53 @@ export class JournaledJsonFile<T extends object> implements Adapter<T> {
   }
 
   /**
-   * The journal lines that turn what is on disk into `data`, as UTF-8 (empty when nothing changed).
-   * Identity only: a record object already on disk is unchanged, one that is not is new or replaced,
-   * and a record on disk no longer given was replaced or deleted (a set for its key, or a delete).
+   * The journal lines that turn what is on disk into `data`, as UTF-8 (empty when nothing changed),
+   * and how to update the picture of the disk once they are written. Identity only, one pass over
+   * the records: an object already on disk is unchanged; one that is not is new or replaces its key's
+   * record; only when records went missing is there a second pass, to find the deleted keys.
    */
-  #changes(data: T): Buffer {
+  #changes(data: T): { lines: Buffer; applied: () => void } {
     const out: string[] = [];
-    for (const [name, before] of this.#last!) {
+    const updates: [OnDisk, string, object | null][] = [];
+    for (const [name, disk] of this.#last!) {
       const key = this.#keys[name]! as (record: object) => string;
-      const now = new Set(((data as Record<string, unknown>)[name] ?? []) as object[]);
-      const set = new Set<string>();
-      for (const record of now) {
-        if (before.has(record)) continue;
+      const rows = ((data as Record<string, unknown>)[name] ?? []) as object[];
+      let unchanged = 0;
+      let replaced = 0;
+      const written = new Set<string>();
+      for (const record of rows) {
+        if (disk.objects.has(record)) {
+          unchanged++;
+          continue;
+        }
         const k = key(record);
-        set.add(k);
+        written.add(k);
+        if (disk.byKey.has(k)) replaced++;
+        updates.push([disk, k, record]);
         out.push(JSON.stringify({ c: name, k, v: record }));
       }
-      for (const record of before) {
-        if (now.has(record)) continue;
-        const k = key(record);
-        if (!set.has(k)) out.push(JSON.stringify({ c: name, k, v: null }));
+      if (unchanged + replaced < disk.byKey.size) {
+        const given = new Set(rows);
+        for (const [k, record] of disk.byKey) {
+          if (given.has(record) || written.has(k)) continue;
+          updates.push([disk, k, null]);
+          out.push(JSON.stringify({ c: name, k, v: null }));
+        }
       }
     }
-    return Buffer.from(out.length > 0 ? `${out.join('\n')}\n` : '', 'utf8');
+    return {
+      lines: Buffer.from(out.length > 0 ? `${out.join('\n')}\n` : '', 'utf8'),
+      applied: () => {
+        for (const [disk, k, record] of updates) {
+          const old = disk.byKey.get(k);
+          if (old) disk.objects.delete(old);
+          if (record) {
+            disk.byKey.set(k, record);
+            disk.objects.add(record);
+          } else disk.byKey.delete(k);
+        }
+      },
+    };
   }
 
   /**
@@ -193,7 +220,7 @@ export class JournaledJsonFile<T extends object> implements Adapter<T> {
     return fs.bavail * fs.bsize - bytes >= this.#mainBytes + this.#journalBytes + bytes;
   }
 
-  async #append(lines: Buffer, data: T): Promise<void> {
+  async #append(lines: Buffer): Promise<void> {
     const file = await openFile(this.#journalPath, 'r+');
     try {
       await writeAll(file, lines, this.#journalBytes);
@@ -207,7 +234,6 @@ export class JournaledJsonFile<T extends object> implements Adapter<T> {
     }
     this.#journalBytes += lines.length;
     this.#entries += 1;
-    this.#last = this.#index(data);
   }
 
   async #rewrite(data: T): Promise<void> {
@@ -245,8 +271,13 @@ export class JournaledJsonFile<T extends object> implements Adapter<T> {
     this.#state = 'append';
   }
 
-  #index(data: T): Map<string, Set<object>> {
-    return new Map(Object.keys(this.#keys).map((name) => [name, new Set(((data as Record<string, unknown>)[name] ?? []) as object[])]));
+  #index(data: T): Map<string, OnDisk> {
+    const index = new Map<string, OnDisk>();
+    for (const [name, key] of Object.entries(this.#keys) as [string, (record: object) => string][]) {
+      const rows = ((data as Record<string, unknown>)[name] ?? []) as object[];
+      index.set(name, { byKey: new Map(rows.map((r) => [key(r), r])), objects: new Set(rows) });
+    }
+    return index;
   }
 
   #restOf(data: T): string {
