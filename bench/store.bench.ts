@@ -24,7 +24,7 @@ export async function storeBench(sizes = [1_000, 10_000, 100_000]) {
       const connections = [];
       for (let i = 0; i < size; i++) connections.push(await codec.sealConnection(benchConnection(i)));
       const path = join(dir, 'db.json');
-      await writeFile(path, JSON.stringify({ version: 1, integrations: [], connections, flows: [], outcomes: [], sessions: [] }));
+      await writeFile(path, JSON.stringify({ version: 1, integrations: [], connections }));
       const openStarted = performance.now();
       const store = await JsonFileStore.open(path, keyring);
       const openMs = performance.now() - openStarted;

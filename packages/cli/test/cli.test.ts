@@ -11,7 +11,8 @@ import { loadConfig } from '@keyway/server';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { json, startFakeProvider } from '../../server/test/support/fake-provider.ts';
 import { freePort, SECRET_KEY, startKeyway, type TestKeyway } from '../../server/test/support/keyway.ts';
-import { JsonFileStore, Keyring, keyId } from '../src/server-internals.ts';
+import { startPostgres } from '../../server/test/support/postgres.ts';
+import { JsonFileStore, Keyring, keyId, PostgresStore } from '../src/server-internals.ts';
 import { run, type Io } from '../src/main.ts';
 import type { Connection } from '../../server/src/store/types.ts';
 
@@ -360,6 +361,11 @@ describe('doctor and reencrypt (local)', () => {
       expect.stringMatching(/^✓ secret key +accepted \(GET \/integrations: \d+ integrations?; from KEYWAY_SECRET_KEY\)$/),
       'All checks passed.',
     ]);
+    // The file as the server reads it (with its journal): the same integrations as it serves.
+    const inFile = Number(/database .*\((\d+) integrations?/.exec(stdout)![1]);
+    const served = Number(/GET \/integrations: (\d+) integrations?/.exec(stdout)![1]);
+    expect(inFile).toBeGreaterThan(1);
+    expect(inFile).toBe(served);
   });
 
   it('decrypts a database no server holds, and fails on a wrong key with what to do', async () => {
@@ -412,10 +418,31 @@ describe('doctor and reencrypt (local)', () => {
     const env = localEnv(b64(KEY_A), { KEYWAY_DATABASE_URL: 'postgres://keyway:pg-PASSWORD@127.0.0.1:5432/keyway' });
     const doctor = await cli(['doctor'], { env });
     expect(doctor.stdout).toMatch(/^- database +not checked: KEYWAY_DATABASE_URL is set \(PostgreSQL at 127\.0\.0\.1:5432\)/m);
-    const reencrypt = await cli(['reencrypt'], { env });
-    expect(reencrypt).toMatchObject({ code: 1, stderr: expect.stringMatching(/KEYWAY_DATABASE_URL is set/) });
+    const reencrypt = await cli(['reencrypt'], { env }); // nothing listens there: it tries, and says where
+    expect(reencrypt).toMatchObject({ code: 1, stderr: expect.stringMatching(/^keyway reencrypt: KEYWAY_DATABASE_URL postgres:\/\/keyway:\*\*\*@127\.0\.0\.1:5432\/keyway: /) });
     for (const out of [doctor.stdout, doctor.stderr, reencrypt.stdout, reencrypt.stderr]) expect(out).not.toContain('PASSWORD');
   });
+
+  it('reencrypt re-seals a PostgreSQL store too (one reencrypt for both stores)', async () => {
+    const postgres = await startPostgres();
+    try {
+      const url = await postgres.createDatabase('cli_reencrypt');
+      const store = await PostgresStore.open(url, new Keyring([KEY_A]));
+      await store.putIntegration({ unique_key: 'pg', provider: 'github', display_name: 'PG', client_id: 'cid', client_secret: 'pg-secret', scopes: [], created_at: new Date().toISOString(), updated_at: new Date().toISOString() });
+      await store.close();
+      const done = await cli(['reencrypt'], { env: localEnv(`${b64(KEY_B)},${b64(KEY_A)}`, { KEYWAY_DATABASE_URL: url }) });
+      expect(done.stderr).toBe('');
+      expect(lines(done.stdout)).toEqual(['Re-encrypting: 1/1', `Re-encrypted 1 records under key ${keyId(KEY_B)}`]);
+      const onlyB = await PostgresStore.open(url, new Keyring([KEY_B]));
+      try {
+        expect((await onlyB.getIntegration('pg'))?.client_secret).toBe('pg-secret');
+      } finally {
+        await onlyB.close();
+      }
+    } finally {
+      await postgres.stop();
+    }
+  }, 60_000);
 
   it('reencrypt re-seals under the new key, and refuses while a server holds the file', async () => {
     const holder = await JsonFileStore.open(join(dir, 'db.json'), new Keyring([KEY_A])); // stands in for a server

@@ -2,10 +2,9 @@
 import { existsSync } from 'node:fs';
 import { createKeyway } from './app.ts';
 import { ConfigError, loadConfig } from './config.ts';
-import { Keyring } from './crypto/keyring.ts';
 import { createLogger, type LogLevel } from './log.ts';
-import { JsonFileStore, StoreError } from './store/json-file.ts';
-import { PostgresStore } from './store/postgres.ts';
+import { StoreError } from './store/json-file.ts';
+import { reencrypt as reencryptStore } from './store/reencrypt.ts';
 import { TemplateError } from './templates/catalog.ts';
 
 const HELP = `Usage: keyway-server [command]
@@ -70,31 +69,18 @@ async function serve(): Promise<void> {
 
 /** Re-seals everything under the current key, so the old key can then be dropped from KEYWAY_ENCRYPTION_KEY. */
 async function reencrypt(): Promise<void> {
-  let store: JsonFileStore | PostgresStore | undefined;
   try {
     const { config } = await loadConfig();
-    const keyring = new Keyring(config.encryptionKeys);
-    if (config.databaseUrl) {
-      // Safe while servers run, once every instance has the new key first in KEYWAY_ENCRYPTION_KEY.
-      store = await PostgresStore.open(config.databaseUrl, keyring);
-    } else {
-      if (!existsSync(config.dbPath)) throw new Error(`KEYWAY_DB_PATH ${config.dbPath} does not exist: nothing to re-encrypt`);
-      // open() takes the one-process lock: it refuses while a server uses the file.
-      store = await JsonFileStore.open(config.dbPath, keyring);
-    }
     let shown = -1;
-    const { resealed } = await store.resealAll((done, total) => {
+    const { resealed, keyId } = await reencryptStore(config, (done, total) => {
       const tenth = total === 0 ? 0 : Math.floor((done * 10) / total);
       if (tenth === shown && done !== total) return;
       shown = tenth;
       process.stdout.write(`Re-encrypting: ${done}/${total}\n`);
     });
-    await store.close();
-    store = undefined;
-    process.stdout.write(`Re-encrypted ${resealed} records under key ${keyring.currentKeyId}\n`);
+    process.stdout.write(`Re-encrypted ${resealed} records under key ${keyId}\n`);
     process.exit(0);
   } catch (e) {
-    await store?.close().catch(() => undefined);
     const message = e instanceof Error ? e.message : String(e);
     process.stderr.write(`keyway-server reencrypt: ${message.replace(/\s*\n\s*/g, ' ')}\n`);
     process.exit(1);

@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PUBLIC_KEY, SECRET_KEY, startKeyway, type TestKeyway } from './support/keyway.ts';
+import { atRest } from './support/json-db.ts';
 
 /** The backend API's validation and authentication, each failure with its status and code, the store unchanged. */
 let kw: TestKeyway;
@@ -14,7 +15,7 @@ beforeAll(async () => {
 });
 afterAll(() => kw?.close());
 
-const db = () => readFile(kw.config.dbPath, 'utf8');
+const db = () => atRest(kw.config.dbPath);
 const raw = (path: string, init: RequestInit = {}) => fetch(kw.url + path, init).then(async (r) => ({ status: r.status, body: (await r.json()) as any }));
 
 describe('authentication', () => {

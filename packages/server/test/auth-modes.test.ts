@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Nango as KeywayNode } from '@keyway/node';
 import { json, startFakeProvider } from './support/fake-provider.ts';
 import { ALLOW_PUBLIC_KEY, PUBLIC_KEY, SECRET_KEY, startKeyway, type TestKeyway } from './support/keyway.ts';
+import { atRest } from './support/json-db.ts';
 
 /** API_KEY, BASIC and OAUTH2_CC connections: validation, verification at the provider, encryption, renewal. */
 const APP = 'http://127.0.0.1:5998';
@@ -64,7 +65,7 @@ afterAll(async () => {
 
 const post = (path: string, body: unknown, headers: Record<string, string> = {}) =>
   fetch(`${kw.url}${path}`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: typeof body === 'string' ? body : JSON.stringify(body) }).then(async (r) => ({ status: r.status, headers: r.headers, body: (await r.json()) as any }));
-const db = () => readFile(kw.config.dbPath, 'utf8');
+const db = () => atRest(kw.config.dbPath);
 
 describe('API_KEY', () => {
   it('verifies the key at the provider, stores it encrypted, and getToken returns the credentials', async () => {

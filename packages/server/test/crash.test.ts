@@ -12,6 +12,7 @@ import { BUILT_IN_TEMPLATES_DIR } from '../src/templates/catalog.ts';
 import { TestBrowser } from './support/browser.ts';
 import { freePort } from './support/keyway.ts';
 import { seededRandom } from './support/seed.ts';
+import { atRest, readDb } from './support/json-db.ts';
 
 /**
  * The real server binary, SIGKILLed in the middle of a storm of writes, restarted on the same
@@ -205,7 +206,7 @@ describe('SIGKILL in the middle of a write storm', () => {
       await Promise.all(workers);
 
       // The file as the crash left it: whole JSON, and no acknowledged metadata write missing.
-      const data = JSON.parse(await readFile(dbPath, 'utf8')) as { connections: StoredRow[] };
+      const data = await readDb<{ connections: StoredRow[] }>(dbPath);
       expect(data.connections.map((c) => c.connection_id).sort()).toEqual([...CONNECTIONS].sort());
       for (const row of data.connections) {
         const counter = row.metadata.counter ?? 0;
@@ -253,14 +254,14 @@ describe('SIGKILL in the middle of a write storm', () => {
 describe('two processes on one JSON file', () => {
   it('the second exits 1 naming the file and the first one; the first keeps serving', { timeout: 40_000 }, async () => {
     const first = await startServer();
-    const before = await readFile(dbPath, 'utf8');
+    const before = await atRest(dbPath);
     const second = spawnServer({ PORT: String(await freePort()) });
     const [code] = (await once(second.child, 'exit')) as [number | null];
     expect(code).toBe(1);
     expect(second.stderr().trim().split('\n')).toEqual([
       expect.stringMatching(new RegExp(`^keyway-server: KEYWAY_DB_PATH ${dbPath.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} is in use by another Keyway server \\(pid ${first.child.pid}\\)`)),
     ]);
-    expect(await readFile(dbPath, 'utf8')).toBe(before); // the second one wrote nothing
+    expect(await atRest(dbPath)).toBe(before); // the second one wrote nothing
 
     const nango = new Nango({ host: url, secretKey: SECRET_KEY, timeoutMs: 5000 });
     expect((await fetch(`${url}/health`)).status).toBe(200);

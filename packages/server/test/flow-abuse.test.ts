@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RateLimiter } from '../src/http/rate-limit.ts';
-import { PUBLIC_KEY, startKeyway, type TestKeyway } from './support/keyway.ts';
+import { ALLOW_PUBLIC_KEY, PUBLIC_KEY, startKeyway, type TestKeyway } from './support/keyway.ts';
 
 /**
  * Unauthenticated requests must not write to the store, and flow starts are rate-limited per
@@ -20,7 +20,8 @@ const flowId = () => randomBytes(32).toString('base64url');
 const errorOf = async (res: Response) => [res.status, ((await res.json()) as { error: { code: string } }).error.code];
 
 async function start(options: Parameters<typeof startKeyway>[0]) {
-  const kw = await startKeyway({ templates: { fake: TEMPLATE }, ...options });
+  // These flows start with the public key: the explicit opt-in.
+  const kw = await startKeyway({ templates: { fake: TEMPLATE }, ...options, config: { ...ALLOW_PUBLIC_KEY, ...options?.config } });
   expect((await kw.api('/integrations', { method: 'POST', body: JSON.stringify({ unique_key: 'fake', provider: 'fake', credentials: { client_id: 'cid', client_secret: 'sec' } }) })).status).toBe(200);
   return kw;
 }

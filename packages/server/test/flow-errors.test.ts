@@ -3,6 +3,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { TestBrowser } from './support/browser.ts';
 import { json, startFakeProvider } from './support/fake-provider.ts';
 import { ALLOW_PUBLIC_KEY, PUBLIC_KEY, reconnectToken, startKeyway, type TestKeyway } from './support/keyway.ts';
+import { readDb } from './support/json-db.ts';
 
 /** The connect flow's failure paths, against a provider whose token endpoint misbehaves on demand. */
 let provider: Awaited<ReturnType<typeof startFakeProvider>>;
@@ -58,7 +59,7 @@ afterAll(async () => {
 
 /** The durable part of the DB file (integrations and connections; flows come and go). */
 const dbText = async () => {
-  const { integrations, connections } = JSON.parse(await readFile(kw.config.dbPath, 'utf8'));
+  const { integrations, connections } = await readDb(kw.config.dbPath);
   return JSON.stringify({ integrations, connections });
 };
 

@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startKeyway } from './support/keyway.ts';
+import { readDb } from './support/json-db.ts';
 
 /**
  * The JSON database on a real, tiny filesystem that fills up: a tmpfs mounted by the test. Mounting
@@ -83,6 +84,6 @@ describe('a JSON database whose disk fills up', () => {
     } finally {
       await kw.close();
     }
-    expect(JSON.parse(await readFile(config.dbPath, 'utf8')).integrations.length).toBe(acknowledged.length);
+    expect((await readDb(config.dbPath)).integrations.length).toBe(acknowledged.length);
   }, 120_000);
 });

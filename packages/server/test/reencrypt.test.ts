@@ -51,24 +51,12 @@ const connection = (id: string): Connection => ({
   updated_at: now(),
 });
 
-/** Fills a store under key A alone: one integration, 25 connections, one flow with a PKCE verifier. */
+/** Fills a store under key A alone: one integration, 25 connections (flows live in memory: none in the file). */
 async function fillUnderKeyA(): Promise<string[]> {
   const store = await JsonFileStore.open(dbPath, new Keyring([KEY_A]));
   await store.putIntegration({ unique_key: 'app', provider: 'github', display_name: 'App', client_id: 'cid', client_secret: 'client-secret-A', scopes: [], created_at: now(), updated_at: now() });
   const ids = Array.from({ length: 25 }, (_, i) => `c${i}`);
   for (const id of ids) await store.writeConnection('app', id, () => connection(id));
-  await store.putFlow({
-    state_hash: 'state-hash-1',
-    provider_config_key: 'app',
-    connection_id: 'c0',
-    code_verifier: 'verifier-of-flow-1',
-    connection_config: {},
-    binding_hash: 'binding',
-    flow_id: null,
-    origin: null,
-    end_user: null,
-    expires_at: Date.now() + 10 * 60_000,
-  });
   await store.close();
   return ids;
 }
@@ -78,12 +66,10 @@ async function kidsOnDisk(): Promise<string[]> {
   const data = JSON.parse(await readFile(dbPath, 'utf8')) as {
     integrations: { client_secret: string }[];
     connections: { credentials: string }[];
-    flows: { code_verifier: string | null }[];
   };
   const sealed = [
     ...data.integrations.map((i) => i.client_secret),
     ...data.connections.map((c) => c.credentials),
-    ...data.flows.map((f) => f.code_verifier).filter((v): v is string => v !== null),
   ];
   return sealed.map((jwe) => (JSON.parse(Buffer.from(jwe.split('.')[0]!, 'base64url').toString('utf8')) as { kid: string }).kid);
 }
@@ -100,7 +86,7 @@ describe('keyway-server reencrypt', () => {
     expect(stdout).toMatch(/Re-encrypting: \d+\/\d+/);
 
     const kids = await kidsOnDisk();
-    expect(kids).toHaveLength(1 + 25 + 1);
+    expect(kids).toHaveLength(1 + 25);
     expect(kids.every((k) => k === keyId(KEY_B))).toBe(true);
 
     // Key B alone opens it and every secret reads back.
@@ -108,7 +94,6 @@ describe('keyway-server reencrypt', () => {
     try {
       expect((await store.getIntegration('app'))?.client_secret).toBe('client-secret-A');
       for (const id of ids) expect(oauth2((await store.getConnection('app', id))!).refresh_token).toBe(`refresh-${id}`);
-      expect((await store.takeFlow('state-hash-1'))?.code_verifier).toBe('verifier-of-flow-1');
     } finally {
       await store.close();
     }

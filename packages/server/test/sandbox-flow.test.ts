@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TestBrowser } from './support/browser.ts';
 import { ALLOW_PUBLIC_KEY, PUBLIC_KEY, reconnectToken, SECRET_KEY, oauth2 } from './support/keyway.ts';
 import { SANDBOX_CLIENT, startSandboxStack } from './support/sandbox-stack.ts';
+import { atRest } from './support/json-db.ts';
 
 /** End to end: the real sandbox provider, the real Keyway server, the real clients. Nothing of ours is faked. */
 let stack: Awaited<ReturnType<typeof startSandboxStack>>;
@@ -48,7 +49,7 @@ describe('the connect flow against the sandbox provider', () => {
 
   it('keeps neither the token nor the client secret in plaintext on disk, nor in the logs', async () => {
     const connection = await keyway.getConnection('sandbox', 'alice', false, true);
-    const db = await readFile(stack.kw.config.dbPath, 'utf8');
+    const db = await atRest(stack.kw.config.dbPath);
     const creds = connection.credentials as { access_token: string; refresh_token: string };
     for (const secret of [creds.access_token, creds.refresh_token, SANDBOX_CLIENT.clientSecret]) {
       expect(secret.length).toBeGreaterThan(10);

@@ -5,7 +5,7 @@ import type { HostResolver } from '../src/http/outbound.ts';
 import { freeHostInput, hostInputs } from '../src/templates/hosts.ts';
 import { TemplateCatalog, BUILT_IN_TEMPLATES_DIR } from '../src/templates/catalog.ts';
 import { TestBrowser } from './support/browser.ts';
-import { PUBLIC_KEY, startKeyway, type TestKeyway } from './support/keyway.ts';
+import { ALLOW_PUBLIC_KEY, PUBLIC_KEY, startKeyway, type TestKeyway } from './support/keyway.ts';
 
 /**
  * Hosts chosen by the end user (issue 12, item 2): the client secret goes only to hosts the
@@ -76,7 +76,7 @@ beforeAll(async () => {
   // A provider on loopback (as the tests' providers are), and one whose host the user types.
   const local = { display_name: 'Local', categories: ['other'], docs: 'https://example.com/docs', auth_mode: 'OAUTH2', authorization_url: `http://127.0.0.1:${internalPort}/authorize`, token_url: `http://127.0.0.1:${internalPort}/token` };
   const cc = { display_name: 'CC', categories: ['other'], docs: 'https://example.com/docs', auth_mode: 'OAUTH2_CC', token_url: 'https://${connectionConfig.host}/token', connection_config: { host: HOST_INPUT } };
-  kw = await startKeyway({ templates: { ...TEMPLATES, local, cc }, config: { allowPrivateNetwork: false }, overrides: { resolveHost } });
+  kw = await startKeyway({ templates: { ...TEMPLATES, local, cc }, config: { ...ALLOW_PUBLIC_KEY, allowPrivateNetwork: false }, overrides: { resolveHost } });
   expect((await integration('local', 'local')).status).toBe(200);
   expect((await integration('cc', 'cc', { allowed_hosts: [`loopback.looks-public.example:${internalPort}`] })).status).toBe(200);
   expect((await integration('open', 'selfhosted')).status).toBe(200);
@@ -188,7 +188,7 @@ describe('requests for a connection (SSRF guard)', () => {
   });
 
   it('reaches the same address once the operator allows private targets (the check above can fail)', async () => {
-    const open = await startKeyway({ templates: TEMPLATES, config: { allowPrivateNetwork: true }, overrides: { resolveHost } });
+    const open = await startKeyway({ templates: TEMPLATES, config: { ...ALLOW_PUBLIC_KEY, allowPrivateNetwork: true }, overrides: { resolveHost } });
     try {
       expect((await open.api('/integrations', { method: 'POST', body: JSON.stringify({ unique_key: 'key', provider: 'selfhosted-key' }) })).status).toBe(200);
       const before = sockets;

@@ -4,7 +4,7 @@ import { KeywayError, Nango } from '@keyway/node';
 import { DEFAULT_HOST, stringFlag, type CommandSpec, type Context } from '../context.ts';
 import { dbPathOf, secretsPathOf } from '../environment.ts';
 import { loadLocalConfig, type LocalConfig } from '../local-config.ts';
-import { BUILT_IN_TEMPLATES_DIR, Keyring, keyId, RecordCodec, TemplateCatalog, type StoredConnection, type StoredIntegration } from '../server-internals.ts';
+import { BUILT_IN_TEMPLATES_DIR, FILE_COLLECTIONS, JournaledJsonFile, Keyring, keyId, RecordCodec, TemplateCatalog, type StoredConnection, type StoredIntegration } from '../server-internals.ts';
 
 export interface Check {
   readonly name: string;
@@ -93,15 +93,15 @@ async function databaseCheck(dbPath: string, secretsPath: string): Promise<{ che
     if (code === 'ENOENT') return { check: { name, status: 'fail', message: `${dbPath} does not exist`, fix: 'start the server once to create it, or set KEYWAY_DB_PATH to the existing file' } };
     return { check: { name, status: 'fail', message: `${dbPath}: ${code ?? (e as Error).message}`, fix: 'run as the user the server runs as' } };
   }
-  let text: string;
   try {
-    text = await readFile(dbPath, 'utf8');
+    await readFile(dbPath); // readable by this user
   } catch (e) {
     return { check: { name, status: 'fail', message: `${dbPath} is not readable (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`, fix: 'run as the user the server runs as, or fix the owner of the file' } };
   }
   let data: unknown;
   try {
-    data = JSON.parse(text);
+    // The file with its journal applied, as the server reads it (recent changes are in the journal).
+    data = await new JournaledJsonFile<object>(dbPath, FILE_COLLECTIONS).read();
   } catch (e) {
     return { check: { name, status: 'fail', message: `${dbPath} is not valid JSON (${(e as Error).message})`, fix: 'restore it from a backup' } };
   }
@@ -246,7 +246,7 @@ function isStale(keyring: Keyring, sealed: string): boolean {
 function isDb(d: unknown): d is Db {
   if (typeof d !== 'object' || d === null) return false;
   const o = d as Record<string, unknown>;
-  return o.version === 1 && Array.isArray(o.integrations) && Array.isArray(o.connections) && Array.isArray(o.flows);
+  return o.version === 1 && Array.isArray(o.integrations) && Array.isArray(o.connections);
 }
 
 function hostOf(url: string): string {

@@ -1,17 +1,18 @@
-import { existsSync } from 'node:fs';
 import { CliError, type CommandSpec } from '../context.ts';
 import { loadLocalConfig } from '../local-config.ts';
-import { JsonFileStore, Keyring } from '../server-internals.ts';
+import { reencrypt as reencryptStore } from '../server-internals.ts';
 
 const BAR = 24;
 
 export const reencrypt: CommandSpec = {
   path: ['reencrypt'],
-  summary: 're-seal every stored secret under the current key (local; run it with the server stopped)',
+  summary: 're-seal every stored secret under the current key (local: the JSON file with its server stopped, or PostgreSQL)',
   details:
-    'Reads the server\'s configuration (environment and ./.env) and opens its database directly.\n' +
+    'Reads the server\'s configuration (environment and ./.env) and opens its database directly\n' +
+    '(the JSON file, or PostgreSQL when KEYWAY_DATABASE_URL is set), as keyway-server reencrypt does.\n' +
     'Rotation: set KEYWAY_ENCRYPTION_KEY="new,old", run keyway reencrypt, then drop ",old".\n' +
-    'It refuses while a server holds the database (exit 1), and generates no key.',
+    'The JSON file: it refuses while a server holds it (exit 1). PostgreSQL: run it once every\n' +
+    'instance has the new key first. It generates no key.',
   examples: ['KEYWAY_ENCRYPTION_KEY="$NEW,$OLD" keyway reencrypt'],
   async run(ctx) {
     const loaded = await loadLocalConfig(ctx.env, ctx.io.cwd);
@@ -20,23 +21,14 @@ export const reencrypt: CommandSpec = {
     if (loaded.wouldGenerate.includes('KEYWAY_ENCRYPTION_KEY')) {
       throw new CliError('no encryption key: set KEYWAY_ENCRYPTION_KEY ("new,old" to rotate); secrets.json beside the DB has none');
     }
-    if (config.databaseUrl) throw new CliError('KEYWAY_DATABASE_URL is set: keyway reencrypt re-seals the JSON file store (KEYWAY_DB_PATH) only');
-    if (!existsSync(config.dbPath)) throw new CliError(`KEYWAY_DB_PATH ${config.dbPath} does not exist: nothing to re-encrypt`);
-    const keyring = new Keyring(config.encryptionKeys);
-    let store: JsonFileStore | undefined;
     try {
-      // open() takes the one-process lock: it refuses while a server uses the file.
-      store = await JsonFileStore.open(config.dbPath, keyring);
       const progress = ctx.json ? undefined : ctx.io.isTTY ? barProgress(ctx.io.stdout) : lineProgress(ctx.io.stdout);
-      const { resealed, total } = await store.resealAll(progress);
+      const { resealed, total, keyId } = await reencryptStore(config, progress);
       if (!ctx.json && ctx.io.isTTY && total > 0) ctx.io.stdout.write('\n');
-      await store.close();
-      store = undefined;
-      if (ctx.json) ctx.out.data({ resealed, total, key_id: keyring.currentKeyId });
-      else ctx.out.line(`Re-encrypted ${resealed} records under key ${keyring.currentKeyId}`);
+      if (ctx.json) ctx.out.data({ resealed, total, key_id: keyId });
+      else ctx.out.line(`Re-encrypted ${resealed} records under key ${keyId}`);
       return 0;
     } catch (e) {
-      await store?.close().catch(() => undefined);
       throw new CliError(`${(e instanceof Error ? e.message : String(e)).replace(/\s*\n\s*/g, ' ')}`);
     }
   },

@@ -1,20 +1,38 @@
 import type { Logger } from '../log.ts';
-import type { Connection, Store } from '../store/types.ts';
-import { EXHAUSTED_AFTER_DAYS, type ConnectionService } from './service.ts';
+import { refreshStale } from '../store/status.ts';
+import type { RefreshCursor, Store } from '../store/types.ts';
+import type { ConnectionService } from './service.ts';
+
+/** Connections chosen (and decrypted) per store query. */
+const BATCH = 500;
+
+export interface PassResult {
+  readonly refreshed: number;
+  readonly failed: number;
+  /** Chosen, but refreshed meanwhile by another instance (or a read): left alone. */
+  readonly skipped: number;
+  /** Connections the store chose and decrypted for this pass. */
+  readonly examined: number;
+}
 
 /**
  * Refreshes connections whose credentials have not been renewed for a while, so refresh tokens
  * that expire when unused (Google after months, Xero after 60 days, ...) stay alive even when the
  * app reads no token. One pass at a time, one connection at a time, off when the interval is 0.
+ *
+ * The store picks the due connections by index, in batches (connections that are not due are
+ * never decrypted). Several instances may run passes at once: each connection is refreshed under
+ * its refresh lock after re-checking that it is still due, so one pass (on any instance) renews it
+ * and the others skip it; nothing is forced.
  */
 export class BackgroundRefresh {
   #timer: NodeJS.Timeout | undefined;
-  #running: Promise<unknown> | undefined;
+  #running: Promise<PassResult> | undefined;
 
   constructor(
     private readonly store: Store,
     private readonly connections: ConnectionService,
-    private readonly options: { readonly intervalMs: number; readonly afterMs: number; readonly log: Logger },
+    private readonly options: { readonly intervalMs: number; readonly afterMs: number; readonly log: Logger; readonly now?: () => number },
   ) {}
 
   start(): void {
@@ -29,35 +47,35 @@ export class BackgroundRefresh {
   }
 
   /** One pass; returns what it did. A pass already running is joined, not doubled. */
-  runOnce(): Promise<{ refreshed: number; failed: number }> {
-    const pass = (this.#running as Promise<{ refreshed: number; failed: number }> | undefined) ?? this.#pass().finally(() => (this.#running = undefined));
-    this.#running = pass;
-    return pass;
+  runOnce(): Promise<PassResult> {
+    this.#running ??= this.#pass().finally(() => (this.#running = undefined));
+    return this.#running;
   }
 
-  async #pass(): Promise<{ refreshed: number; failed: number }> {
-    const due = (await this.store.listConnections({ limit: Number.MAX_SAFE_INTEGER, offset: 0 })).connections.filter((c) => this.#due(c));
+  async #pass(): Promise<PassResult> {
+    const now = this.options.now ?? Date.now;
+    // Fixed for the pass: what this pass renews is no longer due by it, so a batch never repeats.
+    const obtainedBefore = now() - this.options.afterMs;
     let refreshed = 0;
     let failed = 0;
-    for (const c of due) {
-      try {
-        await this.connections.getFresh(c.provider_config_key, c.connection_id, true);
-        refreshed++;
-      } catch {
-        failed++; // recorded on the connection (and reported by webhook) by the refresh itself
+    let skipped = 0;
+    let examined = 0;
+    let after: RefreshCursor | null = null;
+    do {
+      const batch = await this.store.listRefreshDue({ obtainedBefore, now: now(), after, limit: BATCH });
+      examined += batch.connections.length;
+      for (const c of batch.connections) {
+        try {
+          const done = await this.connections.refreshIfDue(c.provider_config_key, c.connection_id, (latest) => refreshStale(latest, obtainedBefore, now()));
+          if (done === 'refreshed') refreshed++;
+          else skipped++;
+        } catch {
+          failed++; // recorded on the connection (and reported by webhook) by the refresh itself
+        }
       }
-    }
-    if (due.length > 0) this.options.log.info('background refresh', { refreshed, failed });
-    return { refreshed, failed };
-  }
-
-  #due(c: Connection): boolean {
-    const f = c.last_refresh_failure;
-    const creds = c.credentials;
-    // Only refresh tokens go stale unused; client-credentials tokens are minted on demand.
-    if (creds.type !== 'OAUTH2' || !creds.refresh_token) return false;
-    if (f && (f.days.length >= EXHAUSTED_AFTER_DAYS || Date.parse(f.backoff_until) > Date.now())) return false;
-    const obtained = Date.parse(creds.obtained_at ?? c.updated_at);
-    return Date.now() - obtained >= this.options.afterMs;
+      after = batch.next;
+    } while (after);
+    if (refreshed + failed > 0) this.options.log.info('background refresh', { refreshed, failed, skipped });
+    return { refreshed, failed, skipped, examined };
   }
 }

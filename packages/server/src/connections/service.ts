@@ -104,6 +104,21 @@ export class ConnectionService {
     return flight;
   }
 
+  /**
+   * Background refresh of one connection: under its refresh lock (across instances), re-reads it and
+   * refreshes only if `stillDue` holds for what is stored now. Of several passes (instances) that
+   * chose the same connection, the first refreshes it and the others find it no longer due.
+   */
+  async refreshIfDue(providerConfigKey: string, connectionId: string, stillDue: (c: Connection) => boolean): Promise<'refreshed' | 'not_due'> {
+    const key = JSON.stringify([providerConfigKey, connectionId]);
+    return this.store.withLock(`refresh:${key}`, REFRESH_LOCK_TTL_MS, async () => {
+      const current = await this.store.getConnection(providerConfigKey, connectionId);
+      if (!current || !stillDue(current)) return 'not_due';
+      await this.#refresh(providerConfigKey, connectionId, true);
+      return 'refreshed';
+    });
+  }
+
   async #margin(providerConfigKey: string): Promise<number> {
     const template = await this.integrations.templateOf(providerConfigKey);
     const buffer = template && 'token_expiration_buffer' in template ? template.token_expiration_buffer : undefined;

@@ -1,9 +1,10 @@
 import { open as openFile, readFile, rename, rm, type FileHandle } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import type { Adapter } from 'lowdb';
+import { MemoizedJson } from './json-pieces.ts';
 
-/** Characters per write when the text comes in pieces. */
-const CHUNK_CHARS = 256 * 1024;
+/** Bytes per write when the text comes in pieces. */
+const CHUNK_BYTES = 1024 * 1024;
 
 /** The part of `fs/promises.open` the adapter uses; tests inject a handle that writes short. */
 export type OpenFile = (path: string, flags: string, mode?: number) => Promise<Pick<FileHandle, 'write' | 'sync' | 'stat' | 'close'>>;
@@ -17,6 +18,9 @@ type Waiter = readonly [resolve: () => void, reject: (e: unknown) => void];
  * rename may reach the disk before the data (an empty or torn file) or not at all (an acknowledged
  * write is gone), and its temp name is the same for every process. Here each write goes to a
  * per-process temp file, is fsynced, renamed over the target, and the directory is fsynced.
+ *
+ * Group commit: while one write runs, the writes asked for meanwhile wait and go to disk together
+ * as one (the latest data), so a burst of N changes costs about two file writes, not N.
  */
 export class DurableJsonFile<T> implements Adapter<T> {
   readonly #path: string;
@@ -25,18 +29,20 @@ export class DurableJsonFile<T> implements Adapter<T> {
   /** The latest data given while a write runs, and everyone waiting for it. */
   #next: { data: T; waiters: Waiter[] } | null = null;
 
-  readonly #serialize: (data: T) => string | Iterable<string>;
+  readonly #serialize: (data: T) => string | Iterable<string | Uint8Array>;
   readonly #open: OpenFile;
 
   /**
-   * `serialize` defaults to JSON.stringify. A caller that keeps its records' JSON can give the text
-   * as pieces instead: they are written in chunks, so no write builds one huge string (a long,
-   * blocking encode and a large garbage collection) however big the store grows.
+   * `serialize` defaults to MemoizedJson: the text of JSON.stringify in pieces, each record of the
+   * data's top-level arrays encoded once per object (so the data's records must never be changed in
+   * place). Pieces are written in chunks, so no write builds one huge string (a long, blocking
+   * encode and a large garbage collection) however big the store grows.
    */
-  constructor(path: string, options: { serialize?: (data: T) => string | Iterable<string>; open?: OpenFile } = {}) {
+  constructor(path: string, options: { serialize?: (data: T) => string | Iterable<string | Uint8Array>; open?: OpenFile } = {}) {
     this.#path = path;
     this.#open = options.open ?? openFile;
-    this.#serialize = options.serialize ?? ((data) => JSON.stringify(data));
+    const json = new MemoizedJson();
+    this.#serialize = options.serialize ?? ((data) => json.pieces(data));
     this.#tmp = join(dirname(path), `.${basename(path)}.${process.pid}.tmp`);
   }
 
@@ -74,23 +80,30 @@ export class DurableJsonFile<T> implements Adapter<T> {
     }
   }
 
-  async #writeSynced(text: string | Iterable<string>): Promise<void> {
+  async #writeSynced(text: string | Iterable<string | Uint8Array>): Promise<void> {
     try {
       const file = await this.#open(this.#tmp, 'w', 0o600); // the mode the target gets by the rename
       try {
         let written = 0;
-        const put = async (chunk: string) => (written += await writeAll(file, Buffer.from(chunk, 'utf8')));
-        if (typeof text === 'string') await put(text);
+        if (typeof text === 'string') written = await writeAll(file, Buffer.from(text, 'utf8'));
         else {
-          let chunk = '';
+          // Pieces are copied into one buffer and written a chunk at a time.
+          const chunk = Buffer.allocUnsafe(CHUNK_BYTES);
+          let filled = 0;
+          const flush = async () => {
+            if (filled > 0) written += await writeAll(file, chunk.subarray(0, filled));
+            filled = 0;
+          };
           for (const piece of text) {
-            chunk += piece;
-            if (chunk.length >= CHUNK_CHARS) {
-              await put(chunk);
-              chunk = '';
+            const bytes = typeof piece === 'string' ? Buffer.from(piece, 'utf8') : piece;
+            if (filled + bytes.length > CHUNK_BYTES) await flush();
+            if (bytes.length > CHUNK_BYTES) written += await writeAll(file, bytes);
+            else {
+              chunk.set(bytes, filled);
+              filled += bytes.length;
             }
           }
-          if (chunk) await put(chunk);
+          await flush();
         }
         await file.sync(); // the bytes are on disk before any name points at them
         // The file that replaces the database must be whole: a full disk must never rename a short file into place.
@@ -112,16 +125,16 @@ export class DurableJsonFile<T> implements Adapter<T> {
  * Writes every byte of `bytes`. A write may report fewer bytes than asked (a full disk often does
  * this once, before it answers ENOSPC) without throwing; the rest is written by the next call.
  */
-async function writeAll(file: Pick<FileHandle, 'write'>, bytes: Buffer): Promise<number> {
+export async function writeAll(file: Pick<FileHandle, 'write'>, bytes: Uint8Array, position?: number): Promise<number> {
   for (let offset = 0; offset < bytes.length; ) {
-    const { bytesWritten } = await file.write(bytes, offset, bytes.length - offset);
+    const { bytesWritten } = await file.write(bytes, offset, bytes.length - offset, position === undefined ? null : position + offset);
     if (bytesWritten <= 0) throw Object.assign(new Error('No space left on device (a write made no progress)'), { code: 'ENOSPC' });
     offset += bytesWritten;
   }
   return bytes.length;
 }
 
-async function syncDir(dir: string): Promise<void> {
+export async function syncDir(dir: string): Promise<void> {
   if (process.platform === 'win32') return; // a directory cannot be opened for fsync there
   const handle = await openFile(dir, 'r');
   try {

@@ -1,57 +1,67 @@
-import { chmod, mkdir, open, readdir, readFile, rm } from 'node:fs/promises';
+import { chmod, mkdir, open, readdir, readFile, rm, stat } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { Low } from 'lowdb';
 import type { Keyring } from '../crypto/keyring.ts';
-import { DurableJsonFile } from './durable-file.ts';
-import { RecordCodec, type StoredConnection, type StoredFlow, type StoredIntegration } from './codec.ts';
+import { JournaledJsonFile } from './journaled-file.ts';
+import { RecordCodec, type StoredConnection, type StoredIntegration } from './codec.ts';
 import { KeyedQueue } from './keyed-queue.ts';
-import { connectionStatus, matchesSearch } from './status.ts';
-import type { ConnectSession, Connection, ConnectionFilter, ConnectionUpdate, DashboardSession, FlowOutcomeRecord, FlowState, Integration, Store, WriteResult } from './types.ts';
+import { ShortLivedState } from './short-lived.ts';
+import { RefreshIndex } from './refresh-index.ts';
+import { compareConnections, compareIntegrations, connectionStatus, matchesSearch } from './status.ts';
+import type { ConnectSession, Connection, ConnectionFilter, ConnectionUpdate, DashboardSession, FlowOutcomeRecord, FlowState, Integration, RefreshDueQuery, Store, WriteResult } from './types.ts';
 
+/**
+ * The file: durable records only. Files written before flows, outcomes and sessions moved to memory
+ * still have those fields; they are ignored on load and gone from the next write.
+ */
 interface FileData {
   version: 1;
   integrations: StoredIntegration[];
   connections: StoredConnection[];
-  flows: StoredFlow[];
-  outcomes: FlowOutcomeRecord[];
-  sessions: ConnectSession[];
-  dashboard_sessions?: DashboardSession[];
 }
+
+/** The file's collections and the key of each record, for its journal (see JournaledJsonFile). */
+export const FILE_COLLECTIONS = {
+  integrations: (i: StoredIntegration) => i.unique_key,
+  connections: (c: StoredConnection) => JSON.stringify([c.provider_config_key, c.connection_id]),
+};
 
 export class StoreError extends Error {
   override readonly name = 'StoreError';
 }
 
-/** A record in memory: plaintext, sealed, and the sealed form's JSON (made once per change, not per write). */
-type Entry<T, S> = { readonly rec: T; readonly stored: S; readonly json: string };
-const entry = <T, S>(rec: T, stored: S): Entry<T, S> => ({ rec, stored, json: JSON.stringify(stored) });
+/** A record in memory: plaintext, and the sealed form the file holds (frozen: the adapter encodes each once). */
+type Entry<T, S> = { readonly rec: T; readonly stored: S };
+const entry = <T, S extends object>(rec: T, stored: S): Entry<T, S> => ({ rec, stored: Object.freeze(stored) });
 
 /**
  * The default store: one JSON file through lowdb, for one server process.
  *
  * Reads are served from Maps built at load (user-chosen ids are never object keys, so
  * `__proto__` or `constructor` cannot reach a prototype). Each change is applied in memory,
- * written, and undone if the write fails, so memory never runs ahead of the disk. Writes go
- * through DurableJsonFile: coalesced, fsynced and renamed into place before they are acknowledged.
+ * written, and undone if the write fails, so memory never runs ahead of the disk. lowdb's `Low`
+ * holds the file's data (the sealed integrations and connections) and writes it through
+ * JournaledJsonFile: a change is a short fsynced append to the file's journal, the file itself is
+ * rewritten whole (DurableJsonFile) now and then; group-committed, durable before acknowledged.
+ * Flows, outcomes and connect sessions stay in memory (ShortLivedState): never in the file.
  */
 export class JsonFileStore implements Store {
   readonly #integrations = new Map<string, Entry<Integration, StoredIntegration>>();
   readonly #connections = new Map<string, Map<string, Entry<Connection, StoredConnection>>>();
-  readonly #flows = new Map<string, StoredFlow>();
-  readonly #outcomes = new Map<string, FlowOutcomeRecord>();
-  readonly #sessions = new Map<string, ConnectSession>();
-  readonly #dashboardSessions = new Map<string, DashboardSession>();
+  readonly #shortLived = new ShortLivedState();
+  readonly #refreshIndex = new RefreshIndex();
   /** Writes to one connection run one after another. */
   readonly #writes = new KeyedQueue();
   readonly #locks = new KeyedQueue();
   readonly #codec: RecordCodec;
-  /** Holds the file's text: #persist assembles it from each record's cached JSON, so a write never re-serialises the whole store. */
-  readonly #db: Low<unknown>;
+  readonly #db: Low<FileData>;
+  readonly #file: JournaledJsonFile<FileData>;
   readonly #lockPath: string;
 
   private constructor(path: string, codec: RecordCodec) {
     this.#codec = codec;
-    this.#db = new Low<unknown>(new DurableJsonFile<unknown>(path, { serialize: (d) => (isPieces(d) ? d : JSON.stringify(d)) }), emptyData());
+    this.#file = new JournaledJsonFile<FileData>(path, FILE_COLLECTIONS);
+    this.#db = new Low<FileData>(this.#file, emptyData());
     this.#lockPath = `${path}.lock`;
   }
 
@@ -91,6 +101,7 @@ export class JsonFileStore implements Store {
 
   async #load(path: string): Promise<void> {
     let data: unknown;
+    const existed = await stat(path).then(() => true, () => false);
     try {
       await this.#db.read();
       data = this.#db.data;
@@ -100,20 +111,22 @@ export class JsonFileStore implements Store {
     if (!isFileData(data)) throw new StoreError(`KEYWAY_DB_PATH ${path} is not a Keyway database (unexpected content)`);
     try {
       for (const s of data.integrations) this.#integrations.set(s.unique_key, entry(await this.#codec.openIntegration(s), s));
-      for (const s of data.connections) this.#connectionsOf(s.provider_config_key).set(s.connection_id, entry(await this.#codec.openConnection(s), s));
+      for (const s of data.connections) {
+        const rec = await this.#codec.openConnection(s);
+        this.#connectionsOf(s.provider_config_key).set(s.connection_id, entry(rec, s));
+        this.#refreshIndex.set(rec);
+      }
     } catch (e) {
       throw new StoreError(`KEYWAY_DB_PATH ${path}: cannot decrypt its records with KEYWAY_ENCRYPTION_KEY (${(e as Error).message}); add the old key after the new one to rotate`);
     }
-    const now = Date.now();
-    for (const f of data.flows) if (f.expires_at > now) this.#flows.set(f.state_hash, f);
-    for (const o of data.outcomes ?? []) if (o.expires_at > now) this.#outcomes.set(o.flow_id_hash, o);
-    for (const x of data.sessions ?? []) if (x.expires_at > now) this.#sessions.set(x.token_hash, x);
-    for (const x of data.dashboard_sessions ?? []) if (x.expires_at > now) this.#dashboardSessions.set(x.id_hash, x);
-    // Dropping expired flows from the file is housekeeping: the file read is whole, so a server on a
-    // full disk still starts (and serves reads) when this rewrite cannot be made.
-    await this.#persist().catch((e: NodeJS.ErrnoException) => {
-      if (e?.code !== 'ENOSPC' && e?.code !== 'EDQUOT') throw e;
-    });
+    this.#db.data = { version: 1, integrations: data.integrations, connections: data.connections };
+    // Opening an existing file writes nothing (a server on a full disk still starts and serves
+    // reads); a new database is written at once, so its file is there with its mode from the start.
+    if (!existed) {
+      await this.#persist().catch((e: NodeJS.ErrnoException) => {
+        if (e?.code !== 'ENOSPC' && e?.code !== 'EDQUOT') throw e;
+      });
+    }
     await chmod(path, 0o600).catch((e: NodeJS.ErrnoException) => {
       if (e?.code !== 'ENOENT') throw e; // a new database on a full disk: no file yet
     });
@@ -125,17 +138,13 @@ export class JsonFileStore implements Store {
     return m;
   }
 
+  /** Writes the records as they are now (the Maps are the index; `Low`'s data is the file's content). */
   async #persist(): Promise<void> {
-    // A snapshot of the records as pieces of text, taken now (writes may change the Maps meanwhile).
-    const connections = [...this.#connections.values()].flatMap((m) => [...m.values()].map((e) => e.json));
-    const integrations = [...this.#integrations.values()].map((e) => e.json);
-    const small = (rows: Iterable<unknown>) => `[${[...rows].map((r) => JSON.stringify(r)).join(',')}]`;
-    const tail = `],"flows":${small(this.#flows.values())},"outcomes":${small(this.#outcomes.values())},"sessions":${small(this.#sessions.values())},"dashboard_sessions":${small(this.#dashboardSessions.values())}}`;
-    this.#db.data = (function* () {
-      yield `{"version":1,"integrations":[${integrations.join(',')}],"connections":[`;
-      for (let i = 0; i < connections.length; i++) yield i === 0 ? connections[i]! : `,${connections[i]}`;
-      yield tail;
-    })();
+    this.#db.data = {
+      version: 1,
+      integrations: [...this.#integrations.values()].map((e) => e.stored),
+      connections: [...this.#connections.values()].flatMap((m) => [...m.values()].map((e) => e.stored)),
+    };
     await this.#db.write();
   }
 
@@ -155,7 +164,7 @@ export class JsonFileStore implements Store {
   }
 
   async listIntegrations() {
-    return [...this.#integrations.values()].map((e) => e.rec);
+    return [...this.#integrations.values()].map((e) => e.rec).sort(compareIntegrations);
   }
 
   async putIntegration(integration: Integration) {
@@ -174,9 +183,11 @@ export class JsonFileStore implements Store {
       const connections = this.#connections.get(uniqueKey);
       this.#integrations.delete(uniqueKey);
       this.#connections.delete(uniqueKey);
+      this.#refreshIndex.delete(uniqueKey);
       return () => {
         this.#integrations.set(uniqueKey, before);
         if (connections) this.#connections.set(uniqueKey, connections);
+        for (const { rec } of connections?.values() ?? []) this.#refreshIndex.set(rec);
       };
     });
     return true;
@@ -197,7 +208,7 @@ export class JsonFileStore implements Store {
         (filter.search === undefined || matchesSearch(c, filter.search)) &&
         (filter.status === undefined || connectionStatus(c) === filter.status),
     );
-    all.sort((a, b) => a.created_at.localeCompare(b.created_at) || a.connection_id.localeCompare(b.connection_id));
+    all.sort(compareConnections);
     return { connections: all.slice(filter.offset, filter.offset + filter.limit), total: all.length };
   }
 
@@ -213,7 +224,16 @@ export class JsonFileStore implements Store {
       await this.#commit(() => {
         const group = this.#connectionsOf(providerConfigKey);
         group.set(connectionId, sealed);
-        return () => (before ? group.set(connectionId, before) : group.delete(connectionId));
+        this.#refreshIndex.set(next);
+        return () => {
+          if (before) {
+            group.set(connectionId, before);
+            this.#refreshIndex.set(before.rec);
+          } else {
+            group.delete(connectionId);
+            this.#refreshIndex.delete(providerConfigKey, connectionId);
+          }
+        };
       });
       return { connection: next, result: before ? 'overridden' : 'created' };
     });
@@ -225,90 +245,54 @@ export class JsonFileStore implements Store {
     if (!group || !before) return false;
     await this.#commit(() => {
       group.delete(connectionId);
-      return () => group.set(connectionId, before);
+      this.#refreshIndex.delete(providerConfigKey, connectionId);
+      return () => {
+        group.set(connectionId, before);
+        this.#refreshIndex.set(before.rec);
+      };
     });
     return true;
   }
 
+  /** From the in-memory index of connections with a refresh token (RefreshIndex); nothing to decrypt. */
+  async listRefreshDue(query: RefreshDueQuery) {
+    return this.#refreshIndex.due(query);
+  }
+
+  // Flows, outcomes and sessions: memory only (see ShortLivedState).
+
   async putFlow(flow: FlowState) {
-    const stored = await this.#codec.sealFlow(flow);
-    await this.#commit(() => {
-      const undoPurge = purgeExpired(this.#flows);
-      this.#flows.set(flow.state_hash, stored);
-      return () => {
-        this.#flows.delete(flow.state_hash);
-        undoPurge();
-      };
-    });
+    this.#shortLived.putFlow(flow);
   }
 
   async takeFlow(stateHash: string) {
-    const stored = this.#flows.get(stateHash);
-    if (!stored) return undefined;
-    // Deleted in memory before any await: a concurrent second callback with the same state finds nothing.
-    this.#flows.delete(stateHash);
-    await this.#persist().catch(() => undefined); // a failed delete only leaves a dead, expiring row
-    return stored.expires_at > Date.now() ? this.#codec.openFlow(stored) : undefined;
+    return this.#shortLived.takeFlow(stateHash);
   }
 
   async putOutcome(outcome: FlowOutcomeRecord) {
-    await this.#commit(() => {
-      const undoPurge = purgeExpired(this.#outcomes);
-      const before = this.#outcomes.get(outcome.flow_id_hash);
-      this.#outcomes.set(outcome.flow_id_hash, outcome);
-      return () => {
-        if (before) this.#outcomes.set(outcome.flow_id_hash, before);
-        else this.#outcomes.delete(outcome.flow_id_hash);
-        undoPurge();
-      };
-    });
+    this.#shortLived.putOutcome(outcome);
   }
 
   async getOutcome(flowIdHash: string) {
-    const outcome = this.#outcomes.get(flowIdHash);
-    return outcome && outcome.expires_at > Date.now() ? outcome : undefined;
+    return this.#shortLived.getOutcome(flowIdHash);
   }
 
   async putSession(session: ConnectSession) {
-    await this.#commit(() => {
-      const undoPurge = purgeExpired(this.#sessions);
-      this.#sessions.set(session.token_hash, session);
-      return () => {
-        this.#sessions.delete(session.token_hash);
-        undoPurge();
-      };
-    });
+    this.#shortLived.putSession(session);
   }
 
   async getSession(tokenHash: string) {
-    const session = this.#sessions.get(tokenHash);
-    return session && session.expires_at > Date.now() ? session : undefined;
+    return this.#shortLived.getSession(tokenHash);
   }
 
   async putDashboardSession(session: DashboardSession) {
-    await this.#commit(() => {
-      const undoPurge = purgeExpired(this.#dashboardSessions);
-      this.#dashboardSessions.set(session.id_hash, session);
-      return () => {
-        this.#dashboardSessions.delete(session.id_hash);
-        undoPurge();
-      };
-    });
+    this.#shortLived.putDashboardSession(session);
   }
-
   async getDashboardSession(idHash: string) {
-    const session = this.#dashboardSessions.get(idHash);
-    return session && session.expires_at > Date.now() ? session : undefined;
+    return this.#shortLived.getDashboardSession(idHash);
   }
-
   async deleteDashboardSession(idHash: string) {
-    const before = this.#dashboardSessions.get(idHash);
-    if (!before) return false;
-    await this.#commit(() => {
-      this.#dashboardSessions.delete(idHash);
-      return () => this.#dashboardSessions.set(idHash, before);
-    });
-    return true;
+    return this.#shortLived.deleteDashboardSession(idHash);
   }
 
   /**
@@ -318,8 +302,7 @@ export class JsonFileStore implements Store {
   async resealAll(onProgress?: (done: number, total: number) => void): Promise<{ resealed: number; total: number }> {
     const integrations = [...this.#integrations.values()];
     const connections = [...this.#connections.values()].flatMap((m) => [...m.values()]);
-    const flows = [...this.#flows.values()];
-    const total = integrations.length + connections.length + flows.length;
+    const total = integrations.length + connections.length;
     let done = 0;
     const step = () => onProgress?.(++done, total);
     for (const { rec } of integrations) {
@@ -328,10 +311,6 @@ export class JsonFileStore implements Store {
     }
     for (const { rec } of connections) {
       this.#connectionsOf(rec.provider_config_key).set(rec.connection_id, entry(rec, await this.#codec.sealConnection(rec)));
-      step();
-    }
-    for (const stored of flows) {
-      this.#flows.set(stored.state_hash, await this.#codec.sealFlow(await this.#codec.openFlow(stored)));
       step();
     }
     await this.#persist();
@@ -344,6 +323,8 @@ export class JsonFileStore implements Store {
   }
 
   async close() {
+    // The file alone then holds everything (tools that read it need no journal); best effort.
+    await this.#file.compact(this.#db.data).catch(() => undefined);
     await rm(this.#lockPath, { force: true });
   }
 }
@@ -356,26 +337,14 @@ async function removeStaleTempFiles(path: string): Promise<void> {
   }
 }
 
-const isPieces = (d: unknown): d is Iterable<string> => typeof d === 'object' && d !== null && Symbol.iterator in d;
-
 function emptyData(): FileData {
-  return { version: 1, integrations: [], connections: [], flows: [], outcomes: [], sessions: [], dashboard_sessions: [] };
-}
-
-/** Drops expired rows; returns how to put them back. */
-function purgeExpired<T extends { expires_at: number }>(rows: Map<string, T>): () => void {
-  const now = Date.now();
-  const expired = [...rows].filter(([, r]) => r.expires_at <= now);
-  for (const [k] of expired) rows.delete(k);
-  return () => {
-    for (const [k, r] of expired) rows.set(k, r);
-  };
+  return { version: 1, integrations: [], connections: [] };
 }
 
 function isFileData(d: unknown): d is FileData {
   if (typeof d !== 'object' || d === null) return false;
   const o = d as Record<string, unknown>;
-  return o.version === 1 && Array.isArray(o.integrations) && Array.isArray(o.connections) && Array.isArray(o.flows);
+  return o.version === 1 && Array.isArray(o.integrations) && Array.isArray(o.connections);
 }
 
 function isAlive(pid: number): boolean {

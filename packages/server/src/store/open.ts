@@ -5,7 +5,7 @@ import { PostgresStore } from './postgres.ts';
 import type { Store } from './types.ts';
 
 /** The store the configuration names: PostgreSQL when KEYWAY_DATABASE_URL is set, else the JSON file. */
-export async function openStore(config: Config, keyring: Keyring): Promise<Store> {
+export async function openStore(config: Pick<Config, 'databaseUrl' | 'dbPath'>, keyring: Keyring): Promise<Store> {
   if (config.databaseUrl) return PostgresStore.open(config.databaseUrl, keyring);
   return JsonFileStore.open(config.dbPath, keyring);
 }

@@ -7,9 +7,10 @@ import { RecordCodec, type StoredConnection, type StoredFlow, type StoredIntegra
 import { StoreError } from './json-file.ts';
 import { KeyedQueue } from './keyed-queue.ts';
 import { loadMigrations, migrate } from './migrate.ts';
-import { EXPIRING_WITHIN_MS } from './status.ts';
+import { refreshColumns, refreshDueQuery } from './postgres-refresh-due.ts';
+import { EXPIRING_WITHIN_MS, refreshStale } from './status.ts';
 import { EXHAUSTED_AFTER_DAYS } from './status.ts';
-import type { ConnectSession, Connection, ConnectionFilter, Credentials, ConnectionUpdate, DashboardSession, FlowOutcomeRecord, FlowState, Integration, Store, WriteResult } from './types.ts';
+import type { ConnectSession, Connection, ConnectionFilter, Credentials, ConnectionUpdate, DashboardSession, FlowOutcomeRecord, FlowState, Integration, RefreshDueQuery, Store, WriteResult } from './types.ts';
 
 /**
  * NOTIFY channels. Payloads: `[config key, connection id, origin]` (connection id null: all of the
@@ -30,7 +31,7 @@ const LISTEN_RETRY_DELAYS_MS = [100, 500, 1000, 2000, 5000] as const;
 const MAX_PAYLOAD = 7000;
 /** A write waits at most this long for its own NOTIFY to come back through LISTEN (see #announce). */
 const ECHO_TIMEOUT_MS = 1000;
-/** ORDER of lists, as json-file.ts sorts (created_at, then connection id by localeCompare), made total. */
+/** ORDER of lists: status.ts compareConnections (created_at, then connection id and config key in the ICU root collation). */
 const LIST_ORDER = 'created_at, connection_id COLLATE "und-x-icu", provider_config_key COLLATE "und-x-icu"';
 
 const CONNECTION_COLUMNS =
@@ -318,7 +319,7 @@ export class PostgresStore implements Store {
 
   async listIntegrations() {
     const generation = this.#integrations.generation;
-    const { rows } = await this.#pool.query<IntegrationRow>(`SELECT ${INTEGRATION_COLUMNS} FROM keyway_integrations ORDER BY created_at, unique_key`);
+    const { rows } = await this.#pool.query<IntegrationRow>(`SELECT ${INTEGRATION_COLUMNS} FROM keyway_integrations ORDER BY created_at, unique_key COLLATE "und-x-icu"`);
     const opened = await Promise.all(rows.map((r) => this.#openIntegration(r)));
     this.#integrations.fillMany(generation, opened.map((c) => [c.rec.unique_key, c]));
     return opened.map((c) => c.rec);
@@ -509,10 +510,12 @@ export class PostgresStore implements Store {
   async #upsertConnection(client: PoolClient, stored: StoredConnection, next: Connection): Promise<ConnectionRow> {
     const creds = next.credentials;
     const expiresAt = 'expires_at' in creds && typeof creds.expires_at === 'string' ? Date.parse(creds.expires_at) : NaN;
+    const refresh = refreshColumns(creds);
     const { rows } = await client.query<ConnectionRow>(
-      `INSERT INTO keyway_connections (${CONNECTION_COLUMNS})
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8::jsonb, $9::jsonb, $10::jsonb, $11::jsonb, $12::jsonb, $13, $14)
+      `INSERT INTO keyway_connections (${CONNECTION_COLUMNS}, obtained_at, has_refresh_token)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8::jsonb, $9::jsonb, $10::jsonb, $11::jsonb, $12::jsonb, $13, $14, $15, $16)
        ON CONFLICT (provider_config_key, connection_id) DO UPDATE SET id = EXCLUDED.id, provider = EXCLUDED.provider,
+         obtained_at = EXCLUDED.obtained_at, has_refresh_token = EXCLUDED.has_refresh_token,
          auth_type = EXCLUDED.auth_type, credentials = EXCLUDED.credentials, expires_at = EXCLUDED.expires_at,
          connection_config = EXCLUDED.connection_config, metadata = EXCLUDED.metadata, end_user = EXCLUDED.end_user,
          last_refresh_failure = EXCLUDED.last_refresh_failure, other_fields = EXCLUDED.other_fields,
@@ -533,6 +536,8 @@ export class PostgresStore implements Store {
         JSON.stringify(otherFields(stored, CONNECTION_FIELDS)),
         stored.created_at,
         stored.updated_at,
+        refresh.obtained_at,
+        refresh.has_refresh_token,
       ],
     );
     return rows[0]!;
@@ -554,6 +559,23 @@ export class PostgresStore implements Store {
         this.#connections.commit(key, fill, undefined);
       }
     }));
+  }
+
+  /** One batch of background refresh's work, chosen by index (migration 002): only due rows are decrypted. */
+  async listRefreshDue({ obtainedBefore, now, after, limit }: RefreshDueQuery) {
+    const { rows } = await this.#pool.query<ConnectionRow & { stale_since: Date }>(refreshDueQuery(CONNECTION_COLUMNS), [
+      new Date(obtainedBefore).toISOString(),
+      new Date(now).toISOString(),
+      after?.staleSince ?? null,
+      after?.providerConfigKey ?? null,
+      after?.connectionId ?? null,
+      Math.max(0, limit),
+    ]);
+    const last = rows.at(-1);
+    const next = last && rows.length >= limit ? { staleSince: last.stale_since.toISOString(), providerConfigKey: last.provider_config_key, connectionId: last.connection_id } : null;
+    // Rows from before migration 002 may hold no refresh token: opened, then dropped here.
+    const opened = await Promise.all(rows.map(async (r) => (await this.#openConnection(r)).rec));
+    return { connections: opened.filter((c) => refreshStale(c, obtainedBefore, now)), next };
   }
 
   /**

@@ -177,6 +177,31 @@ export interface ConnectionFilter {
   readonly offset: number;
 }
 
+/** A batch of background refresh's work (see Store.listRefreshDue). */
+export interface RefreshDueQuery {
+  /** Credentials obtained before this instant (ms) are due. */
+  readonly obtainedBefore: number;
+  /** The current time (ms), for refresh backoffs. */
+  readonly now: number;
+  /** Where the previous batch ended (its `next`); absent for the first. */
+  readonly after?: RefreshCursor | null;
+  readonly limit: number;
+}
+
+/** A position in background refresh's order (status.ts compareRefreshOrder). */
+export interface RefreshCursor {
+  /** When the credentials were obtained, as the store judged it (ISO 8601). */
+  readonly staleSince: string;
+  readonly providerConfigKey: string;
+  readonly connectionId: string;
+}
+
+export interface RefreshDueBatch {
+  readonly connections: Connection[];
+  /** Where the next batch starts; null when there is none. */
+  readonly next: RefreshCursor | null;
+}
+
 export type UpsertResult = 'created' | 'overridden';
 
 /** Computes a connection from the stored one (undefined when absent); null leaves it unchanged. */
@@ -204,6 +229,12 @@ export interface Store {
    */
   writeConnection(providerConfigKey: string, connectionId: string, update: ConnectionUpdate): Promise<WriteResult>;
   deleteConnection(providerConfigKey: string, connectionId: string): Promise<boolean>;
+  /**
+   * The connections background refresh should renew (status.ts refreshStale), in the order of
+   * status.ts compareRefreshOrder, one batch at a time. Chosen from indexed columns: connections that
+   * are not due are never decrypted.
+   */
+  listRefreshDue(query: RefreshDueQuery): Promise<RefreshDueBatch>;
 
   putFlow(flow: FlowState): Promise<void>;
   /** Returns and deletes the flow in one step (single use); undefined when absent or expired. */
@@ -228,6 +259,12 @@ export interface Store {
    */
   withLock<T>(name: string, ttlMs: number, fn: () => Promise<T>): Promise<T>;
   getOutcome(flowIdHash: string): Promise<FlowOutcomeRecord | undefined>;
+
+  /**
+   * Re-seals every stored secret under the current key (the first of KEYWAY_ENCRYPTION_KEY), so
+   * older keys can then be dropped; `onProgress` hears of each record. See store/reencrypt.ts.
+   */
+  resealAll(onProgress?: (done: number, total: number) => void): Promise<{ resealed: number; total: number }>;
 
   close(): Promise<void>;
 }
