@@ -172,6 +172,14 @@ describe('the provider\'s answer', () => {
     expect(api.seen.at(-1)!.headers['content-type']).toBe('application/json');
   });
 
+  it('drops hop-by-hop headers of the answer, and those its Connection header names', async () => {
+    api.on((_req, _body, res) => res.writeHead(200, { connection: 'keep-alive, x-hop', 'x-hop': 'secret', 'proxy-authenticate': 'Basic', 'keep-alive': 'timeout=999', 'x-end': 'kept' }).end('ok'));
+    const res = await proxy('/hop', as('hk'));
+    expect([res.headers.get('x-hop'), res.headers.get('proxy-authenticate'), res.headers.get('x-end')]).toEqual([null, null, 'kept']);
+    expect(res.headers.get('keep-alive')).not.toBe('timeout=999'); // Keyway's own connection may send one
+    expect(await res.text()).toBe('ok');
+  });
+
   it('streams a compressed body as it is, or decoded with Decompress: true', async () => {
     const gz = gzipSync('hello '.repeat(1000));
     api.on((_req, _body, res) => res.writeHead(200, { 'content-encoding': 'gzip', 'content-type': 'text/plain' }).end(gz));
@@ -311,6 +319,32 @@ describe('Base-Url-Override', () => {
   });
 });
 
+describe('the outbound guard', () => {
+  it('refuses loopback and private targets unless the operator allows them, before any request', async () => {
+    const resolveHost = async () => [{ address: '127.0.0.1', family: 4 }];
+    const base = { categories: ['other'], docs: 'https://example.com/docs', auth_mode: 'API_KEY', credentials: { apiKey: { title: 'Key' } } };
+    const guarded = await startKeyway({
+      config: { allowPrivateNetwork: false },
+      overrides: { resolveHost },
+      templates: {
+        'px-loopback': { ...base, display_name: 'Loopback', proxy: { base_url: api.url, headers: { 'x-api-key': '${apiKey}' } } },
+        'px-user-host': { ...base, display_name: 'User host', connection_config: { host: { title: 'Host', pattern: '[a-z0-9.-]+' } }, proxy: { base_url: 'https://${connectionConfig.host}/api', headers: { 'x-api-key': '${apiKey}' } } },
+      },
+    });
+    try {
+      for (const [key, provider, config] of [['lo', 'px-loopback', {}], ['uh', 'px-user-host', { host: 'api.looks-public.example' }]] as const) {
+        await guarded.api('/integrations', { method: 'POST', body: JSON.stringify({ unique_key: key, provider }) });
+        await guarded.keyway.connections.upsert({ providerConfigKey: key, connectionId: 'u1', provider, credentials: { type: 'API_KEY', apiKey: 'k', fields: {} }, connectionConfig: config, endUser: null });
+        const res = await fetch(`${guarded.url}/proxy/items`, { headers: { authorization: `Bearer ${SECRET_KEY}`, ...as(key) } });
+        expect([res.status, ((await res.json()) as any).error.code]).toEqual([400, 'private_address_refused']);
+      }
+      expect(api.seen).toHaveLength(0);
+    } finally {
+      await guarded.close();
+    }
+  });
+});
+
 describe('streaming', () => {
   it('streams a 50 MB download with back-pressure: Keyway holds at most a few MB while the caller does not read', async () => {
     const TOTAL = 50 * 1024 * 1024;
@@ -350,13 +384,21 @@ describe('streaming', () => {
     console.info(`50 MB download: at most ${((last - 65536) / 1048576).toFixed(1)} MB in flight while the caller paused; RSS growth ${((peakRss - rssBefore) / 1048576).toFixed(1)} MB`);
   });
 
-  it('streams a large upload once, without buffering it (no retry possible)', async () => {
+  it('streams a large upload on once, with its length: it cannot be sent again, so it is not retried', async () => {
     const SIZE = 8 * 1024 * 1024;
-    let got = 0;
-    api.on((req, _body, res) => json(res, 200, { length: req.headers['content-length'] ?? null }));
-    const res = await proxy('/upload', { ...as('hk'), 'content-type': 'application/octet-stream', 'content-length': String(SIZE) }, { method: 'POST', body: Buffer.alloc(SIZE, 1) });
-    got = Number(((await res.json()) as any).length);
-    expect(got).toBe(SIZE);
+    api.on((req, _body, res) => json(res, 503, { length: req.headers['content-length'] ?? null }));
+    const res = await proxy('/upload', { ...as('hk'), Retries: '3', 'content-type': 'application/octet-stream', 'content-length': String(SIZE) }, { method: 'POST', body: Buffer.alloc(SIZE, 1) });
+    expect([res.status, await res.json()]).toEqual([503, { length: String(SIZE) }]);
+    expect(api.seen).toHaveLength(1);
+    expect(sleeps).toEqual([]);
+  });
+
+  it('retries a small body, sent whole each time', async () => {
+    let n = 0;
+    api.on((_req, body, res) => json(res, n++ === 0 ? 503 : 200, { received: body.toString() }));
+    const res = await proxy('/small', { ...as('hk'), Retries: '1', 'content-type': 'text/plain' }, { method: 'PUT', body: 'x'.repeat(1000) });
+    expect([res.status, await res.json()]).toEqual([200, { received: 'x'.repeat(1000) }]);
+    expect(api.seen.map((s) => s.body.length)).toEqual([1000, 1000]);
   });
 });
 
