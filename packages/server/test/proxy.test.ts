@@ -384,6 +384,23 @@ describe('streaming', () => {
     console.info(`50 MB download: at most ${((last - 65536) / 1048576).toFixed(1)} MB in flight while the caller paused; RSS growth ${((peakRss - rssBefore) / 1048576).toFixed(1)} MB`);
   });
 
+  it('ends the provider request when the caller goes away, and logs it', async () => {
+    let upstreamClosed = false;
+    api.on((_req, _body, res) => {
+      res.writeHead(200, { 'content-type': 'text/plain' }).write('first chunk');
+      res.on('close', () => (upstreamClosed = true)); // never ended by the API itself
+    });
+    const caller = new AbortController();
+    const res = await proxy('/endless', as('hk'), { signal: caller.signal });
+    const reader = res.body!.getReader();
+    expect(new TextDecoder().decode((await reader.read()).value)).toBe('first chunk');
+    caller.abort();
+    for (let i = 0; i < 100 && !upstreamClosed; i++) await new Promise((r) => setTimeout(r, 20));
+    expect(upstreamClosed).toBe(true);
+    for (let i = 0; i < 100 && !logs.some((l) => l.includes('path="/endless"')); i++) await new Promise((r) => setTimeout(r, 20));
+    expect(logs.find((l) => l.includes('path="/endless"'))).toMatch(/status=200 .*aborted=true/);
+  });
+
   it('streams a large upload on once, with its length: it cannot be sent again, so it is not retried', async () => {
     const SIZE = 8 * 1024 * 1024;
     api.on((req, _body, res) => json(res, 503, { length: req.headers['content-length'] ?? null }));

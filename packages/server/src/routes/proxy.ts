@@ -22,19 +22,25 @@ export function proxyRoutes(deps: { proxy: ProxyService; guard: RequestHandler; 
   r.use('/proxy', deps.guard, async (req, res) => {
     const started = performance.now();
     const path = req.url.split('?')[0]!;
-    const options = parseProxyRequest(req.headers);
-    res.on('finish', () =>
-      deps.log.info('proxy', { method: req.method, path, status: res.statusCode, duration_ms: Math.round(performance.now() - started), config_key: options.providerConfigKey, connection_id: options.connectionId }),
-    );
     const abort = new AbortController();
+    let target: { config_key?: string; connection_id?: string } = {};
+    // Logged once the exchange ends, completed or not (a caller that went away is logged too).
     res.on('close', () => {
-      if (!res.writableFinished) abort.abort(new Error('the caller went away'));
+      const aborted = !res.writableFinished;
+      if (aborted) abort.abort(new Error('the caller went away'));
+      deps.log.info('proxy', { method: req.method, path, status: res.statusCode, duration_ms: Math.round(performance.now() - started), ...target, ...(aborted && { aborted }) });
     });
+    const options = parseProxyRequest(req.headers);
+    target = { config_key: options.providerConfigKey, connection_id: options.connectionId };
 
     const body = await requestBody(req);
     const length = req.headers['content-length'];
     const headers = body instanceof Readable && length !== undefined ? { ...options.headers, 'content-length': length } : options.headers;
-    const result = await deps.proxy.forward({ method: req.method, endpoint: req.url, options: { ...options, headers }, body, signal: abort.signal });
+    const result = await deps.proxy.forward({ method: req.method, endpoint: req.url, options: { ...options, headers }, body, signal: abort.signal }).catch((e: unknown) => {
+      if (abort.signal.aborted) return undefined; // nobody is left to answer
+      throw e;
+    });
+    if (!result) return;
 
     const encoding = String(result.headers['content-encoding'] ?? '').trim().toLowerCase();
     const decode = options.decompress ? DECODERS[encoding] : undefined;
