@@ -235,6 +235,14 @@ describe('a refused token', () => {
     expect((stored.credentials as { access_token: string }).access_token).toBe(current);
   });
 
+  it('passes a 401 through when there is no refresh token to renew the token with', async () => {
+    await kw.keyway.connections.upsert({ providerConfigKey: 'oauth', connectionId: 'no-refresh', provider: 'px-oauth', credentials: { type: 'OAUTH2', access_token: 'old', raw: {} }, connectionConfig: {}, endUser: null });
+    const before = refreshes;
+    const res = await proxy('/me', { ...as('oauth'), 'Connection-Id': 'no-refresh' });
+    expect([res.status, await res.json()]).toEqual([401, { message: 'token expired' }]);
+    expect(refreshes).toBe(before);
+  });
+
   it('a second 401 after the refresh is the provider\'s answer (no loop)', async () => {
     const before = refreshes;
     api.on((req, _body, res) => (req.url === '/token' ? json(res, 200, { access_token: `at-x${++refreshes}`, expires_in: 3600 }) : json(res, 401, { message: 'no' })));

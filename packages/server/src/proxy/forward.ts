@@ -12,7 +12,6 @@ import type { ConnectionService } from '../connections/service.ts';
 import { KeywayError } from '../errors.ts';
 import type { OutboundStream, OutboundStreamResponse } from '../http/outbound.ts';
 import type { IntegrationService } from '../integrations/service.ts';
-import { hasToken } from '../store/types.ts';
 import type { ProxyRequestOptions } from './request.ts';
 import { isRetryableStatus, retryDelayMs } from './retry.ts';
 import { proxyTarget } from './target.ts';
@@ -108,7 +107,9 @@ export class ProxyService {
       }
 
       const credentials = connection.credentials;
-      if (res.status === 401 && !refreshed && replayable && hasToken(credentials)) {
+      // Without a refresh token there is nothing to renew: the provider's 401 is the answer.
+      const renewable = credentials.type === 'OAUTH2_CC' || (credentials.type === 'OAUTH2' && credentials.refresh_token !== undefined);
+      if (res.status === 401 && !refreshed && replayable && renewable) {
         discard(res.body);
         refreshed = true;
         connection = await this.deps.connections.renewRejected(key, id, credentials.access_token);
