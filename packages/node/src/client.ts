@@ -1,6 +1,7 @@
 import { KeywayError } from './errors.ts';
 import { HttpClient } from './http.ts';
 import { TokenCache } from './token-cache.ts';
+import { sendProxy, type ProxyConfiguration, type ProxyContext, type ProxyResponse } from './proxy.ts';
 import type {
   Connection,
   ConnectionSummary,
@@ -38,6 +39,10 @@ export class Nango {
   /** Fresh tokens by connection, when the caller opted in (`cache`). */
   readonly #tokens: TokenCache<string | OtherCredentials> | undefined;
   readonly #webhookSigningKey: string | undefined;
+  readonly #proxy: ProxyContext;
+  /** Defaults for `proxy()` (as @nangohq/node's constructor options). */
+  readonly connectionId: string | undefined;
+  readonly providerConfigKey: string | undefined;
 
   constructor(options: NangoOptions) {
     const config: Partial<NangoOptions> = options ?? {};
@@ -61,13 +66,47 @@ export class Nango {
       throw new KeywayError('invalid_cache', `cache.maxAgeMs must be a positive number of milliseconds, got ${String(maxAgeMs)}`);
     }
     this.#tokens = config.cache ? new TokenCache(maxAgeMs) : undefined;
-    this.#http = new HttpClient({
-      baseUrl: this.serverUrl,
-      secretKey,
-      timeoutMs,
-      // Resolved at call time so a global fetch installed later (mocks) is honoured.
-      fetch: config.fetch ?? ((input, init) => globalThis.fetch(input, init)),
-    });
+    // Resolved at call time so a global fetch installed later (mocks) is honoured.
+    const doFetch: typeof fetch = config.fetch ?? ((input, init) => globalThis.fetch(input, init));
+    this.#http = new HttpClient({ baseUrl: this.serverUrl, secretKey, timeoutMs, fetch: doFetch });
+    this.#proxy = { serverUrl: this.serverUrl, secretKey, timeoutMs, fetch: doFetch };
+    this.connectionId = config.connectionId;
+    this.providerConfigKey = config.providerConfigKey;
+  }
+
+  /* ───────────── Proxy ───────────── */
+
+  /**
+   * A request to the provider's API through the server's proxy, with the connection's credentials.
+   * Answers as axios (and @nangohq/node) do: `{ data, status, headers }`; a non-2xx status throws a
+   * KeywayError whose `response` holds the provider's answer.
+   */
+  async proxy<T = any>(config: ProxyConfiguration): Promise<ProxyResponse<T>> {
+    const full = { ...config, connectionId: config.connectionId || this.connectionId, providerConfigKey: config.providerConfigKey || this.providerConfigKey };
+    requireProviderConfigKey(full.providerConfigKey);
+    requireConnectionId(full.connectionId);
+    if (typeof full.endpoint !== 'string' || full.endpoint === '') throw new KeywayError('missing_endpoint', 'endpoint is required');
+    return sendProxy<T>(this.#proxy, full);
+  }
+
+  get<T = any>(config: Omit<ProxyConfiguration, 'method'>): Promise<ProxyResponse<T>> {
+    return this.proxy<T>({ ...config, method: 'GET' });
+  }
+
+  post<T = any>(config: Omit<ProxyConfiguration, 'method'>): Promise<ProxyResponse<T>> {
+    return this.proxy<T>({ ...config, method: 'POST' });
+  }
+
+  put<T = any>(config: Omit<ProxyConfiguration, 'method'>): Promise<ProxyResponse<T>> {
+    return this.proxy<T>({ ...config, method: 'PUT' });
+  }
+
+  patch<T = any>(config: Omit<ProxyConfiguration, 'method'>): Promise<ProxyResponse<T>> {
+    return this.proxy<T>({ ...config, method: 'PATCH' });
+  }
+
+  delete<T = any>(config: Omit<ProxyConfiguration, 'method'>): Promise<ProxyResponse<T>> {
+    return this.proxy<T>({ ...config, method: 'DELETE' });
   }
 
   /* ───────────── Connections ───────────── */

@@ -13,6 +13,8 @@ export type ClientErrorCode =
   | 'network_error'
   | 'timeout'
   | 'invalid_response'
+  | 'invalid_params'
+  | 'missing_endpoint'
   | 'unknown_error';
 
 /** A server code (`unknown_connection`, ...), `http_<status>`, or a {@link ClientErrorCode}. */
@@ -24,6 +26,8 @@ export interface KeywayErrorOptions {
   /** The parsed error body, when the server sent JSON. */
   payload?: unknown;
   cause?: unknown;
+  /** A proxied call's answer (axios's `error.response`): the provider's status, headers and body. */
+  response?: { data: unknown; status: number; statusText: string; headers: Record<string, string> };
 }
 
 /** The one error type thrown by `@keyway/node`. Branch on `code`; `status` is the HTTP status (0 if none). */
@@ -32,12 +36,14 @@ export class KeywayError extends Error {
   readonly code: KeywayErrorCode;
   readonly status: number;
   readonly payload?: unknown;
+  readonly response?: KeywayErrorOptions['response'];
 
   constructor(code: KeywayErrorCode, message: string, options: KeywayErrorOptions = {}) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
     this.code = code;
     this.status = options.status ?? 0;
     if (options.payload !== undefined) this.payload = options.payload;
+    if (options.response !== undefined) this.response = options.response;
   }
 }
 

@@ -1,6 +1,7 @@
 export { Nango, Nango as default } from './client.ts';
 export { KeywayError } from './errors.ts';
 export { DEFAULT_WEBHOOK_TOLERANCE_SECONDS, verifyWebhookRequest, WEBHOOK_SIGNATURE_HEADERS, type VerifyWebhookOptions, type WebhookHeaders } from './webhooks.ts';
+export type { ProxyConfiguration, ProxyResponse } from './proxy.ts';
 export type { ClientErrorCode, KeywayErrorCode, KeywayErrorOptions } from './errors.ts';
 export type {
   AuthMode,

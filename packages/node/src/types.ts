@@ -26,6 +26,10 @@ export interface NangoOptions {
    * `forceRefresh` and `deleteConnection` through this client always bypass and update it.
    */
   cache?: boolean | { maxAgeMs?: number };
+  /** The default connection of `proxy()` and its shortcuts (as in @nangohq/node). */
+  connectionId?: string;
+  /** The default integration of `proxy()` and its shortcuts. */
+  providerConfigKey?: string;
 }
 
 export type AuthMode =

@@ -583,3 +583,57 @@ describe('errors', () => {
     expect(requests).toHaveLength(0);
   });
 });
+
+describe('proxy', () => {
+  it('sends Nango\'s proxy headers, the query and a JSON body, and answers as axios does', async () => {
+    reply = { status: 201, body: { id: 7 } };
+    const res = await client().post<{ id: number }>({
+      endpoint: 'v1/items',
+      providerConfigKey: 'github',
+      connectionId: 'u1',
+      params: { page: 2, tag: 'a b' },
+      headers: { 'X-Trace': 't' },
+      data: { name: 'x' },
+      retries: 3,
+      retryOn: [404, 409],
+      baseUrlOverride: 'https://api.example.com',
+      decompress: true,
+    });
+    expect(res).toMatchObject({ status: 201, data: { id: 7 }, headers: { 'content-type': 'application/json' } });
+    const r = only();
+    expect([r.method, r.path, r.query, r.body]).toEqual(['POST', '/proxy/v1/items', { page: '2', tag: 'a b' }, { name: 'x' }]);
+    expect(r.headers).toMatchObject({
+      authorization: `Bearer ${SECRET}`,
+      'connection-id': 'u1',
+      'provider-config-key': 'github',
+      'nango-proxy-x-trace': 't',
+      retries: '3',
+      'retry-on': '404,409',
+      'base-url-override': 'https://api.example.com',
+      decompress: 'true',
+      'content-type': 'application/json',
+    });
+  });
+
+  it('takes the connection from the constructor, a query string as params, and each method shortcut', async () => {
+    const nango = new Nango({ host: baseUrl, secretKey: SECRET, providerConfigKey: 'github', connectionId: 'u2' });
+    for (const method of ['get', 'put', 'patch', 'delete'] as const) {
+      requests = [];
+      await nango[method]({ endpoint: '/x', params: '?a=1' });
+      expect([only().method, only().rawQuery, only().headers['connection-id']]).toEqual([method.toUpperCase(), '?a=1', 'u2']);
+    }
+    await expect(nango.get({ endpoint: '/x?b=2', params: 'a=1' })).rejects.toMatchObject({ code: 'invalid_params' });
+    await expect(client().get({ endpoint: '/x', providerConfigKey: 'github' })).rejects.toMatchObject({ code: 'missing_connection_id' });
+  });
+
+  it('throws on a non-2xx answer with the provider\'s answer in `response`, and Keyway\'s code when it is Keyway\'s error', async () => {
+    reply = { status: 404, raw: 'no such repo', contentType: 'text/plain' };
+    await expect(client().get({ endpoint: '/r', providerConfigKey: 'github', connectionId: 'u1' })).rejects.toMatchObject({
+      code: 'http_404',
+      status: 404,
+      response: { status: 404, data: 'no such repo' },
+    });
+    reply = { status: 403, body: { error: { code: 'host_not_allowed', message: 'no' } } };
+    await expect(client().get({ endpoint: '/r', providerConfigKey: 'github', connectionId: 'u1' })).rejects.toMatchObject({ code: 'host_not_allowed', status: 403 });
+  });
+});

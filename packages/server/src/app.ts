@@ -16,6 +16,8 @@ import { DashboardSessions } from './dashboard/session.ts';
 import { apiRoutes } from './routes/api.ts';
 import { connectUiRoutes } from './routes/connect-ui.ts';
 import { oauthRoutes } from './routes/oauth.ts';
+import { proxyRoutes } from './routes/proxy.ts';
+import { ProxyService, type ProxyTiming } from './proxy/forward.ts';
 import { ConnectSessionService } from './sessions/service.ts';
 import { openStore } from './store/open.ts';
 import type { Store } from './store/types.ts';
@@ -46,6 +48,9 @@ export interface KeywayOverrides {
   readonly resolveHost?: HostResolver;
   /** The clock of the flow rate limits (tests advance it instead of sleeping). */
   readonly now?: () => number;
+  /** The proxy's time-outs and retry budget, and its waits between attempts (tests record them instead of waiting). */
+  readonly proxyTiming?: Partial<ProxyTiming>;
+  readonly proxySleep?: (ms: number, signal: AbortSignal) => Promise<void>;
 }
 
 /** Wires the server: store, templates, services, routes. Throws a clear error if anything is wrong. */
@@ -111,6 +116,15 @@ export async function createKeyway(config: Config, log: Logger = createLogger(),
       guard: [express.json({ limit: JSON_LIMIT, strict: true }), requireSecretKey(config.secretKey, config.publicKey, dashboardSessions)],
     }),
   );
+  const proxy = new ProxyService({
+    connections,
+    integrations,
+    outbound: outbound.stream,
+    ...(overrides.proxyTiming && { timing: overrides.proxyTiming }),
+    ...(overrides.proxySleep && { sleep: overrides.proxySleep }),
+  });
+  // No body parser: the proxy streams bodies as they come.
+  app.use(proxyRoutes({ proxy, guard: requireSecretKey(config.secretKey, config.publicKey, dashboardSessions), log }));
   app.use(dashboardRoutes({ config, sessions: dashboardSessions }));
   app.use(connectUiRoutes({ config, integrations, sessions }));
   const limits = new FlowRateLimits({ perAddress: config.flowStartsPerMinutePerAddress, perKey: config.flowStartsPerMinutePerKey, ...(overrides.now && { now: overrides.now }) });

@@ -55,6 +55,10 @@ const STATUS = {
   // outbound requests (SSRF guard) and the hosts an integration allows
   private_address_refused: 400,
   host_not_allowed: 403,
+  // the proxy
+  invalid_proxy_headers: 400,
+  proxy_not_configured: 400,
+  provider_unreachable: 502,
   // abuse
   rate_limited: 429,
   // anything else

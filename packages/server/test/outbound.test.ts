@@ -73,6 +73,19 @@ describe('outbound requests (SSRF guard)', () => {
     await expect(get(`http://api.looks-public.example:${port}/redirect`, { redirect: 'error' })).rejects.toThrow(TypeError);
   });
 
+  it('streams (the proxy) under the same rules: refused addresses, the checked address pinned, no redirect followed', async () => {
+    const stream = (allow: boolean, resolve: HostResolver) => (url: string) =>
+      createOutboundFetch({ allowPrivateNetwork: allow, resolve }).stream(url, { method: 'GET', headers: {}, headersTimeoutMs: 2000, bodyTimeoutMs: 2000 });
+    const before = sockets;
+    await refusedWith(stream(false, answering('93.184.216.34', '127.0.0.1'))(`http://api.looks-public.example:${port}/`), 'private_address_refused');
+    await refusedWith(stream(false, answering('8.8.8.8'))(`http://127.0.0.1:${port}/`), 'private_address_refused');
+    expect(sockets).toBe(before);
+    const resolve = answering('127.0.0.1');
+    const res = await stream(true, resolve)(`http://api.looks-public.example:${port}/redirect`);
+    expect([res.status, res.headers.location, resolve.calls]).toEqual([302, `http://127.0.0.1:${port}/target`, 1]);
+    res.body.resume();
+  });
+
   it('classifies addresses, including IPv4 hidden in IPv6', () => {
     const refused = ['0.0.0.0', '127.0.0.1', '10.1.2.3', '172.16.0.1', '172.31.255.255', '192.168.1.1', '169.254.169.254', '100.64.0.1', '224.0.0.1', '255.255.255.255',
       '::', '::1', 'fe80::1', 'fe80::1%eth0', 'fd00::1', 'ff02::1', '::ffff:127.0.0.1', '::ffff:7f00:1', '::ffff:10.0.0.1', '::127.0.0.1', '64:ff9b::10.0.0.1', '64:ff9b::7f00:1', '64:ff9b:1::1', 'not-an-ip'];

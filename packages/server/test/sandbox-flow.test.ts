@@ -47,6 +47,12 @@ describe('the connect flow against the sandbox provider', () => {
     expect(((await me.json()) as { sub: string }).sub).toBe('demo-user');
   });
 
+  it('calls the provider\'s API through the proxy with the stored token', async () => {
+    const path = new URL(stack.sandbox.userinfoUrl).pathname;
+    const me = await keyway.get<{ sub: string }>({ endpoint: path, providerConfigKey: 'sandbox', connectionId: 'alice' });
+    expect([me.status, me.data.sub]).toEqual([200, 'demo-user']);
+  });
+
   it('keeps neither the token nor the client secret in plaintext on disk, nor in the logs', async () => {
     const connection = await keyway.getConnection('sandbox', 'alice', false, true);
     const db = await atRest(stack.kw.config.dbPath);

@@ -93,11 +93,29 @@ export class ConnectionService {
     // The common case costs no lookup of the template: far from expiry under any margin a template may set.
     if (!forceRefresh && !refreshDue(connection.credentials, MAX_MARGIN_MS)) return connection;
     if (!forceRefresh && !refreshDue(connection.credentials, await this.#margin(providerConfigKey))) return connection;
+    return this.#flight(providerConfigKey, connectionId, forceRefresh);
+  }
+
+  /**
+   * The provider refused `rejectedToken` (a 401 to a proxied call): a forced refresh, unless the
+   * token was renewed meanwhile. Twenty calls refused with one token cause one refresh: they join the
+   * refresh in flight, or find, under the lock, that the stored token is already another.
+   */
+  async renewRejected(providerConfigKey: string, connectionId: string, rejectedToken: string): Promise<Connection> {
+    const connection = await this.get(providerConfigKey, connectionId);
+    if (!hasToken(connection.credentials) || connection.credentials.access_token !== rejectedToken) return connection;
+    const joined = await this.#flight(providerConfigKey, connectionId, true, rejectedToken);
+    // A flight that was already running may have been a plain read that found the token fresh.
+    if (hasToken(joined.credentials) && joined.credentials.access_token === rejectedToken) return this.#flight(providerConfigKey, connectionId, true, rejectedToken);
+    return joined;
+  }
+
+  #flight(providerConfigKey: string, connectionId: string, force: boolean, rejectedToken?: string): Promise<Connection> {
     const key = JSON.stringify([providerConfigKey, connectionId]);
     let flight = this.#refreshing.get(key);
     if (!flight) {
       flight = this.store
-        .withLock(`refresh:${key}`, REFRESH_LOCK_TTL_MS, () => this.#refresh(providerConfigKey, connectionId, forceRefresh))
+        .withLock(`refresh:${key}`, REFRESH_LOCK_TTL_MS, () => this.#refresh(providerConfigKey, connectionId, force, rejectedToken))
         .finally(() => this.#refreshing.delete(key));
       this.#refreshing.set(key, flight);
     }
@@ -126,12 +144,13 @@ export class ConnectionService {
   }
 
   /** Runs under the connection's refresh lock. Renews an OAuth 2.0 token by refresh, a client-credentials one by minting. */
-  async #refresh(providerConfigKey: string, connectionId: string, force: boolean): Promise<Connection> {
+  async #refresh(providerConfigKey: string, connectionId: string, force: boolean, rejectedToken?: string): Promise<Connection> {
     // Re-read under the lock: a refresh that finished meanwhile (here or in another instance) may
     // have made this one needless.
     const current = await this.get(providerConfigKey, connectionId);
     const creds = current.credentials;
     if (!hasToken(creds)) return current;
+    if (rejectedToken !== undefined && creds.access_token !== rejectedToken) return current;
     if (!force && !refreshDue(creds, await this.#margin(providerConfigKey))) return current;
     const stillValid = !expiresWithin(creds, 0);
 

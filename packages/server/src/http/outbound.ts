@@ -14,6 +14,7 @@
  */
 import { promises as dns, type LookupAddress } from 'node:dns';
 import { BlockList, isIP } from 'node:net';
+import type { Readable } from 'node:stream';
 import { Agent, fetch as undiciFetch } from 'undici';
 import { KeywayError } from '../errors.ts';
 
@@ -44,6 +45,31 @@ export interface OutboundResponse {
 }
 
 export type OutboundFetch = (url: string, init: OutboundInit) => Promise<OutboundResponse>;
+
+/** A request whose body and answer are streams (the proxy): nothing is decoded, buffered or followed. */
+export interface OutboundStreamInit {
+  readonly method: string;
+  readonly headers: Readonly<Record<string, string>>;
+  /** A buffer can be sent again (retries); a stream only once. */
+  readonly body?: Buffer | Readable;
+  readonly signal?: AbortSignal;
+  /** Until the status line and headers arrive. */
+  readonly headersTimeoutMs: number;
+  /** Of silence between two chunks of the answer's body (a long download is fine while it flows). */
+  readonly bodyTimeoutMs: number;
+}
+
+export interface OutboundStreamResponse {
+  readonly status: number;
+  readonly headers: Readonly<Record<string, string | string[] | undefined>>;
+  /** The raw bytes, still encoded as the provider sent them (gzip stays gzip). */
+  readonly body: Readable;
+}
+
+export type OutboundStream = (url: string, init: OutboundStreamInit) => Promise<OutboundStreamResponse>;
+
+/** The guarded client: `fetch` for small requests, `stream` for the proxy; one connection pool. */
+export type Outbound = OutboundFetch & { readonly stream: OutboundStream; close(): Promise<void> };
 
 const BLOCKED = new BlockList();
 for (const [net, prefix] of [
@@ -122,7 +148,7 @@ const systemResolver: HostResolver = (hostname) => dns.lookup(hostname, { all: t
 type LookupCallback = (err: Error | null, address: string | LookupAddress[], family?: number) => void;
 
 /** A `fetch` for connection requests; one per server (it keeps its own connection pool, closed by `close`). */
-export function createOutboundFetch(options: OutboundOptions): OutboundFetch & { close(): Promise<void> } {
+export function createOutboundFetch(options: OutboundOptions): Outbound {
   const resolve = options.resolve ?? systemResolver;
   // net.connect calls this instead of dns.lookup and connects to what it returns: the checked address.
   const lookup = (hostname: string, opts: { all?: boolean; family?: number | string }, callback: LookupCallback) => {
@@ -140,9 +166,12 @@ export function createOutboundFetch(options: OutboundOptions): OutboundFetch & {
   };
   const dispatcher = new Agent({ connect: { lookup: lookup as never } });
 
-  const guarded: OutboundFetch = async (url, init) => {
-    const hostname = new URL(url).hostname.replace(/^\[|\]$/g, '');
+  const checkLiteral = (url: URL) => {
+    const hostname = url.hostname.replace(/^\[|\]$/g, '');
     if (!options.allowPrivateNetwork && isIP(hostname) !== 0 && !isPublicAddress(hostname)) throw refusal();
+  };
+  const guarded: OutboundFetch = async (url, init) => {
+    checkLiteral(new URL(url));
     try {
       return await undiciFetch(url, {
         method: init.method ?? 'GET',
@@ -157,7 +186,29 @@ export function createOutboundFetch(options: OutboundOptions): OutboundFetch & {
       throw e;
     }
   };
-  return Object.assign(guarded, { close: () => dispatcher.close() });
+  // undici's `request` on the same dispatcher: the same pinned lookup, no redirects (it follows none
+  // unless asked), no decompression, and back-pressure on both bodies.
+  const stream: OutboundStream = async (url, init) => {
+    const target = new URL(url);
+    checkLiteral(target);
+    try {
+      const res = await dispatcher.request({
+        origin: target.origin,
+        path: `${target.pathname}${target.search}`,
+        method: init.method as never,
+        headers: { ...init.headers },
+        body: init.body ?? null,
+        ...(init.signal && { signal: init.signal }),
+        headersTimeout: init.headersTimeoutMs,
+        bodyTimeout: init.bodyTimeoutMs,
+      });
+      return { status: res.statusCode, headers: res.headers, body: res.body };
+    } catch (e) {
+      if (causes(e).some((c) => c instanceof AddressRefused)) throw refusal();
+      throw e;
+    }
+  };
+  return Object.assign(guarded, { stream, close: () => dispatcher.close() });
 }
 
 function causes(e: unknown): unknown[] {

@@ -16,6 +16,30 @@ interface TemplateBase {
   readonly docs: string;
   /** Inputs the end user gives (a subdomain, a region), each validated by its pattern. */
   readonly connection_config?: Readonly<Record<string, ConnectionConfigInput>>;
+  /** How `/proxy/*` reaches the provider's API (Nango's `proxy`). */
+  readonly proxy?: ProxySettings;
+}
+
+/**
+ * The provider's API behind `/proxy/*`. Values may contain `${connectionConfig.<input>}`; header and
+ * query values also `${accessToken}`, `${apiKey}` and `${credentials.<field>}` (how the credential is sent).
+ */
+export interface ProxySettings {
+  /** Where `/proxy/<endpoint>` goes: `https://api.example.com/v1`. */
+  readonly base_url: string;
+  /** Headers sent with every proxied request (`x-api-key: ${apiKey}`, an API version). */
+  readonly headers?: Readonly<Record<string, string>>;
+  /** Query parameters added to every proxied request (`key: ${apiKey}`). */
+  readonly query?: Readonly<Record<string, string>>;
+  /** Response headers that say when to retry a 429 or 5xx (Nango's `proxy.retry`). */
+  readonly retry?: ProxyRetry;
+}
+
+export interface ProxyRetry {
+  /** Headers holding the time to retry at, in seconds since the epoch (`x-ratelimit-reset`). */
+  readonly at?: readonly string[];
+  /** Headers holding the seconds to wait, or an HTTP date (`retry-after`). */
+  readonly after?: readonly string[];
 }
 
 /** What the token endpoint of OAuth templates shares. URLs may contain `${connectionConfig.<input>}`. */

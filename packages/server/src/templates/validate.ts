@@ -7,7 +7,7 @@ const CREDENTIAL_PLACEHOLDER = /\$\{credentials\.([A-Za-z0-9_]+)\}/g;
 const NAME = /^[a-z0-9][a-z0-9_.-]{0,63}$/;
 const FIELD_NAME = /^[A-Za-z][A-Za-z0-9_]{0,63}$/;
 
-const COMMON = ['display_name', 'categories', 'docs', 'auth_mode', 'connection_config'];
+const COMMON = ['display_name', 'categories', 'docs', 'auth_mode', 'connection_config', 'proxy'];
 const TOKEN_ENDPOINT = ['token_url', 'scope_separator', 'default_scopes', 'token_params', 'token_request_auth_method', 'token_response_metadata', 'token_expiration_buffer', 'default_expires_in'];
 /** The fields each auth mode allows; anything else is a mistake worth a clear error. */
 const FIELDS: Record<ProviderTemplate['auth_mode'], ReadonlySet<string>> = {
@@ -93,11 +93,19 @@ export function validateTemplate(name: string, data: unknown): ProviderTemplate 
     if (v.headers !== undefined && (!isRecord(v.headers) || !Object.values(v.headers).every((h) => typeof h === 'string'))) fail('verification.headers', 'must map names to strings');
     urls.push(['verification.url', v.url as string]);
   }
+  const proxy = proxySettings(data.proxy, fail);
+  if (proxy) urls.push(['proxy.base_url', proxy.base_url]);
   // Each URL checked with every placeholder filled by an example: no input can smuggle a scheme or host.
   for (const [field, url] of urls) {
     if (!isAllowedProviderUrl(exampleUrl(url))) fail(field, 'must be an https URL (http only for loopback hosts)');
   }
-  const texts = [...urls.map(([, u]) => u), ...Object.values(authorizationParams ?? {}), ...Object.values(((verification as { headers?: Record<string, string> })?.headers) ?? {})];
+  const texts = [
+    ...urls.map(([, u]) => u),
+    ...Object.values(authorizationParams ?? {}),
+    ...Object.values(((verification as { headers?: Record<string, string> })?.headers) ?? {}),
+    ...Object.values(proxy?.headers ?? {}),
+    ...Object.values(proxy?.query ?? {}),
+  ];
   for (const key of texts.flatMap((t) => [...t.matchAll(CONFIG_PLACEHOLDER)].map((m) => m[1]!))) {
     if (!Object.hasOwn(inputs, key)) fail('connection_config', `must declare "${key}" (used as \${connectionConfig.${key}})`);
   }
@@ -105,6 +113,37 @@ export function validateTemplate(name: string, data: unknown): ProviderTemplate 
     if (!credentialFields.has(key)) fail('credentials', `must declare "${key}" (used as \${credentials.${key}})`);
   }
   return Object.freeze({ ...(data as object), name }) as ProviderTemplate;
+}
+
+/** Header names that must not be set by a template (the transport's own, or hop-by-hop). */
+const RESERVED_PROXY_HEADERS = /^(host|content-length|transfer-encoding|connection|keep-alive|upgrade|te|trailer|proxy-.*)$/i;
+const TOKEN_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
+
+/** `proxy: { base_url, headers?, query?, retry?: { at?, after? } }`; the URL is checked with the others. */
+function proxySettings(value: unknown, fail: Fail): { base_url: string; headers?: Record<string, string>; query?: Record<string, string> } | undefined {
+  if (value === undefined) return undefined;
+  if (!isRecord(value)) fail('proxy', 'must be { base_url, headers?, query?, retry? }');
+  const p = value as Record<string, unknown>;
+  for (const k of Object.keys(p)) if (!['base_url', 'headers', 'query', 'retry'].includes(k)) fail(`proxy.${k}`, 'is not a proxy field');
+  if (typeof p.base_url !== 'string' || p.base_url.length === 0) fail('proxy.base_url', 'is missing');
+  if (/[?#]/.test(p.base_url as string)) fail('proxy.base_url', 'must not have a query or fragment (use proxy.query)');
+  for (const field of ['headers', 'query'] as const) {
+    const m = p[field];
+    if (m === undefined) continue;
+    if (!isRecord(m) || !Object.values(m).every((v) => typeof v === 'string' && !/[\r\n\0]/.test(v))) fail(`proxy.${field}`, 'must map names to strings (without line breaks)');
+    for (const name of Object.keys(m as object)) {
+      if (field === 'headers' && (!TOKEN_NAME.test(name) || RESERVED_PROXY_HEADERS.test(name))) fail(`proxy.headers.${name}`, 'is not a header a template may set');
+      if (field === 'query' && name.length === 0) fail('proxy.query', 'must not have an empty name');
+    }
+  }
+  if (p.retry !== undefined) {
+    if (!isRecord(p.retry)) fail('proxy.retry', 'must be { at?, after? }');
+    for (const [k, v] of Object.entries(p.retry as Record<string, unknown>)) {
+      if (k !== 'at' && k !== 'after') fail(`proxy.retry.${k}`, 'is not a retry field (at, after)');
+      if (!Array.isArray(v) || !v.every((h) => typeof h === 'string' && TOKEN_NAME.test(h))) fail(`proxy.retry.${k}`, 'must be a list of header names');
+    }
+  }
+  return p as { base_url: string; headers?: Record<string, string>; query?: Record<string, string> };
 }
 
 function connectionConfigInputs(value: unknown, fail: Fail): Record<string, ConnectionConfigInput> {

@@ -20,7 +20,7 @@ export async function startSandboxStack(options: { sandbox?: SandboxOptions; key
   const template = JSON.parse(await readFile(join(BUILT_IN_TEMPLATES_DIR, 'keyway-sandbox.json'), 'utf8')) as Record<string, unknown>;
   const kw = await startKeyway({
     ...options.keyway,
-    templates: { ...options.keyway?.templates, 'keyway-sandbox': { ...template, authorization_url: sandbox.authorizationUrl, token_url: sandbox.tokenUrl, issuer: sandbox.url } },
+    templates: { ...options.keyway?.templates, 'keyway-sandbox': { ...template, authorization_url: sandbox.authorizationUrl, token_url: sandbox.tokenUrl, issuer: sandbox.url, proxy: { base_url: sandbox.url } } },
     config: { port: keywayPort, ...options.keyway?.config },
   });
   return {
