@@ -34,6 +34,7 @@ export async function connectClientCredentials(
     client: { clientId: client.client_id, clientSecret: client.client_secret, authMethod: template.token_request_auth_method ?? 'basic' },
     grant: { grant_type: 'client_credentials', scope: scopes.join(template.scope_separator ?? ' ') || null },
     ...(template.token_params && { extraParams: template.token_params }),
+    ...(template.body_format && { bodyFormat: template.body_format }),
     timeoutMs: deps.providerTimeoutMs,
   });
   const { result } = await deps.connections.upsert({

@@ -63,6 +63,8 @@ export interface TokenRequest {
   readonly client: ClientCredentials;
   readonly grant: TokenGrant;
   readonly extraParams?: Readonly<Record<string, string>>;
+  /** `form` (default, RFC 6749) or `json`, for providers that only read JSON bodies. */
+  readonly bodyFormat?: 'form' | 'json';
   readonly timeoutMs: number;
 }
 
@@ -98,8 +100,9 @@ export async function requestTokens(req: TokenRequest): Promise<OAuth2Tokens> {
   const body = new URLSearchParams();
   for (const [k, v] of Object.entries(req.extraParams ?? {})) body.set(k, v);
   for (const [k, v] of Object.entries(req.grant)) if (v !== null && v !== '') body.set(k, v);
+  const json = req.bodyFormat === 'json';
   const headers: Record<string, string> = {
-    'Content-Type': 'application/x-www-form-urlencoded',
+    'Content-Type': json ? 'application/json' : 'application/x-www-form-urlencoded',
     Accept: 'application/json',
     'User-Agent': 'keyway',
   };
@@ -113,7 +116,7 @@ export async function requestTokens(req: TokenRequest): Promise<OAuth2Tokens> {
     const response = await fetch(req.tokenUrl, {
       method: 'POST',
       headers,
-      body,
+      body: json ? JSON.stringify(Object.fromEntries(body)) : body,
       redirect: 'error',
       signal: AbortSignal.timeout(req.timeoutMs),
     });
