@@ -2,6 +2,8 @@ import { CATEGORIES, type ConnectionConfigInput, type ProviderTemplate } from '.
 import { isAllowedProviderUrl } from './urls.ts';
 
 const CONFIG_PLACEHOLDER = /\$\{connectionConfig\.([A-Za-z0-9_]+)\}/g;
+/** In proxy texts a placeholder may name a stored dot-path (`${connectionConfig.team.id}`). */
+const STORED_PLACEHOLDER = /\$\{connectionConfig\.([A-Za-z0-9_.-]+)\}/g;
 const CREDENTIAL_PLACEHOLDER = /\$\{credentials\.([A-Za-z0-9_]+)\}/g;
 const NAME = /^[a-z0-9][a-z0-9_.-]{0,63}$/;
 const FIELD_NAME = /^[A-Za-z][A-Za-z0-9_]{0,63}$/;
@@ -96,7 +98,9 @@ export function validateTemplate(name: string, data: unknown): ProviderTemplate 
     urls.push(['verification.url', v.url as string]);
   }
   const proxy = proxyField(data.proxy, fail);
-  if (proxy) urls.push(['proxy.base_url', proxy.base_url]);
+  // A base URL may start with a whole origin the token response gave (Salesforce's instance_url):
+  // checked here as an https origin; the proxy's guarded client checks the stored value.
+  if (proxy) urls.push(['proxy.base_url', proxy.base_url.replace(/^\$\{connectionConfig\.([A-Za-z0-9_.]+)\}/, (m, k: string) => (Object.hasOwn(inputs, k) ? m : 'https://example.com'))]);
   const post = postConnectionField(data.post_connection, fail);
   if (post) urls.push(['post_connection.url', post.url]);
   // Each URL checked with every placeholder filled by an example: no input can smuggle a scheme or host.
@@ -115,7 +119,7 @@ export function validateTemplate(name: string, data: unknown): ProviderTemplate 
   // The proxy runs after the connection exists: it may also use what the flow stored.
   const stored = new Set([...Object.keys(inputs), ...Object.keys(post?.connection_config ?? {}), ...(strList('token_response_metadata') ?? []), ...(strList('redirect_uri_metadata') ?? [])]);
   const proxyTexts = proxy ? [proxy.base_url, ...Object.values(proxy.headers ?? {}), ...Object.values(proxy.query ?? {})] : [];
-  for (const key of proxyTexts.flatMap((t) => [...t.matchAll(CONFIG_PLACEHOLDER)].map((m) => m[1]!))) {
+  for (const key of proxyTexts.flatMap((t) => [...t.matchAll(STORED_PLACEHOLDER)].map((m) => m[1]!))) {
     if (!stored.has(key)) fail('proxy', `uses \${connectionConfig.${key}}, which no input, post-connection request or token response provides`);
   }
   for (const text of [...texts, ...proxyTexts]) {
