@@ -14,6 +14,7 @@ import { DashboardSessions } from './dashboard/session.ts';
 import { apiRoutes } from './routes/api.ts';
 import { connectUiRoutes } from './routes/connect-ui.ts';
 import { oauthRoutes } from './routes/oauth.ts';
+import { templateLogoRoutes } from './routes/template-logos.ts';
 import { ConnectSessionService } from './sessions/service.ts';
 import { openStore } from './store/open.ts';
 import type { Store } from './store/types.ts';
@@ -90,6 +91,7 @@ export async function createKeyway(config: Config, log: Logger = createLogger())
       guard: [express.json({ limit: JSON_LIMIT, strict: true }), requireSecretKey(config.secretKey, config.publicKey, dashboardSessions)],
     }),
   );
+  app.use(templateLogoRoutes({ templates }));
   app.use(dashboardRoutes({ config, sessions: dashboardSessions }));
   app.use(connectUiRoutes({ config, integrations, sessions }));
   app.use(oauthRoutes({ config, store, integrations, connections, outcomes: new FlowOutcomes(store), sessions, events, log }));
