@@ -1,8 +1,8 @@
 import { createServer } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { KeywayError } from '../src/errors.ts';
-import { callbackInputs, validateConnectionConfig } from '../src/templates/interpolate.ts';
-import type { ProviderTemplate } from '../src/templates/schema.ts';
+import { callbackInputs, resolveEndpoints, validateConnectionConfig } from '../src/templates/interpolate.ts';
+import type { OAuth2Template, ProviderTemplate } from '../src/templates/schema.ts';
 import { validateTemplate } from '../src/templates/validate.ts';
 import { TestBrowser } from './support/browser.ts';
 import { PUBLIC_KEY, startKeyway, type TestKeyway } from './support/keyway.ts';
@@ -90,6 +90,12 @@ describe('connection config values', () => {
     expect(code(() => validateConnectionConfig(template, { host: 'acme.example.com', region: 'ap' }))).toBe('invalid_connection_config');
     expect(code(() => validateConnectionConfig(template, { host: '10.0.0.1' }))).toBe('invalid_connection_config');
     expect(code(() => validateConnectionConfig(template, { host: 'acme.example.com', dc: 'accounts.acme.eu' }))).toBe('invalid_connection_config');
+  });
+
+  it('fills an input added later with its default when a stored connection lacks it (a refresh must keep working)', () => {
+    const t = valid({ token_url: 'https://${connectionConfig.loginHost}/token', connection_config: { loginHost: { title: 'Login host', pattern: '[a-z.]+', default_value: 'login.acme.example.com', optional: true } } }) as OAuth2Template;
+    expect(resolveEndpoints(t, {}).refreshUrl).toBe('https://login.acme.example.com/token');
+    expect(resolveEndpoints(t, { loginHost: 'eu.acme.example.com' }).refreshUrl).toBe('https://eu.acme.example.com/token');
   });
 
   it('takes a callback input from the callback query: an https origin gives its host; a value that does not fit is the provider\'s error', () => {

@@ -91,7 +91,13 @@ export function fillUrl(template: string, config: ConnectionConfig, extra: (s: s
   return filled;
 }
 
-export function resolveEndpoints(template: OAuth2Template | OAuth2ClientCredentialsTemplate, config: ConnectionConfig): ProviderEndpoints {
+export function resolveEndpoints(template: OAuth2Template | OAuth2ClientCredentialsTemplate, stored: ConnectionConfig): ProviderEndpoints {
+  // An input added to a template later, with a default, must not break connections made before it
+  // (a refresh reads the stored config): its default stands in.
+  const config: Record<string, string> = { ...stored };
+  for (const [key, input] of Object.entries(template.connection_config ?? {})) {
+    if (config[key] === undefined && input.default_value !== undefined) config[key] = input.default_value;
+  }
   const fill = (s: string): string => s.replace(PLACEHOLDER, (_, key: string) => encodeURIComponent(config[key] ?? ''));
   const isCode = template.auth_mode === 'OAUTH2';
   const authorizationParams: Record<string, string> = {};
