@@ -119,7 +119,8 @@ describe(`the connect flow for each of the ${templates.length} OAUTH2 templates`
     // The authorization request: client, redirect, scopes with the template's separator, its params, PKCE.
     expect(authorize!.get('client_id')).toBe(CLIENT.id);
     expect(authorize!.get('redirect_uri')).toBe(`${kw.url}/oauth/callback`);
-    const scopes = t.default_scopes ?? [];
+    // Scopes may name inputs (Dataverse: https://${connectionConfig.orgHost}/user_impersonation): filled, unencoded.
+    const scopes = (t.default_scopes ?? []).map((sc) => sc.replace(/\$\{connectionConfig\.([A-Za-z0-9_]+)\}/g, (_, k: string) => t.connection_config![k]!.example!));
     expect(authorize!.get('scope')).toBe(scopes.length ? scopes.join(t.scope_separator ?? ' ') : null);
     for (const [k, v] of Object.entries(t.authorization_params ?? {})) {
       if (!v.includes('${')) expect(authorize!.get(k), `authorization param ${k}`).toBe(v);

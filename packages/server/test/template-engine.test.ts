@@ -48,6 +48,7 @@ describe('template validation of the engine fields', () => {
     [{ proxy: { base_url: 'https://api.acme.example.com', retry: { every: ['x'] } } }, /proxy.retry.every` is not a retry field/],
     [{ proxy: { base_url: 'https://${connectionConfig.nowhere}.acme.example.com' } }, /no input, post-connection request or token response provides/],
     [{ body_format: 'xml' }, /body_format` must be "form" or "json"/],
+    [{ default_scopes: ['https://${connectionConfig.org}/user_impersonation'] }, /must declare "org"/],
     [{ refresh_params: { a: 1 } }, /refresh_params` must map names to strings/],
     [{ verified: { source: 'https://acme.example.com', date: 'yesterday' } }, /verified.date` must be a date/],
     [{ verified: { source: 'ftp://acme.example.com', date: '2026-11-30' } }, /verified.source` must be an https URL/],

@@ -4,7 +4,7 @@ import type { ConnectionService } from '../connections/service.ts';
 import type { IntegrationService } from '../integrations/service.ts';
 import { requestTokens } from '../oauth/client.ts';
 import type { EndUser } from '../store/types.ts';
-import { resolveEndpoints, validateConnectionConfig } from '../templates/interpolate.ts';
+import { fillScope, resolveEndpoints, validateConnectionConfig } from '../templates/interpolate.ts';
 import type { AuthEventSink } from '../webhooks/events.ts';
 
 export interface ClientCredentialsRequest {
@@ -28,7 +28,7 @@ export async function connectClientCredentials(
   const { integration, template } = await deps.integrations.withTemplate(req.providerConfigKey, 'OAUTH2_CC');
   const config = validateConnectionConfig(template, req.connectionConfig);
   const client = req.client ?? { client_id: integration.client_id, client_secret: integration.client_secret };
-  const scopes = req.scopes ?? (integration.scopes.length > 0 ? integration.scopes : (template.default_scopes ?? []));
+  const scopes = (req.scopes ?? (integration.scopes.length > 0 ? integration.scopes : (template.default_scopes ?? []))).map((s) => fillScope(s, config));
   const tokens = await requestTokens({
     tokenUrl: resolveEndpoints(template, config).tokenUrl,
     client: { clientId: client.client_id, clientSecret: client.client_secret, authMethod: template.token_request_auth_method ?? 'basic' },

@@ -2,7 +2,7 @@ import type { Config } from '../config.ts';
 import type { IntegrationService } from '../integrations/service.ts';
 import { buildAuthorizationUrl, generateCodeVerifier, generateState } from '../oauth/client.ts';
 import type { ConnectSession, Store } from '../store/types.ts';
-import { resolveEndpoints } from '../templates/interpolate.ts';
+import { fillScope, resolveEndpoints } from '../templates/interpolate.ts';
 import { bracketParams, sha256 } from './state.ts';
 import { asUnknownConfigKey, connectTarget } from './target.ts';
 
@@ -53,7 +53,7 @@ export async function startFlow(req: ConnectRequest, deps: { config: Config; sto
     redirectUri: `${deps.config.serverUrl}/oauth/callback`,
     state,
     codeVerifier,
-    scopes: integration.scopes.length > 0 ? integration.scopes : (template.default_scopes ?? []),
+    scopes: (integration.scopes.length > 0 ? integration.scopes : (template.default_scopes ?? [])).map((s) => fillScope(s, connectionConfig)),
     scopeSeparator,
     params,
   });

@@ -75,6 +75,14 @@ export function callbackInputs(template: ProviderTemplate, query: URLSearchParam
   return values;
 }
 
+/**
+ * Fills `${connectionConfig.x}` in a scope (Dataverse's `https://${connectionConfig.orgHost}/user_impersonation`),
+ * unencoded: the scope is a query value, encoded once when the URL is built. The inputs were validated.
+ */
+export function fillScope(scope: string, config: ConnectionConfig): string {
+  return scope.replace(PLACEHOLDER, (_, key: string) => config[key] ?? '');
+}
+
 /** Fills `${connectionConfig.x}` (URL-encoded) and checks the result is still an allowed provider URL. */
 export function fillUrl(template: string, config: ConnectionConfig, extra: (s: string) => string = (s) => s): string {
   const filled = extra(template.replace(PLACEHOLDER, (_, key: string) => encodeURIComponent(config[key] ?? '')));

@@ -108,11 +108,12 @@ export function validateTemplate(name: string, data: unknown): ProviderTemplate 
     if (!isAllowedProviderUrl(exampleUrl(url))) fail(field, 'must be an https URL (http only for loopback hosts)');
   }
   // Inputs filled from the callback are known only after the authorization step.
-  const beforeCallback = [str('authorization_url', false) ?? '', ...Object.values(authorizationParams ?? {})];
+  const scopes = strList('default_scopes') ?? [];
+  const beforeCallback = [str('authorization_url', false) ?? '', ...Object.values(authorizationParams ?? {}), ...scopes];
   for (const key of beforeCallback.flatMap((t) => [...t.matchAll(CONFIG_PLACEHOLDER)].map((m) => m[1]!))) {
     if (inputs[key]?.callback_param !== undefined) fail('authorization_url', `cannot use "${key}": it comes from the callback`);
   }
-  const texts = [...urls.filter(([f]) => f !== 'proxy.base_url').map(([, u]) => u), ...Object.values(authorizationParams ?? {}), ...Object.values(((verification as { headers?: Record<string, string> })?.headers) ?? {}), ...Object.values(post?.headers ?? {})];
+  const texts = [...urls.filter(([f]) => f !== 'proxy.base_url').map(([, u]) => u), ...Object.values(authorizationParams ?? {}), ...scopes, ...Object.values(((verification as { headers?: Record<string, string> })?.headers) ?? {}), ...Object.values(post?.headers ?? {})];
   for (const key of texts.flatMap((t) => [...t.matchAll(CONFIG_PLACEHOLDER)].map((m) => m[1]!))) {
     if (!Object.hasOwn(inputs, key)) fail('connection_config', `must declare "${key}" (used as \${connectionConfig.${key}})`);
   }
