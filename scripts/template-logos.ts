@@ -19,6 +19,7 @@ const NOT_THE_BRAND = new Set<string>([
   'fathom', // Simple Icons' "Fathom" is not Fathom Analytics
   'lucid', // nor is its "Lucid" Lucid Software
   'outline', 'outline-api-key', 'outline-self-hosted', // nor its "Outline" the Outline wiki
+  'kit', 'kit-oauth', // nor its "Kit" (kit.co) Kit, formerly ConvertKit (kit.com)
 ]);
 
 const norm = (s: string) => s.toLowerCase().replace(/&/g, 'and').replace(/[^a-z0-9]/g, '');
