@@ -287,6 +287,12 @@ describe('providers', () => {
     expect(JSON.parse((await cli(['providers', 'get', 'github', '--json'])).stdout).data.name).toBe('github');
     expect((await cli(['providers', 'get', 'no-such-template'])).code).toBe(1);
   });
+
+  it('shows an input that is a choice by its values, one with a pattern by its pattern', async () => {
+    const shown = (await cli(['providers', 'get', 'intercom'])).stdout;
+    expect(shown).toContain('apiHost (Intercom API host, one of api.intercom.io, api.eu.intercom.io, api.au.intercom.io)');
+    expect((await cli(['providers', 'get', 'zendesk'])).stdout).toContain('subdomain (Zendesk subdomain, /^[a-z0-9][a-z0-9-]{0,62}$/)');
+  });
 });
 
 describe('keys generate', () => {

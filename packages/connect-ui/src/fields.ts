@@ -11,6 +11,8 @@ export interface FormField {
   readonly pattern?: string;
   readonly example?: string;
   readonly secret: boolean;
+  /** An input the end user may leave empty. */
+  readonly optional?: boolean;
   /** The server's limits: 4096 characters for a credential, 255 for a connection config value. */
   readonly maxLength: number;
 }
@@ -18,7 +20,19 @@ export interface FormField {
 /** Connection config inputs first (they say where: the subdomain), then the credentials. */
 export function formFields(integration: Integration): FormField[] {
   const params = Object.entries(integration.connection_config ?? {}).map(
-    ([name, f]): FormField => ({ id: `params.${name}`, name, kind: 'param', title: f.title, description: f.description, pattern: f.pattern, example: f.example, secret: false, maxLength: 255 }),
+    ([name, f]): FormField => ({
+      id: `params.${name}`,
+      name,
+      kind: 'param',
+      title: f.title,
+      description: f.description,
+      // A choice is checked as an alternation of its escaped values, as the server checks the list.
+      pattern: f.pattern ?? (f.enum ? f.enum.map((v) => v.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).join('|') : undefined),
+      example: f.example ?? f.enum?.[0],
+      secret: false,
+      ...(f.optional && { optional: true }),
+      maxLength: 255,
+    }),
   );
   const credentials =
     integration.auth_mode === 'API_KEY' || integration.auth_mode === 'BASIC'
@@ -45,7 +59,7 @@ export const cleanValue = (field: FormField, value: string): string => (field.na
 /** The same checks as the server (required, length, no control character, whole-value pattern); null when valid. */
 export function validate(field: FormField, raw: string): string | null {
   const value = cleanValue(field, raw);
-  if (value === '') return `${field.title} is required.`;
+  if (value === '') return field.optional ? null : `${field.title} is required.`;
   if (value.length > field.maxLength) return `${field.title} is too long (at most ${field.maxLength} characters).`;
   if (/[\u0000-\u001f\u007f]/.test(value)) return `${field.title} contains characters that are not allowed.`;
   if (field.pattern !== undefined && !matches(field.pattern, value)) {

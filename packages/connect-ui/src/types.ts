@@ -31,8 +31,14 @@ export interface CredentialField {
 export interface ConfigInput {
   readonly title: string;
   readonly description?: string;
-  readonly pattern: string;
+  /** Absent when the input is a choice (`enum`). */
+  readonly pattern?: string;
+  readonly enum?: readonly string[];
   readonly example?: string;
+  /** May be left empty (the template's default is used). */
+  readonly optional?: boolean;
+  readonly prefix?: string;
+  readonly suffix?: string;
 }
 
 export interface Connected {

@@ -195,8 +195,13 @@ export type UpdateIntegrationBody = {
 export type ConnectionConfigField = {
   title: string;
   description?: string;
-  pattern: string;
+  /** Absent when the input is a choice (`enum`). */
+  pattern?: string;
+  enum?: string[];
   example?: string;
+  optional?: boolean;
+  default_value?: string;
+  [key: string]: unknown;
 };
 
 /** A provider template. Only the common fields are typed; the rest passes through. */

@@ -18,6 +18,7 @@ import { connectUiRoutes } from './routes/connect-ui.ts';
 import { oauthRoutes } from './routes/oauth.ts';
 import { proxyRoutes } from './routes/proxy.ts';
 import { ProxyService, type ProxyTiming } from './proxy/forward.ts';
+import { templateLogoRoutes } from './routes/template-logos.ts';
 import { ConnectSessionService } from './sessions/service.ts';
 import { openStore } from './store/open.ts';
 import type { Store } from './store/types.ts';
@@ -125,6 +126,7 @@ export async function createKeyway(config: Config, log: Logger = createLogger(),
   });
   // No body parser: the proxy streams bodies as they come.
   app.use(proxyRoutes({ proxy, guard: requireSecretKey(config.secretKey, config.publicKey, dashboardSessions), log }));
+  app.use(templateLogoRoutes({ templates }));
   app.use(dashboardRoutes({ config, sessions: dashboardSessions }));
   app.use(connectUiRoutes({ config, integrations, sessions }));
   const limits = new FlowRateLimits({ perAddress: config.flowStartsPerMinutePerAddress, perKey: config.flowStartsPerMinutePerKey, ...(overrides.now && { now: overrides.now }) });

@@ -3,6 +3,8 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { renderReadme } from '../../../scripts/templates-readme.ts';
 import { BUILT_IN_TEMPLATES_DIR, TemplateCatalog } from '../src/templates/catalog.ts';
+import { lintTemplate } from '../src/templates/lint.ts';
+import { validateTemplate } from '../src/templates/validate.ts';
 
 /** A lint over the whole catalogue: what the loader checks, plus what only a catalogue-wide look can see. */
 const files = (await readdir(BUILT_IN_TEMPLATES_DIR)).filter((f) => f.endsWith('.json')).sort();
@@ -63,6 +65,26 @@ describe('the template catalogue', () => {
       expect(input.example, `${file}: connection_config.${key} needs an example`).toEqual(expect.any(String));
     }
     expect(new URL(t.docs).protocol).toBe('https:');
+    expect(lintTemplate(validateTemplate(file.slice(0, -5), JSON.parse(text)))).toEqual([]);
+  });
+
+  it('is large enough to switch to: >= 500 templates, >= 260 OAUTH2', async () => {
+    const { catalog } = await TemplateCatalog.load([BUILT_IN_TEMPLATES_DIR]);
+    expect(catalog.list().length).toBeGreaterThanOrEqual(500);
+    expect(catalog.list().filter((t) => t.auth_mode === 'OAUTH2').length).toBeGreaterThanOrEqual(260);
+  });
+
+  it('the lint rejects a template without docs, a verified date, its auth method or a proxy base URL', () => {
+    const base = { display_name: 'X', categories: ['other'], docs: 'https://x.example.com/docs', auth_mode: 'OAUTH2', authorization_url: 'https://x.example.com/a', token_url: 'https://x.example.com/t' };
+    expect(lintTemplate(validateTemplate('x', base))).toEqual([
+      '`verified: { source, date }` is missing',
+      '`token_request_auth_method` must be stated (basic or body)',
+      '`proxy.base_url` is missing',
+    ]);
+    const full = { ...base, token_request_auth_method: 'body', verified: { source: 'https://x.example.com/docs', date: '2026-11-30' }, proxy: { base_url: 'https://api.x.example.com' } };
+    expect(lintTemplate(validateTemplate('x', full))).toEqual([]);
+    expect(() => validateTemplate('x', { ...full, verified: { source: 'https://x.example.com', date: '30/11/2026' } })).toThrow(/verified.date/);
+    expect(() => validateTemplate('x', { ...full, docs: undefined })).toThrow(/docs/);
   });
 
   it('has a README table that matches the files (npx tsx scripts/templates-readme.ts regenerates it)', async () => {

@@ -22,7 +22,7 @@ describe('proxy in a template', () => {
     ['an unknown field', { base_url: 'https://api.example.com', paginate: {} }, 'proxy.paginate` is not a proxy field'],
     ['a hop-by-hop header', { base_url: 'https://api.example.com', headers: { Connection: 'close' } }, 'proxy.headers.Connection` is not a header'],
     ['a line break in a value', { base_url: 'https://api.example.com', headers: { 'x-a': 'a\r\nb: c' } }, 'proxy.headers` must map names to strings'],
-    ['an undeclared input', { base_url: 'https://${connectionConfig.host}/api' }, 'must declare "host"'],
+    ['an undeclared input', { base_url: 'https://${connectionConfig.host}/api' }, 'uses ${connectionConfig.host}, which no input, post-connection request or token response provides'],
     ['an undeclared credential', { base_url: 'https://api.example.com', query: { k: '${credentials.secret}' } }, 'must declare "secret"'],
     ['a retry rule that is not a list', { base_url: 'https://api.example.com', retry: { at: 'x-reset' } }, 'proxy.retry.at` must be a list'],
   ])('refuses %s', (_name, proxy, message) => {

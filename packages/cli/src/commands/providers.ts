@@ -34,7 +34,7 @@ const get: CommandSpec = {
       ctx.out.data({ data });
       return 0;
     }
-    const inputs = Object.entries(data.connection_config ?? {}).map(([field, spec]) => `${field} (${spec.title}, /${spec.pattern}/)`);
+    const inputs = Object.entries(data.connection_config ?? {}).map(([field, spec]) => `${field} (${spec.title}, ${spec.pattern !== undefined ? `/${spec.pattern}/` : `one of ${(spec.enum ?? []).join(', ')}`})`);
     ctx.out.fields([
       ['Name', data.name],
       ['Display name', data.display_name],

@@ -48,7 +48,8 @@ export function IntegrationList({ integrations, query, onQuery, onSelect }: Inte
               <li key={i.unique_key}>
                 <button type="button" class="kw-item" onClick={() => onSelect(i)}>
                   <span class="kw-logo" aria-hidden="true">
-                    {initial(i.display_name)}
+                    {/* Served by the Keyway server for every template (a brand icon or a monogram). */}
+                    <img src={`/images/template-logos/${encodeURIComponent(i.provider)}.svg`} alt="" width={28} height={28} loading="lazy" />
                   </span>
                   <span class="kw-item-text">
                     <span class="kw-item-name">{i.display_name}</span>
@@ -67,4 +68,3 @@ export function IntegrationList({ integrations, query, onQuery, onSelect }: Inte
   );
 }
 
-const initial = (name: string) => (name.trim().charAt(0) || '?').toUpperCase();

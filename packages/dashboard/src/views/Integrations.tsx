@@ -1,3 +1,4 @@
+import { TemplateLogo } from '../components/TemplateLogo.tsx';
 import { useApp, useLoad } from '../context.ts';
 import { DateTime, Empty, ErrorBox, Link, Loading, PageHeading } from '../components/ui.tsx';
 import { authModeLabel, plural } from '../format.ts';
@@ -55,7 +56,10 @@ export function IntegrationsView() {
                     <td data-label="Config key" class="mono">
                       {i.unique_key}
                     </td>
-                    <td data-label="Provider">{provider?.display_name ?? i.provider}</td>
+                    <td data-label="Provider">
+                      <TemplateLogo name={i.provider} />
+                      {provider?.display_name ?? i.provider}
+                    </td>
                     <td data-label="Auth">{provider ? authModeLabel(provider.auth_mode) : '—'}</td>
                     <td data-label="Created">
                       <DateTime iso={i.created_at} />

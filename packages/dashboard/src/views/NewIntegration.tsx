@@ -1,3 +1,4 @@
+import { TemplateLogo } from '../components/TemplateLogo.tsx';
 import type { ComponentChildren } from 'preact';
 import { useEffect, useMemo, useRef, useState } from 'preact/hooks';
 import { ApiError, splitScopes } from '../api.ts';
@@ -70,7 +71,10 @@ function Catalogue({
         item: (
           <li key={t.name}>
             <Link class="template" href={paths.newIntegration(t.name)} data-testid={`template-${t.name}`}>
-              <span class="template-name">{t.display_name}</span>
+              <span class="template-name">
+                <TemplateLogo name={t.name} />
+                {t.display_name}
+              </span>
               <span class="template-meta">
                 <span class="mono">{t.name}</span> · {authModeLabel(t.auth_mode)}
               </span>

@@ -3,10 +3,14 @@ import { isRecord } from '../primitives.ts';
 
 const FORBIDDEN_KEYS = new Set(['__proto__', 'constructor', 'prototype']);
 
-/** Reads a dot-path (`team.id`) through own properties only. */
+/** Reads a dot-path (`team.id`; `0.id` for a list's first element) through own properties only. */
 export function readPath(source: unknown, path: string): unknown {
   let value: unknown = source;
   for (const part of path.split('.')) {
+    if (Array.isArray(value) && /^\d+$/.test(part)) {
+      value = value[Number(part)];
+      continue;
+    }
     if (!isRecord(value) || !Object.hasOwn(value, part)) return undefined;
     value = value[part];
   }

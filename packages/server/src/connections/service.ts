@@ -7,6 +7,7 @@ import type { Logger } from '../log.ts';
 import { ProviderCallError, requestTokens, type OAuth2Tokens } from '../oauth/client.ts';
 import { hasToken, type Connection, type ConnectionFilter, type Credentials, type EndUser, type RefreshFailure, type Store, type TokenCredentials, type UpsertResult } from '../store/types.ts';
 import { resolveEndpoints } from '../templates/interpolate.ts';
+import type { OAuth2ClientCredentialsTemplate, OAuth2Template } from '../templates/schema.ts';
 import { clientCredentialsFrom, credentialsFrom, expiresWithin, refreshDue } from './credentials.ts';
 import { checkMetadataSize, mergeMetadata } from './metadata.ts';
 import { EXHAUSTED_AFTER_DAYS } from '../store/status.ts';
@@ -184,6 +185,7 @@ export class ConnectionService {
                 tokenUrl: endpoints.refreshUrl,
                 client: { clientId: integration.client_id, clientSecret: integration.client_secret, authMethod: template.token_request_auth_method ?? 'basic' },
                 grant: { grant_type: 'refresh_token', refresh_token: creds.refresh_token! },
+                ...refreshParams(template),
                 timeoutMs: this.options.providerTimeoutMs,
                 fetch: this.options.outbound,
               }
@@ -192,6 +194,7 @@ export class ConnectionService {
                 client: { clientId: creds.client_id, clientSecret: creds.client_secret, authMethod: template.token_request_auth_method ?? 'basic' },
                 grant: { grant_type: 'client_credentials', scope: creds.scopes.join(template.scope_separator ?? ' ') || null },
                 ...(template.token_params && { extraParams: template.token_params }),
+                ...(template.body_format && { bodyFormat: template.body_format }),
                 timeoutMs: this.options.providerTimeoutMs,
                 fetch: this.options.outbound,
               },
@@ -299,4 +302,10 @@ const sameToken = (c: Connection, accessToken: string) => hasToken(c.credentials
 
 function failureDetails(f: RefreshFailure): Record<string, string> {
   return { provider_error: f.code, ...(f.description !== undefined && { provider_error_description: f.description }), retry_after: f.backoff_until };
+}
+
+/** A refresh sends the template's `refresh_params`, or else its `token_params` (Nango's fallback), in its body format. */
+function refreshParams(template: OAuth2Template | OAuth2ClientCredentialsTemplate): { extraParams?: Readonly<Record<string, string>>; bodyFormat?: 'form' | 'json' } {
+  const params = (template.auth_mode === 'OAUTH2' ? template.refresh_params : undefined) ?? template.token_params;
+  return { ...(params && { extraParams: params }), ...(template.body_format && { bodyFormat: template.body_format }) };
 }

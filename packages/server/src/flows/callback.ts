@@ -8,7 +8,8 @@ import { assertSecretHosts } from '../integrations/host-policy.ts';
 import type { IntegrationService } from '../integrations/service.ts';
 import { requestTokens } from '../oauth/client.ts';
 import type { Store, UpsertResult } from '../store/types.ts';
-import { resolveEndpoints } from '../templates/interpolate.ts';
+import { callbackInputs, resolveEndpoints } from '../templates/interpolate.ts';
+import { postConnection } from './post-connection.ts';
 import type { AuthEventSink } from '../webhooks/events.ts';
 import { safeEqual, sha256 } from '../primitives.ts';
 
@@ -103,11 +104,14 @@ async function runCallback(req: CallbackRequest, deps: CallbackDeps): Promise<Fl
 
     assertSecretHosts(integration, template, flow.connection_config); // the integration may have changed since the start
     const redirectUri = `${deps.config.serverUrl}/oauth/callback`;
+    // Inputs the provider names in the callback (its data centre) take part in the token URL.
+    const config = { ...flow.connection_config, ...callbackInputs(template, req.query) };
     const tokens = await requestTokens({
-      tokenUrl: resolveEndpoints(template, flow.connection_config).tokenUrl,
+      tokenUrl: resolveEndpoints(template, config).tokenUrl,
       client: { clientId: integration.client_id, clientSecret: integration.client_secret, authMethod: template.token_request_auth_method ?? 'basic' },
       grant: { grant_type: 'authorization_code', code, redirect_uri: redirectUri, code_verifier: flow.code_verifier },
       ...(template.token_params && { extraParams: template.token_params }),
+      ...(template.body_format && { bodyFormat: template.body_format }),
       timeoutMs: deps.config.providerTimeoutMs,
       fetch: deps.outbound,
     });
@@ -116,12 +120,16 @@ async function runCallback(req: CallbackRequest, deps: CallbackDeps): Promise<Fl
       const v = req.query.get(name);
       if (v !== null) callbackValues[name] = v;
     }
+    const credentials = credentialsFrom(tokens, { defaultExpiresIn: template.default_expires_in, tokenPath: template.token_path });
+    const discovered = template.post_connection
+      ? await postConnection(template.post_connection, config, credentials.access_token, { providerTimeoutMs: deps.config.providerTimeoutMs, outbound: deps.outbound })
+      : {};
     const { result } = await deps.connections.upsert({
       providerConfigKey: pair.providerConfigKey,
       connectionId: pair.connectionId,
       provider: template.name,
-      credentials: credentialsFrom(tokens, { defaultExpiresIn: template.default_expires_in, tokenPath: template.token_path }),
-      connectionConfig: { ...flow.connection_config, ...pickPaths(tokens.data, template.token_response_metadata), ...callbackValues },
+      credentials,
+      connectionConfig: { ...config, ...pickPaths(tokens.data, template.token_response_metadata), ...callbackValues, ...discovered },
       endUser: flow.end_user,
       // Checked again here: a connection made meanwhile (another flow for the same id) is not replaced either.
       createOnly: flow.may_replace !== true,

@@ -6,7 +6,7 @@ import { assertSecretHosts, withFixedInputs } from '../integrations/host-policy.
 import type { IntegrationService } from '../integrations/service.ts';
 import { requestTokens } from '../oauth/client.ts';
 import type { EndUser } from '../store/types.ts';
-import { resolveEndpoints, validateConnectionConfig } from '../templates/interpolate.ts';
+import { fillScope, resolveEndpoints, validateConnectionConfig } from '../templates/interpolate.ts';
 import type { AuthEventSink } from '../webhooks/events.ts';
 
 export interface ClientCredentialsRequest {
@@ -31,12 +31,13 @@ export async function connectClientCredentials(
   const config = validateConnectionConfig(template, withFixedInputs(integration, req.connectionConfig));
   if (!req.client) assertSecretHosts(integration, template, config);
   const client = req.client ?? { client_id: integration.client_id, client_secret: integration.client_secret };
-  const scopes = req.scopes ?? (integration.scopes.length > 0 ? integration.scopes : (template.default_scopes ?? []));
+  const scopes = (req.scopes ?? (integration.scopes.length > 0 ? integration.scopes : (template.default_scopes ?? []))).map((s) => fillScope(s, config));
   const tokens = await requestTokens({
     tokenUrl: resolveEndpoints(template, config).tokenUrl,
     client: { clientId: client.client_id, clientSecret: client.client_secret, authMethod: template.token_request_auth_method ?? 'basic' },
     grant: { grant_type: 'client_credentials', scope: scopes.join(template.scope_separator ?? ' ') || null },
     ...(template.token_params && { extraParams: template.token_params }),
+    ...(template.body_format && { bodyFormat: template.body_format }),
     timeoutMs: deps.providerTimeoutMs,
     fetch: deps.outbound,
   });

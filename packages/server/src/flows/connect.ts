@@ -3,7 +3,7 @@ import { assertSecretHosts } from '../integrations/host-policy.ts';
 import type { IntegrationService } from '../integrations/service.ts';
 import { buildAuthorizationUrl, generateCodeVerifier, generateState } from '../oauth/client.ts';
 import type { ConnectSession, Store } from '../store/types.ts';
-import { resolveEndpoints } from '../templates/interpolate.ts';
+import { fillScope, resolveEndpoints } from '../templates/interpolate.ts';
 import { sha256 } from '../primitives.ts';
 import { bracketParams } from './state.ts';
 import { asUnknownConfigKey, connectTarget, refuseReplacement } from './target.ts';
@@ -60,7 +60,7 @@ export async function startFlow(req: ConnectRequest, deps: { config: Config; sto
     redirectUri: `${deps.config.serverUrl}/oauth/callback`,
     state,
     codeVerifier,
-    scopes: integration.scopes.length > 0 ? integration.scopes : (template.default_scopes ?? []),
+    scopes: (integration.scopes.length > 0 ? integration.scopes : (template.default_scopes ?? [])).map((s) => fillScope(s, connectionConfig)),
     scopeSeparator,
     params,
   });

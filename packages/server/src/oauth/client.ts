@@ -66,6 +66,8 @@ export interface TokenRequest {
   readonly client: ClientCredentials;
   readonly grant: TokenGrant;
   readonly extraParams?: Readonly<Record<string, string>>;
+  /** `form` (default, RFC 6749) or `json`, for providers that only read JSON bodies. */
+  readonly bodyFormat?: 'form' | 'json';
   readonly timeoutMs: number;
   /** The guarded HTTP client (http/outbound.ts): never the global fetch. */
   readonly fetch: OutboundFetch;
@@ -103,8 +105,9 @@ export async function requestTokens(req: TokenRequest): Promise<OAuth2Tokens> {
   const body = new URLSearchParams();
   for (const [k, v] of Object.entries(req.extraParams ?? {})) body.set(k, v);
   for (const [k, v] of Object.entries(req.grant)) if (v !== null && v !== '') body.set(k, v);
+  const json = req.bodyFormat === 'json';
   const headers: Record<string, string> = {
-    'Content-Type': 'application/x-www-form-urlencoded',
+    'Content-Type': json ? 'application/json' : 'application/x-www-form-urlencoded',
     Accept: 'application/json',
     'User-Agent': 'keyway',
   };
@@ -118,7 +121,7 @@ export async function requestTokens(req: TokenRequest): Promise<OAuth2Tokens> {
     const response = await req.fetch(req.tokenUrl, {
       method: 'POST',
       headers,
-      body,
+      body: json ? JSON.stringify(Object.fromEntries(body)) : body,
       redirect: 'error',
       signal: AbortSignal.timeout(req.timeoutMs),
     });

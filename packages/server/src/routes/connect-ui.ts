@@ -38,7 +38,10 @@ export function connectUiRoutes(deps: { config: Config; integrations: Integratio
         docs: template.docs,
         // What the end user must type: credentials (API key, Basic) and the inputs nobody fixed.
         ...('credentials' in template && { credentials: publicFields(template) }),
-        connection_config: Object.fromEntries(Object.entries(template.connection_config ?? {}).filter(([k]) => !Object.hasOwn(fixed, k))),
+        // Inputs from the provider's callback and hidden ones are never typed by the end user.
+        connection_config: Object.fromEntries(
+          Object.entries(template.connection_config ?? {}).filter(([k, input]) => !Object.hasOwn(fixed, k) && input.callback_param === undefined && !input.hidden),
+        ),
       });
     }
     res.json({ data: { end_user: session.end_user, expires_at: new Date(session.expires_at).toISOString(), integrations } });

@@ -2,6 +2,7 @@ import { KeywayError } from '../errors.ts';
 import type { OAuth2ClientCredentialsTemplate, OAuth2Template, ProviderTemplate } from './schema.ts';
 import { isIP } from 'node:net';
 import { isAllowedProviderUrl, isLoopbackHost } from './urls.ts';
+import { inputProblem } from './validate.ts';
 
 export type ConnectionConfig = Readonly<Record<string, string>>;
 
@@ -16,26 +17,29 @@ export interface ProviderEndpoints {
 const PLACEHOLDER = /\$\{connectionConfig\.([A-Za-z0-9_]+)\}/g;
 
 /**
- * Checks the user's connection config against the template's declared inputs: every input
- * present and matching its whole pattern, nothing undeclared. A bad value is a 400 here, never a
- * request to a half-built URL.
+ * Checks the user's connection config against the template's declared inputs: every required
+ * input present (an optional one takes its `default_value`), each value fitting its enum,
+ * pattern and format, nothing undeclared. Inputs the provider names in its callback are not the
+ * user's to give. A bad value is a 400 here, never a request to a half-built URL.
  */
 export function validateConnectionConfig(template: ProviderTemplate, given: Readonly<Record<string, string>>): ConnectionConfig {
   const inputs = template.connection_config ?? {};
   const config: Record<string, string> = Object.create(null);
   for (const key of Object.keys(given)) {
-    if (!Object.hasOwn(inputs, key)) {
+    if (!Object.hasOwn(inputs, key) || inputs[key]!.callback_param !== undefined) {
       throw new KeywayError('invalid_connection_config', `"${key}" is not a connection config input of ${template.name}`);
     }
   }
   for (const [key, input] of Object.entries(inputs)) {
-    const value = Object.hasOwn(given, key) ? given[key] : undefined;
-    if (value === undefined || value === '') {
+    if (input.callback_param !== undefined) continue;
+    const givenValue = Object.hasOwn(given, key) ? given[key] : undefined;
+    const value = givenValue === undefined || givenValue === '' ? input.default_value : givenValue;
+    if (value === undefined) {
+      if (input.optional) continue;
       throw new KeywayError('invalid_connection_config', `Missing connection config "${key}" (${input.title})`);
     }
-    if (value.length > 255 || !new RegExp(`^(?:${input.pattern})$`, 'u').test(value)) {
-      throw new KeywayError('invalid_connection_config', `Connection config "${key}" does not match ${input.pattern}`);
-    }
+    const problem = inputProblem(input, value);
+    if (problem !== null) throw new KeywayError('invalid_connection_config', `Connection config "${key}" ${problem}`);
     config[key] = value;
   }
   return config;
@@ -59,6 +63,44 @@ function fillPlaceholders(template: string, config: ConnectionConfig): string {
   return fill(authority, true) + fill(template.slice(authority.length), false);
 }
 
+/**
+ * The inputs a template takes from the provider's callback query (a data-centre host), checked
+ * like user inputs. A value that does not fit is the provider's fault: `authorization_err`.
+ * With `format: hostname`, an https origin (`https://accounts.zoho.eu`) gives its host.
+ */
+export function callbackInputs(template: ProviderTemplate, query: URLSearchParams): Record<string, string> {
+  const values: Record<string, string> = {};
+  for (const [key, input] of Object.entries(template.connection_config ?? {})) {
+    if (input.callback_param === undefined) continue;
+    let value = query.get(input.callback_param);
+    if (value === null || value === '') {
+      if (input.default_value !== undefined) value = input.default_value;
+      else if (input.optional) continue;
+      else throw new KeywayError('authorization_err', `The provider's callback has no "${input.callback_param}"`);
+    }
+    if (input.format === 'hostname' && /^https:\/\//i.test(value)) {
+      try {
+        const url = new URL(value);
+        if (url.pathname === '/' && !url.search && !url.username && !url.port) value = url.hostname;
+      } catch {
+        // left as is: the check below refuses it
+      }
+    }
+    const problem = inputProblem(input, value);
+    if (problem !== null) throw new KeywayError('authorization_err', `The provider's callback "${input.callback_param}" ${problem}`);
+    values[key] = value;
+  }
+  return values;
+}
+
+/**
+ * Fills `${connectionConfig.x}` in a scope (Dataverse's `https://${connectionConfig.orgHost}/user_impersonation`),
+ * unencoded: the scope is a query value, encoded once when the URL is built. The inputs were validated.
+ */
+export function fillScope(scope: string, config: ConnectionConfig): string {
+  return scope.replace(PLACEHOLDER, (_, key: string) => config[key] ?? '');
+}
+
 /** Fills `${connectionConfig.x}` (URL-encoded) and checks the result is still an allowed provider URL. */
 export function fillUrl(template: string, config: ConnectionConfig, extra: (s: string) => string = (s) => s): string {
   const filled = extra(fillPlaceholders(template, config));
@@ -75,7 +117,13 @@ export function fillUrl(template: string, config: ConnectionConfig, extra: (s: s
   return filled;
 }
 
-export function resolveEndpoints(template: OAuth2Template | OAuth2ClientCredentialsTemplate, config: ConnectionConfig): ProviderEndpoints {
+export function resolveEndpoints(template: OAuth2Template | OAuth2ClientCredentialsTemplate, stored: ConnectionConfig): ProviderEndpoints {
+  // An input added to a template later, with a default, must not break connections made before it
+  // (a refresh reads the stored config): its default stands in.
+  const config: Record<string, string> = { ...stored };
+  for (const [key, input] of Object.entries(template.connection_config ?? {})) {
+    if (config[key] === undefined && input.default_value !== undefined) config[key] = input.default_value;
+  }
   const fill = (s: string): string => s.replace(PLACEHOLDER, (_, key: string) => encodeURIComponent(config[key] ?? ''));
   const isCode = template.auth_mode === 'OAUTH2';
   const authorizationParams: Record<string, string> = {};

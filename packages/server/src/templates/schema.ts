@@ -16,8 +16,17 @@ interface TemplateBase {
   readonly docs: string;
   /** Inputs the end user gives (a subdomain, a region), each validated by its pattern. */
   readonly connection_config?: Readonly<Record<string, ConnectionConfigInput>>;
+  /** Where and when the template's facts were last checked against the provider's documentation. */
+  readonly verified?: Verified;
   /** How `/proxy/*` reaches the provider's API (Nango's `proxy`). */
   readonly proxy?: ProxySettings;
+}
+
+export interface Verified {
+  /** The provider documentation page the facts were checked against (https). */
+  readonly source: string;
+  /** The day they were checked, `YYYY-MM-DD`. */
+  readonly date: string;
 }
 
 /**
@@ -42,16 +51,34 @@ export interface ProxyRetry {
   readonly after?: readonly string[];
 }
 
+/**
+ * One request made right after the token exchange, with the new access token (`Authorization:
+ * Bearer` unless `headers` say otherwise; `${accessToken}` may appear in a header value). Each
+ * entry of `connection_config` names a dot-path of the JSON answer (`0.id` for the first
+ * element of a list) whose value is stored in the connection's config under that name.
+ */
+export interface PostConnectionRequest {
+  readonly method?: 'GET' | 'POST';
+  readonly url: string;
+  readonly headers?: Readonly<Record<string, string>>;
+  readonly connection_config: Readonly<Record<string, string>>;
+}
+
 /** What the token endpoint of OAuth templates shares. URLs may contain `${connectionConfig.<input>}`. */
 interface TokenEndpoint {
   readonly token_url: string;
   /** How scopes are joined; default `' '`. */
   readonly scope_separator?: string;
   readonly default_scopes?: readonly string[];
-  /** Extra body parameters of the token request. */
+  /** Extra body parameters of the token request (and of refreshes, unless `refresh_params` is set). */
   readonly token_params?: Readonly<Record<string, string>>;
-  /** How the client authenticates at the token endpoint; default `basic`. */
+  /**
+   * How the client authenticates at the token endpoint. Required by the lint in every built-in
+   * template (Nango defaults to `body`; a missing value here means `basic`, for user templates).
+   */
   readonly token_request_auth_method?: 'basic' | 'body';
+  /** The token request's body: `form` (default, RFC 6749) or `json` (a few providers require it). */
+  readonly body_format?: 'form' | 'json';
   /** Dot-paths kept from the token response into connection_config (`team.id`). */
   readonly token_response_metadata?: readonly string[];
   /** Refresh this many seconds before expiry (default 300). */
@@ -76,6 +103,10 @@ export interface OAuth2Template extends TemplateBase, TokenEndpoint {
   readonly redirect_uri_metadata?: readonly string[];
   /** Dot-path of the object holding the tokens when not at the top (Slack user tokens: `authed_user`). */
   readonly token_path?: string;
+  /** Extra body parameters of refresh requests; when absent, `token_params` are sent (as Nango does). */
+  readonly refresh_params?: Readonly<Record<string, string>>;
+  /** One request after the token exchange whose answer fills connection_config (Atlassian's cloudId). */
+  readonly post_connection?: PostConnectionRequest;
 }
 
 /** OAuth 2.0 client credentials: created from the backend, re-minted before expiry. */
@@ -119,12 +150,36 @@ export interface BasicTemplate extends TemplateBase {
   readonly verification?: VerificationRequest;
 }
 
+/**
+ * An input of connection_config. Field names are Nango's. A value is checked against `enum`
+ * (when given) or `pattern` (one of them is required) and `format`.
+ */
 export interface ConnectionConfigInput {
   readonly title: string;
   readonly description?: string;
   /** A JavaScript regular expression the whole value must match (anchored by us). */
-  readonly pattern: string;
+  readonly pattern?: string;
+  /** The only values allowed (shown as a choice). */
+  readonly enum?: readonly string[];
   readonly example?: string;
+  /** May be left empty; `default_value` is used then, if there is one. */
+  readonly optional?: boolean;
+  readonly default_value?: string;
+  /** A shape checked in addition to the pattern: `hostname` (a public DNS name), `uuid`, `uri` (https). */
+  readonly format?: 'hostname' | 'uuid' | 'uri';
+  /** Shown before and after the field (`https://`, `.zendesk.com`); display only. */
+  readonly prefix?: string;
+  readonly suffix?: string;
+  /** The anchor of `docs` that explains where to find the value (`#step-1`). */
+  readonly doc_section?: string;
+  /** Not shown to the end user (set by the template's default or the integration). */
+  readonly hidden?: boolean;
+  /**
+   * Taken from this query parameter of the provider's callback, never from the end user (a data
+   * centre the provider names there): usable in the token URL, refresh URL and proxy base URL.
+   * With `format: hostname`, an https origin is accepted and its host kept.
+   */
+  readonly callback_param?: string;
 }
 
 export const CATEGORIES = [

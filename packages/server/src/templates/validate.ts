@@ -3,15 +3,17 @@ import { CATEGORIES, type ConnectionConfigInput, type ProviderTemplate } from '.
 import { isAllowedProviderUrl } from './urls.ts';
 
 const CONFIG_PLACEHOLDER = /\$\{connectionConfig\.([A-Za-z0-9_]+)\}/g;
+/** In proxy texts a placeholder may name a stored dot-path (`${connectionConfig.team.id}`). */
+const STORED_PLACEHOLDER = /\$\{connectionConfig\.([A-Za-z0-9_.-]+)\}/g;
 const CREDENTIAL_PLACEHOLDER = /\$\{credentials\.([A-Za-z0-9_]+)\}/g;
 const NAME = /^[a-z0-9][a-z0-9_.-]{0,63}$/;
 const FIELD_NAME = /^[A-Za-z][A-Za-z0-9_]{0,63}$/;
 
-const COMMON = ['display_name', 'categories', 'docs', 'auth_mode', 'connection_config', 'proxy'];
-const TOKEN_ENDPOINT = ['token_url', 'scope_separator', 'default_scopes', 'token_params', 'token_request_auth_method', 'token_response_metadata', 'token_expiration_buffer', 'default_expires_in'];
+const COMMON = ['display_name', 'categories', 'docs', 'auth_mode', 'connection_config', 'verified', 'proxy'];
+const TOKEN_ENDPOINT = ['token_url', 'scope_separator', 'default_scopes', 'token_params', 'token_request_auth_method', 'body_format', 'token_response_metadata', 'token_expiration_buffer', 'default_expires_in'];
 /** The fields each auth mode allows; anything else is a mistake worth a clear error. */
 const FIELDS: Record<ProviderTemplate['auth_mode'], ReadonlySet<string>> = {
-  OAUTH2: new Set([...COMMON, ...TOKEN_ENDPOINT, 'authorization_url', 'refresh_url', 'issuer', 'authorization_params', 'pkce', 'redirect_uri_metadata', 'token_path']),
+  OAUTH2: new Set([...COMMON, ...TOKEN_ENDPOINT, 'authorization_url', 'refresh_url', 'issuer', 'authorization_params', 'pkce', 'redirect_uri_metadata', 'token_path', 'refresh_params', 'post_connection']),
   OAUTH2_CC: new Set([...COMMON, ...TOKEN_ENDPOINT]),
   API_KEY: new Set([...COMMON, 'credentials', 'verification']),
   BASIC: new Set([...COMMON, 'credentials', 'verification']),
@@ -63,6 +65,8 @@ export function validateTemplate(name: string, data: unknown): ProviderTemplate 
   if (data.pkce !== undefined && typeof data.pkce !== 'boolean') fail('pkce', 'must be true or false');
   const method = data.token_request_auth_method;
   if (method !== undefined && method !== 'basic' && method !== 'body') fail('token_request_auth_method', 'must be "basic" or "body"');
+  if (data.body_format !== undefined && data.body_format !== 'form' && data.body_format !== 'json') fail('body_format', 'must be "form" or "json"');
+  verifiedField(data.verified, fail);
   for (const field of ['scope_separator', 'issuer', 'token_path']) str(field, false);
   for (const field of ['default_scopes', 'token_response_metadata', 'redirect_uri_metadata']) strList(field);
   for (const field of ['token_expiration_buffer', 'default_expires_in']) {
@@ -71,12 +75,13 @@ export function validateTemplate(name: string, data: unknown): ProviderTemplate 
   }
   if (typeof data.token_expiration_buffer === 'number' && data.token_expiration_buffer > 3600) fail('token_expiration_buffer', 'must be at most 3600 seconds');
   strMap('token_params');
+  strMap('refresh_params');
   const authorizationParams = strMap('authorization_params');
 
   const inputs = connectionConfigInputs(data.connection_config, fail);
   const credentialFields = credentials(mode as string, data.credentials, fail);
   const exampleUrl = (url: string) =>
-    url.replace(CONFIG_PLACEHOLDER, (_, k: string) => inputs[k]?.example ?? 'example').replace(CREDENTIAL_PLACEHOLDER, 'x');
+    url.replace(CONFIG_PLACEHOLDER, (_, k: string) => inputs[k]?.example ?? inputs[k]?.default_value ?? inputs[k]?.enum?.[0] ?? 'example').replace(CREDENTIAL_PLACEHOLDER, 'x');
   const urls: [string, string][] = [];
   for (const field of ['authorization_url', 'token_url', 'refresh_url'] as const) {
     const required = (field === 'authorization_url' && mode === 'OAUTH2') || (field === 'token_url' && (mode === 'OAUTH2' || mode === 'OAUTH2_CC'));
@@ -94,23 +99,35 @@ export function validateTemplate(name: string, data: unknown): ProviderTemplate 
     urls.push(['verification.url', v.url as string]);
   }
   const proxy = proxySettings(data.proxy, fail);
-  if (proxy) urls.push(['proxy.base_url', proxy.base_url]);
+  // A base URL may start with a whole origin the token response gave (Salesforce's instance_url):
+  // checked here as an https origin; the proxy's guarded client checks the stored value.
+  if (proxy) urls.push(['proxy.base_url', proxy.base_url.replace(/^\$\{connectionConfig\.([A-Za-z0-9_.]+)\}/, (m, k: string) => (Object.hasOwn(inputs, k) ? m : 'https://example.com'))]);
+  const post = postConnectionField(data.post_connection, fail);
+  if (post) urls.push(['post_connection.url', post.url]);
   // Each URL checked with every placeholder filled by an example: no input can smuggle a scheme or host.
   for (const [field, url] of urls) {
     if (!isAllowedProviderUrl(exampleUrl(url))) fail(field, 'must be an https URL (http only for loopback hosts)');
   }
-  const texts = [
-    ...urls.map(([, u]) => u),
-    ...Object.values(authorizationParams ?? {}),
-    ...Object.values(((verification as { headers?: Record<string, string> })?.headers) ?? {}),
-    ...Object.values(proxy?.headers ?? {}),
-    ...Object.values(proxy?.query ?? {}),
-  ];
+  // Inputs filled from the callback are known only after the authorization step.
+  const scopes = strList('default_scopes') ?? [];
+  const beforeCallback = [str('authorization_url', false) ?? '', ...Object.values(authorizationParams ?? {}), ...scopes];
+  for (const key of beforeCallback.flatMap((t) => [...t.matchAll(CONFIG_PLACEHOLDER)].map((m) => m[1]!))) {
+    if (inputs[key]?.callback_param !== undefined) fail('authorization_url', `cannot use "${key}": it comes from the callback`);
+  }
+  const texts = [...urls.filter(([f]) => f !== 'proxy.base_url').map(([, u]) => u), ...Object.values(authorizationParams ?? {}), ...scopes, ...Object.values(((verification as { headers?: Record<string, string> })?.headers) ?? {}), ...Object.values(post?.headers ?? {})];
   for (const key of texts.flatMap((t) => [...t.matchAll(CONFIG_PLACEHOLDER)].map((m) => m[1]!))) {
     if (!Object.hasOwn(inputs, key)) fail('connection_config', `must declare "${key}" (used as \${connectionConfig.${key}})`);
   }
-  for (const key of texts.flatMap((t) => [...t.matchAll(CREDENTIAL_PLACEHOLDER)].map((m) => m[1]!))) {
-    if (!credentialFields.has(key)) fail('credentials', `must declare "${key}" (used as \${credentials.${key}})`);
+  // The proxy runs after the connection exists: it may also use what the flow stored.
+  const stored = new Set([...Object.keys(inputs), ...Object.keys(post?.connection_config ?? {}), ...(strList('token_response_metadata') ?? []), ...(strList('redirect_uri_metadata') ?? [])]);
+  const proxyTexts = proxy ? [proxy.base_url, ...Object.values(proxy.headers ?? {}), ...Object.values(proxy.query ?? {})] : [];
+  for (const key of proxyTexts.flatMap((t) => [...t.matchAll(STORED_PLACEHOLDER)].map((m) => m[1]!))) {
+    if (!stored.has(key)) fail('proxy', `uses \${connectionConfig.${key}}, which no input, post-connection request or token response provides`);
+  }
+  for (const text of [...texts, ...proxyTexts]) {
+    for (const key of [...text.matchAll(CREDENTIAL_PLACEHOLDER)].map((m) => m[1]!)) {
+      if (!credentialFields.has(key)) fail('credentials', `must declare "${key}" (used as \${credentials.${key}})`);
+    }
   }
   return Object.freeze({ ...(data as object), name }) as ProviderTemplate;
 }
@@ -154,18 +171,72 @@ function connectionConfigInputs(value: unknown, fail: Fail): Record<string, Conn
     const at = `connection_config.${key}`;
     if (!FIELD_NAME.test(key)) fail(at, 'must be a plain name');
     if (!isRecord(input)) fail(at, 'must be an object');
-    const { title, pattern, description, example, ...rest } = input as Record<string, unknown>;
-    for (const k of Object.keys(rest)) fail(`${at}.${k}`, 'is not an input field');
+    const { title, pattern, description, example, optional, default_value, format, prefix, suffix, doc_section, hidden, callback_param, ...rest } = input as Record<string, unknown>;
+    const choices = (input as Record<string, unknown>).enum;
+    for (const k of Object.keys(rest)) if (k !== 'enum') fail(`${at}.${k}`, 'is not an input field');
     if (typeof title !== 'string') fail(`${at}.title`, 'is missing');
-    if (typeof pattern !== 'string') fail(`${at}.pattern`, 'is missing');
-    checkPattern(pattern as string, `${at}.pattern`, fail);
-    if (description !== undefined && typeof description !== 'string') fail(`${at}.description`, 'must be a string');
-    if (example !== undefined && (typeof example !== 'string' || !new RegExp(`^(?:${pattern as string})$`, 'u').test(example))) {
-      fail(`${at}.example`, 'must be a string matching the pattern');
+    if (choices !== undefined && (!Array.isArray(choices) || choices.length === 0 || !choices.every((c) => typeof c === 'string' && c.length > 0 && c.length <= 255))) {
+      fail(`${at}.enum`, 'must be a non-empty list of strings');
     }
-    inputs[key] = input as unknown as ConnectionConfigInput;
+    if (pattern === undefined && choices === undefined) fail(`${at}.pattern`, 'is missing (or give an enum)');
+    if (pattern !== undefined) checkPattern(pattern, `${at}.pattern`, fail);
+    for (const [k, v] of Object.entries({ description, prefix, suffix, doc_section, callback_param })) {
+      if (v !== undefined && typeof v !== 'string') fail(`${at}.${k}`, 'must be a string');
+    }
+    if (typeof doc_section === 'string' && !doc_section.startsWith('#')) fail(`${at}.doc_section`, 'must be an anchor (#...)');
+    for (const [k, v] of Object.entries({ optional, hidden })) if (v !== undefined && typeof v !== 'boolean') fail(`${at}.${k}`, 'must be true or false');
+    if (format !== undefined && !['hostname', 'uuid', 'uri'].includes(format as string)) fail(`${at}.format`, 'must be hostname, uuid or uri');
+    const candidate = input as unknown as ConnectionConfigInput;
+    for (const [k, v] of Object.entries({ example, default_value })) {
+      if (v !== undefined && (typeof v !== 'string' || inputProblem(candidate, v) !== null)) fail(`${at}.${k}`, 'must be a string the input accepts');
+    }
+    if (hidden === true && default_value === undefined && optional !== true) fail(`${at}.hidden`, 'needs a default_value (or optional) since nobody types it');
+    inputs[key] = candidate;
   }
   return inputs;
+}
+
+/** Why a value does not fit an input (enum, pattern, format), or null when it fits. */
+export function inputProblem(input: ConnectionConfigInput, value: string): string | null {
+  if (value.length > 255) return 'is longer than 255 characters';
+  if (input.enum !== undefined && !input.enum.includes(value)) return `must be one of ${input.enum.join(', ')}`;
+  if (input.pattern !== undefined && !new RegExp(`^(?:${input.pattern})$`, 'u').test(value)) return `does not match ${input.pattern}`;
+  if (input.format === 'hostname' && !HOSTNAME.test(value)) return 'must be a host name (example.com)';
+  if (input.format === 'uuid' && !UUID.test(value)) return 'must be a UUID';
+  if (input.format === 'uri' && !/^https:\/\/[^\s]+$/.test(value)) return 'must be an https URL';
+  return null;
+}
+
+const HOSTNAME = /^(?=.{1,253}$)(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z][a-z0-9-]{0,61}[a-z0-9]$/i;
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+const HEADER_NAME = /^[A-Za-z0-9!#$%&'*+.^_`|~-]{1,64}$/;
+
+function verifiedField(value: unknown, fail: Fail): void {
+  if (value === undefined) return;
+  if (!isRecord(value)) fail('verified', 'must be { source, date }');
+  const { source, date, ...rest } = value as Record<string, unknown>;
+  for (const k of Object.keys(rest)) fail(`verified.${k}`, 'is not a verified field');
+  if (typeof source !== 'string' || !/^https:\/\/[^\s]+$/.test(source)) fail('verified.source', 'must be an https URL');
+  if (typeof date !== 'string' || !/^\d{4}-\d{2}-\d{2}$/.test(date) || Number.isNaN(Date.parse(`${date}T00:00:00Z`))) fail('verified.date', 'must be a date YYYY-MM-DD');
+}
+
+function stringMap(value: unknown, at: string, fail: Fail, keys: RegExp = /^.+$/): Record<string, string> | undefined {
+  if (value === undefined) return undefined;
+  if (!isRecord(value) || !Object.entries(value).every(([k, v]) => typeof v === 'string' && keys.test(k))) fail(at, 'must map names to strings');
+  return value as Record<string, string>;
+}
+
+function postConnectionField(value: unknown, fail: Fail): { url: string; headers?: Record<string, string>; connection_config: Record<string, string> } | undefined {
+  if (value === undefined) return undefined;
+  if (!isRecord(value)) fail('post_connection', 'must be { url, method?, headers?, connection_config }');
+  const { url, method, headers, connection_config, ...rest } = value as Record<string, unknown>;
+  for (const k of Object.keys(rest)) fail(`post_connection.${k}`, 'is not a post_connection field');
+  if (typeof url !== 'string' || url.length === 0) fail('post_connection.url', 'is missing');
+  if (method !== undefined && method !== 'GET' && method !== 'POST') fail('post_connection.method', 'must be GET or POST');
+  const h = stringMap(headers, 'post_connection.headers', fail, HEADER_NAME);
+  const picks = stringMap(connection_config, 'post_connection.connection_config', fail, FIELD_NAME) ?? fail('post_connection.connection_config', 'is missing: name the values to keep');
+  if (Object.keys(picks).length === 0) fail('post_connection.connection_config', 'must name at least one value');
+  return { url: url as string, ...(h && { headers: h }), connection_config: picks };
 }
 
 function credentials(mode: string, value: unknown, fail: Fail): Set<string> {

@@ -1,0 +1,18 @@
+import type { ProviderTemplate } from './schema.ts';
+
+/**
+ * What a built-in template must have beyond what the loader accepts (a user's own template may
+ * omit these): the provider's docs, where and when its facts were checked, the client
+ * authentication method stated (Nango's default is the body, ours would be Basic: neither is
+ * assumed), and the API base URL the proxy calls.
+ */
+export function lintTemplate(t: ProviderTemplate): string[] {
+  const problems: string[] = [];
+  if (!t.docs) problems.push('`docs` is missing');
+  if (!t.verified) problems.push('`verified: { source, date }` is missing');
+  if ((t.auth_mode === 'OAUTH2' || t.auth_mode === 'OAUTH2_CC') && t.token_request_auth_method === undefined) {
+    problems.push('`token_request_auth_method` must be stated (basic or body)');
+  }
+  if (!t.proxy?.base_url) problems.push('`proxy.base_url` is missing');
+  return problems;
+}
