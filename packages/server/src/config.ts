@@ -1,70 +1,8 @@
-import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
-import { dirname, join, resolve } from 'node:path';
-import { parseEncryptionKeys } from './crypto/keyring.ts';
-import { BUILT_IN_TEMPLATES_DIR } from './templates/catalog.ts';
-import { generateWebhookSecret, webhookKey } from './webhooks/signature.ts';
+import { ConfigError, parseConfig, secretsPathOf, unsetSecrets, type Config, type SecretName } from './config/environment.ts';
+import { SecretsFile } from './config/secrets-file.ts';
 
-/** Everything the server needs to start, validated. Built by loadConfig, or by hand in tests. */
-export interface Config {
-  readonly port: number;
-  readonly host: string;
-  /** The public base URL, no trailing slash; the callback is `${serverUrl}/oauth/callback`. */
-  readonly serverUrl: string;
-  readonly secretKey: string;
-  readonly publicKey: string;
-  readonly dbPath: string;
-  /** PostgreSQL instead of the JSON file (`postgres://...`): many instances, one database. */
-  readonly databaseUrl: string | null;
-  /** 32-byte keys, the first one encrypts. */
-  readonly encryptionKeys: readonly Uint8Array[];
-  /** Built-in templates first; a later folder's template replaces one of the same name. */
-  readonly templatesDirs: readonly string[];
-  /** Exact origins (`https://app.example.com`) allowed to run the browser flow. */
-  readonly allowedOrigins: readonly string[];
-  /** Time-out of every request to a provider. */
-  readonly providerTimeoutMs: number;
-  /** Lifetime of a started flow's state. */
-  readonly flowTtlMs: number;
-  /**
-   * Let requests for connections reach loopback and private addresses (a GitLab on the LAN, the
-   * local sandbox). Off by default: end users choose some hosts, and these would be SSRF.
-   */
-  readonly allowPrivateNetwork: boolean;
-  /** Flow starts (`/oauth/connect`, `/api-auth`) a minute per client address; 0 = no limit. */
-  readonly flowStartsPerMinutePerAddress: number;
-  /** Flow starts a minute per key (the public key, or each connect session); 0 = no limit. */
-  readonly flowStartsPerMinutePerKey: number;
-  /**
-   * Refuse public-key flows: every flow needs a connect session from the app's backend. True unless
-   * the operator opts in with KEYWAY_ALLOW_PUBLIC_KEY=true (unsafe for multi-user apps: anyone with
-   * the public key picks the connection id; such flows may create connections, never replace one).
-   */
-  readonly requireConnectSession: boolean;
-  /** Where auth webhooks go; null = none. */
-  readonly webhookUrl: string | null;
-  /** Signs webhooks (`whsec_...`, Standard Webhooks); never the API's secret key. */
-  readonly webhookSecret: string;
-  /** Also send Nango's legacy X-Nango-Signature (SHA-256 of secret + body): off unless asked for. */
-  readonly webhookLegacySignature: boolean;
-  /** How often the background job looks for connections to refresh; 0 = off. */
-  readonly backgroundRefreshIntervalMs: number;
-  /** The job refreshes connections whose credentials are older than this (keeps refresh tokens from going stale). */
-  readonly backgroundRefreshAfterMs: number;
-}
-
-export class ConfigError extends Error {
-  override readonly name = 'ConfigError';
-}
-
-/** Secrets the server made itself on first start, kept in a 0600 file beside the database. */
-interface GeneratedSecrets {
-  encryption_key?: string;
-  secret_key?: string;
-  public_key?: string;
-  webhook_secret?: string;
-}
+export { ConfigError, parseConfig, parseOrigins, type Config } from './config/environment.ts';
 
 export interface LoadedConfig {
   readonly config: Config;
@@ -73,215 +11,32 @@ export interface LoadedConfig {
 }
 
 /**
- * Reads the environment into a Config. Anything wrong stops here with one ConfigError naming the
- * variable and the problem (Nango's #914: a bad key must not become a crash loop).
+ * The server's configuration: the environment (config/environment.ts, a pure parser), with the keys
+ * it leaves unset taken from `secrets.json` beside the database, or generated into it on first
+ * start (config/secrets-file.ts). The file is written only when a key was made and the whole
+ * configuration is valid; anything wrong is one ConfigError naming the variable.
  */
 export async function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = process.cwd()): Promise<LoadedConfig> {
-  const notices: string[] = [];
-  const port = parsePort(env.PORT ?? '3003');
-  const host = env.KEYWAY_HOST ?? '127.0.0.1';
-  const serverUrl = parseServerUrl(env.KEYWAY_SERVER_URL ?? `http://127.0.0.1:${port}`);
-  const dbPath = resolve(cwd, env.KEYWAY_DB_PATH || './.keyway/db.json');
-  const secretsPath = join(dirname(dbPath), 'secrets.json');
-  const generated = await readGenerated(secretsPath);
-  const made = new Set<keyof GeneratedSecrets>();
-  const take = (name: keyof GeneratedSecrets, make: () => string): string => {
-    if (!generated[name]) {
-      generated[name] = make();
-      made.add(name);
-    }
-    return generated[name]!;
-  };
-
-  // Several instances on one database must share their keys: none may make its own.
-  if (env.KEYWAY_DATABASE_URL && (!env.KEYWAY_ENCRYPTION_KEY || !env.KEYWAY_SECRET_KEY || !env.KEYWAY_PUBLIC_KEY)) {
-    throw new ConfigError('KEYWAY_DATABASE_URL: set KEYWAY_ENCRYPTION_KEY, KEYWAY_SECRET_KEY and KEYWAY_PUBLIC_KEY explicitly; every instance must share them');
-  }
-  let encryptionKeys: Uint8Array[];
-  if (env.KEYWAY_ENCRYPTION_KEY !== undefined) {
-    try {
-      encryptionKeys = parseEncryptionKeys(env.KEYWAY_ENCRYPTION_KEY);
-    } catch (e) {
-      throw new ConfigError(`KEYWAY_ENCRYPTION_KEY: ${(e as Error).message} (give base64 of 32 random bytes, e.g. from \`openssl rand -base64 32\`)`);
-    }
-  } else {
-    encryptionKeys = parseEncryptionKeys(take('encryption_key', () => randomBytes(32).toString('base64')));
-    if (made.has('encryption_key')) notices.push(`Generated an encryption key into ${secretsPath} (mode 0600). Back it up: without it the stored connections cannot be read.`);
-  }
-
-  const secretKey = env.KEYWAY_SECRET_KEY ?? take('secret_key', () => `kw_sk_${randomBytes(24).toString('base64url')}`);
-  const publicKey = env.KEYWAY_PUBLIC_KEY ?? take('public_key', () => `kw_pk_${randomBytes(16).toString('base64url')}`);
-  if (secretKey.length < 16) throw new ConfigError('KEYWAY_SECRET_KEY: must be at least 16 characters');
-  if (publicKey.length < 8) throw new ConfigError('KEYWAY_PUBLIC_KEY: must be at least 8 characters');
-  if (secretKey === publicKey) throw new ConfigError('KEYWAY_PUBLIC_KEY: must differ from KEYWAY_SECRET_KEY');
-  // Printed once, on the start that made them, so the operator can copy them; never logged again.
-  if (made.has('secret_key')) notices.push(`Generated KEYWAY_SECRET_KEY=${secretKey} (backend API); kept in ${secretsPath}.`);
-  if (made.has('public_key')) notices.push(`Generated KEYWAY_PUBLIC_KEY=${publicKey} (browser SDK); kept in ${secretsPath}.`);
-  // Instances behind one database must sign webhooks alike: none may make its own secret.
-  if (env.KEYWAY_DATABASE_URL && env.KEYWAY_WEBHOOK_URL && !env.KEYWAY_WEBHOOK_SECRET) {
-    throw new ConfigError('KEYWAY_WEBHOOK_SECRET: set it explicitly with KEYWAY_DATABASE_URL and KEYWAY_WEBHOOK_URL; every instance must sign webhooks with it');
-  }
-  const webhookSecret = env.KEYWAY_WEBHOOK_SECRET ?? take('webhook_secret', generateWebhookSecret);
-  try {
-    webhookKey(webhookSecret);
-  } catch (e) {
-    throw new ConfigError(`KEYWAY_WEBHOOK_SECRET: ${(e as Error).message}`);
-  }
-  if (made.has('webhook_secret')) notices.push(`Generated KEYWAY_WEBHOOK_SECRET=${webhookSecret} (verifies webhooks); kept in ${secretsPath}.`);
-  if (made.size > 0) await writeGenerated(secretsPath, generated);
-
-  const templatesDirs = [BUILT_IN_TEMPLATES_DIR];
-  if (env.KEYWAY_TEMPLATES_DIR) {
-    const dir = resolve(cwd, env.KEYWAY_TEMPLATES_DIR);
+  const file = await SecretsFile.read(secretsPathOf(env, cwd));
+  const made = file.generate(unsetSecrets(env));
+  const config = parseConfig(env, cwd, file.secrets);
+  for (const dir of config.templatesDirs.slice(1)) {
     if (!existsSync(dir)) throw new ConfigError(`KEYWAY_TEMPLATES_DIR: ${dir} does not exist`);
-    templatesDirs.push(dir);
   }
-
-  return {
-    config: {
-      port,
-      host,
-      serverUrl,
-      secretKey,
-      publicKey,
-      dbPath,
-      databaseUrl: env.KEYWAY_DATABASE_URL ? parseDatabaseUrl(env.KEYWAY_DATABASE_URL) : null,
-      encryptionKeys,
-      templatesDirs,
-      allowedOrigins: parseOrigins(env.KEYWAY_ALLOWED_ORIGINS ?? ''),
-      providerTimeoutMs: parsePositiveInt('KEYWAY_PROVIDER_TIMEOUT_MS', env.KEYWAY_PROVIDER_TIMEOUT_MS ?? '10000'),
-      flowTtlMs: 10 * 60_000,
-      allowPrivateNetwork: parseBoolean('KEYWAY_ALLOW_PRIVATE_NETWORK', env.KEYWAY_ALLOW_PRIVATE_NETWORK ?? 'false'),
-      flowStartsPerMinutePerAddress: parseWholeNumber('KEYWAY_RATE_LIMIT_FLOWS_PER_ADDRESS', env.KEYWAY_RATE_LIMIT_FLOWS_PER_ADDRESS ?? '60'),
-      flowStartsPerMinutePerKey: parseWholeNumber('KEYWAY_RATE_LIMIT_FLOWS_PER_KEY', env.KEYWAY_RATE_LIMIT_FLOWS_PER_KEY ?? '600'),
-      requireConnectSession: parseSessionRequirement(env),
-      webhookUrl: env.KEYWAY_WEBHOOK_URL ? parseWebhookUrl(env.KEYWAY_WEBHOOK_URL) : null,
-      webhookSecret,
-      webhookLegacySignature: parseBoolean('KEYWAY_WEBHOOK_LEGACY_SIGNATURE', env.KEYWAY_WEBHOOK_LEGACY_SIGNATURE ?? 'false'),
-      backgroundRefreshIntervalMs: parseWholeNumber('KEYWAY_BACKGROUND_REFRESH_INTERVAL_SECONDS', env.KEYWAY_BACKGROUND_REFRESH_INTERVAL_SECONDS ?? '3600') * 1000,
-      backgroundRefreshAfterMs: parsePositiveInt('KEYWAY_BACKGROUND_REFRESH_AFTER_HOURS', env.KEYWAY_BACKGROUND_REFRESH_AFTER_HOURS ?? '168') * 3_600_000,
-    },
-    notices,
-  };
+  if (made.length > 0) await file.save();
+  return { config, notices: made.map((name) => notice(name, config, file.path)) };
 }
 
-function parsePort(value: string): number {
-  const port = Number(value);
-  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new ConfigError(`PORT: "${value}" is not a port number`);
-  return port;
-}
-
-function parsePositiveInt(name: string, value: string): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n <= 0) throw new ConfigError(`${name}: "${value}" is not a positive whole number`);
-  return n;
-}
-
-function parseWholeNumber(name: string, value: string): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 0) throw new ConfigError(`${name}: "${value}" is not a whole number (0 turns it off)`);
-  return n;
-}
-
-function parseBoolean(name: string, value: string): boolean {
-  if (value === 'true' || value === '1') return true;
-  if (value === 'false' || value === '0' || value === '') return false;
-  throw new ConfigError(`${name}: "${value}" must be true or false`);
-}
-
-/**
- * Connect sessions are required unless KEYWAY_ALLOW_PUBLIC_KEY=true. The older switch,
- * KEYWAY_REQUIRE_CONNECT_SESSION, may still say true; saying false alone no longer opens the public
- * key (a configuration written for the old default must opt in by name).
- */
-function parseSessionRequirement(env: NodeJS.ProcessEnv): boolean {
-  const allowPublicKey = parseBoolean('KEYWAY_ALLOW_PUBLIC_KEY', env.KEYWAY_ALLOW_PUBLIC_KEY ?? 'false');
-  const require = env.KEYWAY_REQUIRE_CONNECT_SESSION;
-  if (require !== undefined && require !== '') {
-    const required = parseBoolean('KEYWAY_REQUIRE_CONNECT_SESSION', require);
-    if (required && allowPublicKey) throw new ConfigError('KEYWAY_ALLOW_PUBLIC_KEY: true contradicts KEYWAY_REQUIRE_CONNECT_SESSION=true; set one of them');
-    if (!required && !allowPublicKey) {
-      throw new ConfigError('KEYWAY_REQUIRE_CONNECT_SESSION: false no longer allows public-key flows; set KEYWAY_ALLOW_PUBLIC_KEY=true to accept them (unsafe for multi-user apps)');
-    }
+/** Printed once, on the start that made the key, so the operator can copy it; never logged again. */
+function notice(name: SecretName, config: Config, path: string): string {
+  switch (name) {
+    case 'encryption_key':
+      return `Generated an encryption key into ${path} (mode 0600). Back it up: without it the stored connections cannot be read.`;
+    case 'secret_key':
+      return `Generated KEYWAY_SECRET_KEY=${config.secretKey} (backend API); kept in ${path}.`;
+    case 'public_key':
+      return `Generated KEYWAY_PUBLIC_KEY=${config.publicKey} (browser SDK); kept in ${path}.`;
+    case 'webhook_secret':
+      return `Generated KEYWAY_WEBHOOK_SECRET=${config.webhookSecret} (verifies webhooks); kept in ${path}.`;
   }
-  return !allowPublicKey;
-}
-
-function parseDatabaseUrl(value: string): string {
-  let url: URL | undefined;
-  try {
-    url = new URL(value);
-  } catch {
-    /* reported below */
-  }
-  if (!url || (url.protocol !== 'postgres:' && url.protocol !== 'postgresql:')) {
-    throw new ConfigError('KEYWAY_DATABASE_URL: must be a postgres:// URL (postgres://user:password@host:5432/database)');
-  }
-  return value;
-}
-
-function parseWebhookUrl(value: string): string {
-  let url: URL;
-  try {
-    url = new URL(value);
-  } catch {
-    throw new ConfigError(`KEYWAY_WEBHOOK_URL: "${value}" is not a URL`);
-  }
-  if (url.protocol !== 'https:' && url.protocol !== 'http:') throw new ConfigError('KEYWAY_WEBHOOK_URL: must be http(s)');
-  return url.href;
-}
-
-function parseServerUrl(value: string): string {
-  let url: URL;
-  try {
-    url = new URL(value);
-  } catch {
-    throw new ConfigError(`KEYWAY_SERVER_URL: "${value}" is not a URL`);
-  }
-  if (url.protocol !== 'https:' && url.protocol !== 'http:') throw new ConfigError('KEYWAY_SERVER_URL: must be http(s)');
-  if (url.search || url.hash || url.username) throw new ConfigError('KEYWAY_SERVER_URL: must be a base URL without query, fragment or credentials');
-  return url.href.replace(/\/+$/, '');
-}
-
-/** Exact origins only: a scheme, a host and an optional port; no wildcard, no path. */
-export function parseOrigins(value: string): string[] {
-  return value
-    .split(',')
-    .map((s) => s.trim())
-    .filter(Boolean)
-    .map((s) => {
-      let url: URL | undefined;
-      try {
-        url = new URL(s);
-      } catch {
-        /* reported below */
-      }
-      if (!url || (url.protocol !== 'https:' && url.protocol !== 'http:') || url.origin !== s.replace(/\/$/, '')) {
-        throw new ConfigError(`KEYWAY_ALLOWED_ORIGINS: "${s}" is not an origin like https://app.example.com`);
-      }
-      return url.origin;
-    });
-}
-
-async function readGenerated(path: string): Promise<GeneratedSecrets> {
-  let text: string;
-  try {
-    text = await readFile(path, 'utf8');
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return {};
-    throw new ConfigError(`${path}: cannot read (${(e as Error).message})`);
-  }
-  try {
-    const data = JSON.parse(text) as unknown;
-    if (typeof data !== 'object' || data === null || Array.isArray(data)) throw new Error('not an object');
-    return data as GeneratedSecrets;
-  } catch (e) {
-    throw new ConfigError(`${path}: not valid JSON (${(e as Error).message}); fix or remove it`);
-  }
-}
-
-async function writeGenerated(path: string, secrets: GeneratedSecrets): Promise<void> {
-  await mkdir(dirname(path), { recursive: true, mode: 0o700 });
-  await writeFile(path, JSON.stringify(secrets, null, 2) + '\n', { mode: 0o600 });
-  await chmod(path, 0o600);
 }

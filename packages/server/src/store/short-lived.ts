@@ -7,7 +7,7 @@ import type { ConnectSession, DashboardSession, FlowOutcomeRecord, FlowState } f
  * They live minutes (a flow 10, a session 30) and are worth nothing after a restart except to the
  * few users mid-flow, who start again, and to dashboard users, who sign in again; keeping them out of the JSON database means starting a flow
  * never rewrites (and fsyncs) the file of connections. Several instances share them through
- * PostgreSQL tables instead (see postgres.ts). Expired entries are dropped as new ones arrive.
+ * PostgreSQL tables instead (see postgres/short-lived-tables.ts). Expired entries are dropped as new ones arrive.
  */
 export class ShortLivedState {
   readonly #flows = new Map<string, FlowState>();

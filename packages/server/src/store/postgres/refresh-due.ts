@@ -1,5 +1,5 @@
-import { EXHAUSTED_AFTER_DAYS } from './status.ts';
-import type { Credentials } from './types.ts';
+import { EXHAUSTED_AFTER_DAYS } from '../status.ts';
+import type { Credentials } from '../types.ts';
 
 /**
  * Background refresh's query in PostgreSQL (migration 002): the columns it reads beside the sealed
