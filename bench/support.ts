@@ -105,6 +105,7 @@ export async function startBenchStack(env: Record<string, string> = {}): Promise
       KEYWAY_ALLOWED_ORIGINS: 'http://127.0.0.1:1',
       KEYWAY_LOG_LEVEL: 'warn',
       KEYWAY_BACKGROUND_REFRESH_INTERVAL_SECONDS: '0',
+      KEYWAY_ALLOW_PRIVATE_NETWORK: 'true', // the sandboxes run on loopback
       ...env,
     },
     stdio: ['ignore', 'ignore', 'inherit'],
