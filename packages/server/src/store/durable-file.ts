@@ -1,6 +1,7 @@
 import { open as openFile, readFile, rename, rm, type FileHandle } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import type { Adapter } from 'lowdb';
+import { GroupCommit } from './group-commit.ts';
 import { MemoizedJson } from './json-pieces.ts';
 
 /** Bytes per write when the text comes in pieces. */
@@ -8,8 +9,6 @@ const CHUNK_BYTES = 1024 * 1024;
 
 /** The part of `fs/promises.open` the adapter uses; tests inject a handle that writes short. */
 export type OpenFile = (path: string, flags: string, mode?: number) => Promise<Pick<FileHandle, 'write' | 'sync' | 'stat' | 'close'>>;
-
-type Waiter = readonly [resolve: () => void, reject: (e: unknown) => void];
 
 /**
  * A lowdb adapter for a JSON file whose acknowledged writes survive a crash or a power loss.
@@ -25,9 +24,7 @@ type Waiter = readonly [resolve: () => void, reject: (e: unknown) => void];
 export class DurableJsonFile<T> implements Adapter<T> {
   readonly #path: string;
   readonly #tmp: string;
-  #busy = false;
-  /** The latest data given while a write runs, and everyone waiting for it. */
-  #next: { data: T; waiters: Waiter[] } | null = null;
+  readonly #commits = new GroupCommit<T>((data) => this.#writeSynced(this.#serialize(data)));
 
   readonly #serialize: (data: T) => string | Iterable<string | Uint8Array>;
   readonly #open: OpenFile;
@@ -57,27 +54,9 @@ export class DurableJsonFile<T> implements Adapter<T> {
     return JSON.parse(text) as T;
   }
 
-  /** As steno does: while a write runs, later calls wait and only the latest data is written next. */
+  /** Group commit (as steno): while a write runs, later calls wait and only the latest data is written next. */
   write(data: T): Promise<void> {
-    if (!this.#busy) return this.#run(data);
-    return new Promise((resolve, reject) => {
-      this.#next ??= { data, waiters: [] };
-      this.#next.data = data;
-      this.#next.waiters.push([resolve, reject]);
-    });
-  }
-
-  async #run(data: T): Promise<void> {
-    this.#busy = true;
-    try {
-      await this.#writeSynced(this.#serialize(data));
-    } finally {
-      this.#busy = false;
-      const next = this.#next;
-      this.#next = null;
-      // Each waiter settles only with the write that carries its data (or data given after it).
-      if (next) void this.#run(next.data).then(() => next.waiters.forEach(([ok]) => ok()), (e: unknown) => next.waiters.forEach(([, fail]) => fail(e)));
-    }
+    return this.#commits.write(data);
   }
 
   async #writeSynced(text: string | Iterable<string | Uint8Array>): Promise<void> {

@@ -3,6 +3,7 @@ import { open as openFile, readFile, rename, rm, stat, statfs } from 'node:fs/pr
 import { basename, dirname, join } from 'node:path';
 import type { Adapter } from 'lowdb';
 import { DurableJsonFile, syncDir, writeAll } from './durable-file.ts';
+import { GroupCommit } from './group-commit.ts';
 import { MemoizedJson } from './json-pieces.ts';
 
 /** How to name the records of each journaled collection (a top-level array of the data). */
@@ -14,7 +15,6 @@ const JOURNAL_FIELD = 'journal';
 /** The journal may grow to this many bytes, or the main file's size if larger, before a full rewrite. */
 const MIN_JOURNAL_BYTES = 1024 * 1024;
 
-type Waiter = readonly [resolve: () => void, reject: (e: unknown) => void];
 type Line = { readonly c: string; readonly k: string; readonly v: object | null };
 /** One collection as it is on disk: by key, and the set of its record objects (for identity checks). */
 type OnDisk = { readonly byKey: Map<string, object>; readonly objects: Set<object> };
@@ -57,8 +57,7 @@ export class JournaledJsonFile<T extends object> implements Adapter<T> {
   #state: 'rewrite' | 'start' | 'append' = 'rewrite';
   /** The file's name for its journal (see JOURNAL_FIELD); empty for a file written without one. */
   #name = '';
-  #busy = false;
-  #next: { data: T; waiters: Waiter[] } | null = null;
+  readonly #commits = new GroupCommit<T>((data) => this.#writeOnce(data));
 
   constructor(path: string, keys: CollectionKeys) {
     this.#path = path;
@@ -120,40 +119,27 @@ export class JournaledJsonFile<T extends object> implements Adapter<T> {
     return data;
   }
 
-  /** As DurableJsonFile: while a write runs, later calls wait and only the latest data is written next. */
+  /** Group commit, as DurableJsonFile: while a write runs, later calls wait and only the latest data is written next. */
   write(data: T): Promise<void> {
-    if (!this.#busy) return this.#run(data);
-    return new Promise((resolve, reject) => {
-      this.#next ??= { data, waiters: [] };
-      this.#next.data = data;
-      this.#next.waiters.push([resolve, reject]);
-    });
+    return this.#commits.write(data);
   }
 
   /** Rewrites the file whole and starts an empty journal (at close: the file alone then holds everything). */
   async compact(data: T): Promise<void> {
-    if (this.#busy || this.#entries === 0) return;
+    if (this.#commits.busy || this.#entries === 0) return;
     await this.#rewrite(data);
   }
 
-  async #run(data: T): Promise<void> {
-    this.#busy = true;
-    try {
-      const changes = this.#state === 'rewrite' || this.#restOf(data) !== this.#rest ? null : this.#changes(data);
-      if (changes === null || this.#journalBytes + changes.lines.length > Math.max(MIN_JOURNAL_BYTES, this.#mainBytes)) await this.#rewrite(data);
-      else if (changes.lines.length > 0) {
-        if (!(await this.#roomForRewriteAfter(changes.lines.length))) await this.#rewrite(data);
-        else {
-          if (this.#state === 'start') await this.#startJournal();
-          await this.#append(changes.lines);
-          changes.applied();
-        }
+  async #writeOnce(data: T): Promise<void> {
+    const changes = this.#state === 'rewrite' || this.#restOf(data) !== this.#rest ? null : this.#changes(data);
+    if (changes === null || this.#journalBytes + changes.lines.length > Math.max(MIN_JOURNAL_BYTES, this.#mainBytes)) await this.#rewrite(data);
+    else if (changes.lines.length > 0) {
+      if (!(await this.#roomForRewriteAfter(changes.lines.length))) await this.#rewrite(data);
+      else {
+        if (this.#state === 'start') await this.#startJournal();
+        await this.#append(changes.lines);
+        changes.applied();
       }
-    } finally {
-      this.#busy = false;
-      const next = this.#next;
-      this.#next = null;
-      if (next) void this.#run(next.data).then(() => next.waiters.forEach(([ok]) => ok()), (e: unknown) => next.waiters.forEach(([, fail]) => fail(e)));
     }
   }
 
