@@ -23,6 +23,10 @@ export interface Config {
   readonly templatesDirs: readonly string[];
   /** Exact origins (`https://app.example.com`) allowed to run the browser flow. */
   readonly allowedOrigins: readonly string[];
+  /** Path of the WebSocket the official `@nangohq/frontend` opens (its `websocketsPath`; `/` as Nango). */
+  readonly websocketsPath: string;
+  /** Open WebSockets per client address; 0 = no limit. */
+  readonly websocketsPerAddress: number;
   /** Time-out of every request to a provider. */
   readonly providerTimeoutMs: number;
   /** Lifetime of a started flow's state. */
@@ -149,6 +153,8 @@ export async function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = pro
       encryptionKeys,
       templatesDirs,
       allowedOrigins: parseOrigins(env.KEYWAY_ALLOWED_ORIGINS ?? ''),
+      websocketsPath: parseWebsocketsPath(env.KEYWAY_WEBSOCKETS_PATH ?? '/'),
+      websocketsPerAddress: parseWholeNumber('KEYWAY_WEBSOCKETS_PER_ADDRESS', env.KEYWAY_WEBSOCKETS_PER_ADDRESS ?? '20'),
       providerTimeoutMs: parsePositiveInt('KEYWAY_PROVIDER_TIMEOUT_MS', env.KEYWAY_PROVIDER_TIMEOUT_MS ?? '10000'),
       flowTtlMs: 10 * 60_000,
       allowPrivateNetwork: parseBoolean('KEYWAY_ALLOW_PRIVATE_NETWORK', env.KEYWAY_ALLOW_PRIVATE_NETWORK ?? 'false'),
@@ -163,6 +169,11 @@ export async function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = pro
     },
     notices,
   };
+}
+
+function parseWebsocketsPath(value: string): string {
+  if (!/^\/[A-Za-z0-9._~!$&'()*+,;=:@%/-]*$/.test(value)) throw new ConfigError(`KEYWAY_WEBSOCKETS_PATH: "${value}" is not a path like / or /ws`);
+  return value;
 }
 
 function parsePort(value: string): number {

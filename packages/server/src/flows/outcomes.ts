@@ -25,6 +25,14 @@ export class FlowOutcomes {
   }
 
   /**
+   * Wakes the waits of this process only, storing nothing: for a flow refused before it was
+   * authorised, where an unauthenticated caller must not be able to write to the store.
+   */
+  notify(flowId: string, result: FlowResult): void {
+    this.#events.emit(sha256(flowId), result);
+  }
+
+  /**
    * The outcome, waiting up to `waitMs` for it; undefined while the flow is still running. A
    * callback served by this process wakes the wait at once; one served by another instance on the
    * same database is seen by re-reading the store every POLL_MS.
