@@ -104,8 +104,8 @@ interface Run {
   result(): Promise<Outcome>;
 }
 
-async function session(endUser: string): Promise<string> {
-  return (await node.createConnectSession({ end_user: { id: endUser } })).data.token;
+async function session(endUser: string, allowed?: string[]): Promise<string> {
+  return (await node.createConnectSession({ end_user: { id: endUser }, ...(allowed && { allowed_integrations: allowed }) })).data.token;
 }
 
 /** The app page calls the official `nango.auth(key)` with a connect session; returns its popup and what settled. */
@@ -189,7 +189,7 @@ describe('the official @nangohq/frontend against Keyway', () => {
   });
 
   it('openConnectUI({ baseURL, apiURL }) connects one OAuth and one API-key integration in Keyway\'s Connect UI', async () => {
-    const token = await session('nf-ui');
+    const token = await session('nf-ui', ['sandbox', 'key-api']);
     const page = await browser.newPage();
     await page.goto(app.url);
     await page.evaluate(
@@ -203,7 +203,7 @@ describe('the official @nangohq/frontend against Keyway', () => {
     const events = () => page.evaluate(() => (window as unknown as { uiEvents: { type: string; payload?: unknown }[] }).uiEvents.map(({ type, payload }) => ({ type, payload })));
     await expect.poll(events, { timeout: 10_000 }).toContainEqual({ type: 'ready', payload: undefined });
     const ui = page.frameLocator('iframe#connect-ui');
-    await ui.getByRole('button', { name: /^Sandbox$/ }).click();
+    await ui.getByRole('button', { name: /Sandbox/ }).click();
     const [popup] = await Promise.all([page.waitForEvent('popup'), ui.getByRole('button', { name: 'Connect' }).click()]);
     await popup.click('#approve');
     await expect.poll(events, { timeout: 15_000 }).toContainEqual({ type: 'connect', payload: { providerConfigKey: 'sandbox', connectionId: 'nf-ui' } });
