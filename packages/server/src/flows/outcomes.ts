@@ -2,6 +2,14 @@ import { EventEmitter } from 'node:events';
 import type { FlowResult, Store } from '../store/types.ts';
 import { sha256 } from '../primitives.ts';
 
+/**
+ * What our SDK receives (long-poll and postMessage): the stored result without the pair of a failed
+ * flow, which only the official SDK's WebSocket message carries.
+ */
+export function sdkResult(result: FlowResult): FlowResult {
+  return result.status === 'error' ? { status: 'error', error: result.error } : result;
+}
+
 /** How long an outcome stays readable after the flow ends. */
 const OUTCOME_TTL_MS = 10 * 60_000;
 export const FLOW_ID = /^[A-Za-z0-9_-]{43}$/;

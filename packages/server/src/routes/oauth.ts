@@ -6,7 +6,7 @@ import { KeywayError } from '../errors.ts';
 import { connectWithCredentials } from '../flows/api-auth.ts';
 import { finishFlow, type FlowReturn } from '../flows/callback.ts';
 import { startFlow } from '../flows/connect.ts';
-import { FLOW_ID, type FlowOutcomes } from '../flows/outcomes.ts';
+import { FLOW_ID, sdkResult, type FlowOutcomes } from '../flows/outcomes.ts';
 import { flowIdOfWsClient, WS_CLIENT_ID } from '../flows/websockets.ts';
 import { safeEqual } from '../primitives.ts';
 import { readCookie } from '../http/cookies.ts';
@@ -61,7 +61,7 @@ export function oauthRoutes(deps: OAuthDeps): Router {
     else if (to.ws && to.flowId) outcomes.notify(to.flowId, result);
     if (error?.retryAfterSeconds !== undefined) res.set('Retry-After', String(error.retryAfterSeconds));
     const origin = to.origin && allowedOrigins.includes(to.origin) ? to.origin : undefined;
-    const post = origin && to.flowId ? { origin, flowId: to.flowId, result } : undefined;
+    const post = origin && to.flowId ? { origin, flowId: to.flowId, result: sdkResult(result) } : undefined;
     if (error) {
       if (req.accepts(['html', 'json']) === 'json') res.status(error.status).json(error.toJSON());
       else sendPage(res, error.status, { title: 'Connection failed', message: error.message, ok: false, code: error.code, ...(post && { post }) });
@@ -149,7 +149,7 @@ export function oauthRoutes(deps: OAuthDeps): Router {
     const gone = new AbortController();
     res.on('close', () => gone.abort());
     const result = await outcomes.wait(flowId, waitSeconds * 1000, gone.signal);
-    if (!gone.signal.aborted) res.json(result ?? { status: 'pending' });
+    if (!gone.signal.aborted) res.json(result ? sdkResult(result) : { status: 'pending' });
   });
   return r;
 }
