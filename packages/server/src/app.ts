@@ -36,6 +36,11 @@ export interface Keyway {
   readonly templates: TemplateCatalog;
   readonly connections: ConnectionService;
   readonly integrations: IntegrationService;
+  /**
+   * Serves the official `@nangohq/frontend`'s WebSocket (at KEYWAY_WEBSOCKETS_PATH) on a server of yours:
+   * what `listen` does on its own; call it once when you embed `app` or `handler`.
+   */
+  attachWebSockets(server: Server): void;
   /** Listens on config.port (0 = any free port) and resolves with the bound URL. */
   listen(): Promise<{ url: string; server: Server }>;
   close(): Promise<void>;
@@ -151,6 +156,7 @@ export async function createKeyway(config: Config, log: Logger = createLogger(),
     templates,
     connections,
     integrations,
+    attachWebSockets: (s) => sockets.attach(s),
     listen: () =>
       new Promise((resolve, reject) => {
         const s = createServer(handler);

@@ -1,4 +1,5 @@
 import { mkdtemp } from 'node:fs/promises';
+import { createServer } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -94,7 +95,7 @@ describe('the WebSocket of the official SDK', () => {
     await clients[0]!.closed;
     // The server counts the close when its side of the socket ends: retry (bounded) until a new socket is accepted.
     let fourth = open();
-    for (let i = 0; i < 40 && !(await fourth.ack.then(() => true, () => false)); i++) {
+    for (let i = 0; i < 200 && !(await fourth.ack.then(() => true, () => false)); i++) {
       await new Promise((r) => setTimeout(r, 25));
       fourth = open();
     }
@@ -145,6 +146,20 @@ describe('the WebSocket of the official SDK', () => {
     const bad = await fetch(`${kw.url}/oauth/connect/missing?connect_session_token=${token}&ws_client_id=not-ours`, { headers: { accept: 'application/json' } });
     expect(bad.status).toBe(400);
     expect(((await bad.json()) as { error: { code: string } }).error.code).toBe('invalid_flow_id');
+  });
+});
+
+describe('an embedded Keyway', () => {
+  it('serves the socket on the embedding server once attachWebSockets is called', async () => {
+    const server = createServer(kw.keyway.handler);
+    kw.keyway.attachWebSockets(server);
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const { port } = server.address() as { port: number };
+    const client = open(`ws://127.0.0.1:${port}${PATH}`);
+    expect(await client.ack).toMatch(/^[0-9a-f-]{36}$/);
+    client.ws.close();
+    await client.closed;
+    await new Promise((r) => server.close(r));
   });
 });
 
