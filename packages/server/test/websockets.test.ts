@@ -1,9 +1,10 @@
 import { mkdtemp } from 'node:fs/promises';
+import { once } from 'node:events';
 import { createServer } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import WebSocket from 'ws';
+import WebSocket, { WebSocketServer } from 'ws';
 import { loadConfig } from '../src/config.ts';
 import { flowIdOfWsClient } from '../src/flows/websockets.ts';
 import { sha256 } from '../src/primitives.ts';
@@ -150,15 +151,23 @@ describe('the WebSocket of the official SDK', () => {
 });
 
 describe('an embedded Keyway', () => {
-  it('serves the socket on the embedding server once attachWebSockets is called', async () => {
+  it("serves the socket on the embedding server once attachWebSockets is called, leaving the app's own sockets alone", async () => {
     const server = createServer(kw.keyway.handler);
-    kw.keyway.attachWebSockets(server);
+    kw.keyway.attachWebSockets(server); // first: Keyway's listener must leave another path alone
+    const own = new WebSocketServer({ noServer: true });
+    server.on('upgrade', (req, socket, head) => {
+      if (req.url === '/app-ws') own.handleUpgrade(req, socket, head, (ws) => ws.send('hello from the app'));
+    });
     await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
     const { port } = server.address() as { port: number };
     const client = open(`ws://127.0.0.1:${port}${PATH}`);
     expect(await client.ack).toMatch(/^[0-9a-f-]{36}$/);
-    client.ws.close();
+    const app = new WebSocket(`ws://127.0.0.1:${port}/app-ws`);
+    expect(String((await once(app, 'message'))[0])).toBe('hello from the app');
+    for (const ws of [client.ws, app]) ws.close();
     await client.closed;
+    own.close();
+    server.closeAllConnections();
     await new Promise((r) => server.close(r));
   });
 });

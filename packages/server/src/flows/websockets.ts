@@ -65,9 +65,18 @@ export class FlowSockets {
     this.#pinger = setInterval(() => this.#ping(), options.pingIntervalMs).unref();
   }
 
-  /** Takes the HTTP server's `upgrade` requests for the configured path; any other upgrade is refused. */
+  /**
+   * Takes the HTTP server's `upgrade` requests for the configured path. Another path is refused, unless
+   * the server has other `upgrade` listeners (an embedding app's own sockets): then it is theirs.
+   */
   attach(server: Server): void {
-    server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => this.#upgrade(req, socket, head));
+    server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+      if (new URL(req.url ?? '/', 'http://x').pathname !== this.options.path) {
+        if (server.listenerCount('upgrade') === 1) refuse(socket, 404, 'Not Found');
+        return;
+      }
+      this.#upgrade(req, socket, head);
+    });
   }
 
   close(): void {
@@ -78,8 +87,6 @@ export class FlowSockets {
 
   #upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
     socket.on('error', () => socket.destroy());
-    const path = new URL(req.url ?? '/', 'http://x').pathname;
-    if (path !== this.options.path) return refuse(socket, 404, 'Not Found');
     const origin = req.headers.origin;
     if (!origin || !this.options.allowedOrigins.includes(origin)) {
       this.options.log.info('websocket refused', { reason: 'origin_not_allowed', origin: origin ?? 'none' });
