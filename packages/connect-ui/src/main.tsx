@@ -10,7 +10,7 @@ if (root) {
   render(
     <App
       deps={{
-        parentOrigin: parentOriginOf(location.search),
+        parentOrigin: window.parent !== window ? parentOriginOf(location.search, { ancestorOrigin: location.ancestorOrigins?.[0], referrer: document.referrer }) : null,
         parent: window.parent !== window ? window.parent : null,
         events: window,
         api: createApi(fetch.bind(window)),

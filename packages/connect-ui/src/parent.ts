@@ -1,14 +1,28 @@
 import type { ConnectUIEvent } from './types.ts';
 
-/** The `?origin=` the SDK put in the page's URL: the parent app's exact origin, or null when missing or not an origin. */
-export function parentOriginOf(search: string): string | null {
-  const given = new URLSearchParams(search).get('origin');
+/**
+ * The parent app's exact origin: the `?origin=` our SDK puts in the page's URL; else, for the official
+ * `@nangohq/frontend` (which sends none), the origin of the framing page as the browser reports it
+ * (`location.ancestorOrigins`, else the referrer). The page's `frame-ancestors` already limits who may
+ * frame it to KEYWAY_ALLOWED_ORIGINS. Null when none is known or it is not an origin.
+ */
+export function parentOriginOf(search: string, framedBy: { ancestorOrigin?: string | undefined; referrer?: string } = {}): string | null {
+  const given = new URLSearchParams(search).get('origin') ?? framedBy.ancestorOrigin ?? referrerOrigin(framedBy.referrer);
   if (!given) return null;
   try {
     const u = new URL(given);
     return /^https?:$/.test(u.protocol) && u.origin === given ? given : null;
   } catch {
     return null;
+  }
+}
+
+function referrerOrigin(referrer: string | undefined): string | undefined {
+  if (!referrer) return undefined;
+  try {
+    return new URL(referrer).origin;
+  } catch {
+    return undefined;
   }
 }
 
@@ -22,12 +36,14 @@ export function sendToParent(parent: ParentWindow, parentOrigin: string, event: 
 }
 
 /**
- * The session token the parent sends (`{ source: 'keyway-connect', type: 'session', token }`), or null for any
- * other message: one from another window or origin is never trusted.
+ * The session token the parent sends (`{ source: 'keyway-connect', type: 'session', token }`, or the official
+ * SDK's `{ type: 'session_token', sessionToken }`), or null for any other message: one from another window or
+ * origin is never trusted.
  */
 export function sessionTokenOf(e: MessageEvent, parent: ParentWindow, parentOrigin: string): string | null {
   const d: unknown = e.data;
   if (e.source !== parent || e.origin !== parentOrigin || typeof d !== 'object' || d === null) return null;
-  const m = d as { source?: unknown; type?: unknown; token?: unknown };
-  return m.source === 'keyway-connect' && m.type === 'session' && typeof m.token === 'string' && m.token ? m.token : null;
+  const m = d as { source?: unknown; type?: unknown; token?: unknown; sessionToken?: unknown };
+  const token = m.source === 'keyway-connect' && m.type === 'session' ? m.token : m.type === 'session_token' ? m.sessionToken : undefined;
+  return typeof token === 'string' && token ? token : null;
 }

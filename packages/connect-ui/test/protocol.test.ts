@@ -138,4 +138,25 @@ describe('parentOriginOf', () => {
       expect(parentOriginOf(bad), bad).toBeNull();
     }
   });
+
+  it("falls back to the framing page's origin for the official SDK, which sends no ?origin=", () => {
+    expect(parentOriginOf('?apiURL=x', { ancestorOrigin: 'https://app.example' })).toBe('https://app.example');
+    expect(parentOriginOf('?apiURL=x', { referrer: 'https://app.example/settings?tab=1' })).toBe('https://app.example');
+    expect(parentOriginOf('?origin=https%3A%2F%2Fours.example', { ancestorOrigin: 'https://app.example' })).toBe('https://ours.example');
+    expect(parentOriginOf('', { referrer: 'not a url' })).toBeNull();
+    expect(parentOriginOf('', { ancestorOrigin: 'null' })).toBeNull();
+  });
+});
+
+describe("the official @nangohq/frontend's messages", () => {
+  it('takes its { type: session_token, sessionToken } from the parent, and from the parent only', async () => {
+    const t = mount();
+    await t.message({ type: 'session_token', sessionToken: TOKEN }, 'https://evil.example');
+    await t.message({ type: 'session_token', token: TOKEN });
+    await t.message({ type: 'session_token', sessionToken: '' });
+    expect(t.calls).toHaveLength(0);
+    await t.message({ type: 'session_token', sessionToken: TOKEN });
+    expect(t.calls).toHaveLength(1);
+    expect(t.calls[0]!.init.headers).toEqual({ Authorization: `Bearer ${TOKEN}` });
+  });
 });

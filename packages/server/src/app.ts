@@ -6,6 +6,7 @@ import { ConnectionService } from './connections/service.ts';
 import { Keyring } from './crypto/keyring.ts';
 import { KeywayError } from './errors.ts';
 import { FlowOutcomes } from './flows/outcomes.ts';
+import { FlowSockets } from './flows/websockets.ts';
 import { requireSecretKey } from './http/auth.ts';
 import { createOutboundFetch, type HostResolver } from './http/outbound.ts';
 import { FlowRateLimits } from './http/rate-limit.ts';
@@ -38,6 +39,11 @@ export interface Keyway {
   readonly templates: TemplateCatalog;
   readonly connections: ConnectionService;
   readonly integrations: IntegrationService;
+  /**
+   * Serves the official `@nangohq/frontend`'s WebSocket (at KEYWAY_WEBSOCKETS_PATH) on a server of yours:
+   * what `listen` does on its own; call it once when you embed `app` or `handler`.
+   */
+  attachWebSockets(server: Server): void;
   /** Listens on config.port (0 = any free port) and resolves with the bound URL. */
   listen(): Promise<{ url: string; server: Server }>;
   close(): Promise<void>;
@@ -52,6 +58,8 @@ export interface KeywayOverrides {
   /** The proxy's time-outs and retry budget, and its waits between attempts (tests record them instead of waiting). */
   readonly proxyTiming?: Partial<ProxyTiming>;
   readonly proxySleep?: (ms: number, signal: AbortSignal) => Promise<void>;
+  /** How often the flow WebSockets are pinged (30 s). */
+  readonly websocketPingMs?: number;
 }
 
 /** Wires the server: store, templates, services, routes. Throws a clear error if anything is wrong. */
@@ -130,7 +138,18 @@ export async function createKeyway(config: Config, log: Logger = createLogger(),
   app.use(dashboardRoutes({ config, sessions: dashboardSessions }));
   app.use(connectUiRoutes({ config, integrations, sessions }));
   const limits = new FlowRateLimits({ perAddress: config.flowStartsPerMinutePerAddress, perKey: config.flowStartsPerMinutePerKey, ...(overrides.now && { now: overrides.now }) });
-  app.use(oauthRoutes({ config, store, integrations, connections, outcomes: new FlowOutcomes(store), sessions, events, log, outbound, limits }));
+  const outcomes = new FlowOutcomes(store);
+  app.use(oauthRoutes({ config, store, integrations, connections, outcomes, sessions, events, log, outbound, limits }));
+  const sockets = new FlowSockets({
+    path: config.websocketsPath,
+    allowedOrigins: config.allowedOrigins,
+    perAddress: config.websocketsPerAddress,
+    secretKey: config.secretKey,
+    waitMs: config.flowTtlMs,
+    pingIntervalMs: overrides.websocketPingMs ?? 30_000,
+    outcomes,
+    log,
+  });
   app.use((req, _res, next) => next(new KeywayError('not_found', `No route ${req.method} ${req.path}`)));
   app.use((err: unknown, req: Request, res: Response, _next: NextFunction) => {
     const error = reportError(err, log, { method: req.method, path: req.path });
@@ -153,9 +172,11 @@ export async function createKeyway(config: Config, log: Logger = createLogger(),
     templates,
     connections,
     integrations,
+    attachWebSockets: (s) => sockets.attach(s),
     listen: () =>
       new Promise((resolve, reject) => {
         const s = createServer(handler);
+        sockets.attach(s); // the official SDK's WebSocket shares the port (its `upgrade` requests)
         s.listen(config.port, config.host, () => {
           server = s;
           backgroundRefresh.start();
@@ -167,6 +188,7 @@ export async function createKeyway(config: Config, log: Logger = createLogger(),
       }),
     close: async () => {
       await backgroundRefresh.stop();
+      sockets.close();
       // Deliveries in flight get a short grace period; a dead receiver must not hold the shutdown.
       if (webhooks) await Promise.race([webhooks.drain(), new Promise((r) => setTimeout(r, 5000).unref())]);
       if (server) {

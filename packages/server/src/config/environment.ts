@@ -39,6 +39,10 @@ export interface Config {
   readonly flowStartsPerMinutePerAddress: number;
   /** Flow starts a minute per key (the public key, or each connect session); 0 = no limit. */
   readonly flowStartsPerMinutePerKey: number;
+  /** Path of the WebSocket the official `@nangohq/frontend` opens (its `websocketsPath`; `/` as Nango). */
+  readonly websocketsPath: string;
+  /** Open WebSockets per client address; 0 = no limit. */
+  readonly websocketsPerAddress: number;
   /**
    * Refuse public-key flows: every flow needs a connect session from the app's backend. True unless
    * the operator opts in with KEYWAY_ALLOW_PUBLIC_KEY=true (unsafe for multi-user apps: anyone with
@@ -158,6 +162,8 @@ export function parseConfig(env: NodeJS.ProcessEnv, cwd: string, kept: KeptSecre
     allowPrivateNetwork: parseBoolean('KEYWAY_ALLOW_PRIVATE_NETWORK', env.KEYWAY_ALLOW_PRIVATE_NETWORK ?? 'false'),
     flowStartsPerMinutePerAddress: parseWholeNumber('KEYWAY_RATE_LIMIT_FLOWS_PER_ADDRESS', env.KEYWAY_RATE_LIMIT_FLOWS_PER_ADDRESS ?? '60'),
     flowStartsPerMinutePerKey: parseWholeNumber('KEYWAY_RATE_LIMIT_FLOWS_PER_KEY', env.KEYWAY_RATE_LIMIT_FLOWS_PER_KEY ?? '600'),
+    websocketsPath: parseWebsocketsPath(env.KEYWAY_WEBSOCKETS_PATH ?? '/'),
+    websocketsPerAddress: parseWholeNumber('KEYWAY_WEBSOCKETS_PER_ADDRESS', env.KEYWAY_WEBSOCKETS_PER_ADDRESS ?? '20'),
     requireConnectSession: parseSessionRequirement(env),
     webhookUrl: env.KEYWAY_WEBHOOK_URL ? parseWebhookUrl(env.KEYWAY_WEBHOOK_URL) : null,
     webhookSecret,
@@ -165,6 +171,11 @@ export function parseConfig(env: NodeJS.ProcessEnv, cwd: string, kept: KeptSecre
     backgroundRefreshIntervalMs: parseWholeNumber('KEYWAY_BACKGROUND_REFRESH_INTERVAL_SECONDS', env.KEYWAY_BACKGROUND_REFRESH_INTERVAL_SECONDS ?? '3600') * 1000,
     backgroundRefreshAfterMs: parsePositiveInt('KEYWAY_BACKGROUND_REFRESH_AFTER_HOURS', env.KEYWAY_BACKGROUND_REFRESH_AFTER_HOURS ?? '168') * 3_600_000,
   };
+}
+
+function parseWebsocketsPath(value: string): string {
+  if (!/^\/[A-Za-z0-9._~!$&'()*+,;=:@%/-]*$/.test(value)) throw new ConfigError(`KEYWAY_WEBSOCKETS_PATH: "${value}" is not a path like / or /ws`);
+  return value;
 }
 
 function parsePort(value: string): number {

@@ -2,6 +2,14 @@ import { EventEmitter } from 'node:events';
 import type { FlowResult, Store } from '../store/types.ts';
 import { sha256 } from '../primitives.ts';
 
+/**
+ * What our SDK receives (long-poll and postMessage): the stored result without the pair of a failed
+ * flow, which only the official SDK's WebSocket message carries.
+ */
+export function sdkResult(result: FlowResult): FlowResult {
+  return result.status === 'error' ? { status: 'error', error: result.error } : result;
+}
+
 /** How long an outcome stays readable after the flow ends. */
 const OUTCOME_TTL_MS = 10 * 60_000;
 export const FLOW_ID = /^[A-Za-z0-9_-]{43}$/;
@@ -22,6 +30,14 @@ export class FlowOutcomes {
     const flow_id_hash = sha256(flowId);
     await this.store.putOutcome({ flow_id_hash, result, expires_at: Date.now() + OUTCOME_TTL_MS });
     this.#events.emit(flow_id_hash, result);
+  }
+
+  /**
+   * Wakes the waits of this process only, storing nothing: for a flow refused before it was
+   * authorised, where an unauthenticated caller must not be able to write to the store.
+   */
+  notify(flowId: string, result: FlowResult): void {
+    this.#events.emit(sha256(flowId), result);
   }
 
   /**

@@ -6,7 +6,8 @@ import { KeywayError } from '../errors.ts';
 import { connectWithCredentials } from '../flows/api-auth.ts';
 import { finishFlow, type FlowReturn } from '../flows/callback.ts';
 import { startFlow } from '../flows/connect.ts';
-import { FLOW_ID, type FlowOutcomes } from '../flows/outcomes.ts';
+import { FLOW_ID, sdkResult, type FlowOutcomes } from '../flows/outcomes.ts';
+import { flowIdOfWsClient, WS_CLIENT_ID } from '../flows/websockets.ts';
 import { safeEqual } from '../primitives.ts';
 import { readCookie } from '../http/cookies.ts';
 import { corsForAllowedOrigins } from '../http/cors.ts';
@@ -54,11 +55,13 @@ export function oauthRoutes(deps: OAuthDeps): Router {
    * Ends a flow for the browser: records the outcome for the SDK (only for an authorised request:
    * nothing is written for a caller without a valid key), then shows (and posts) it.
    */
-  const conclude = async (res: Response, req: Request, to: Partial<FlowReturn>, result: FlowResult, error: KeywayError | undefined, record: boolean) => {
+  const conclude = async (res: Response, req: Request, to: Partial<FlowReturn> & { ws?: boolean }, result: FlowResult, error: KeywayError | undefined, record: boolean) => {
     if (record && to.flowId) await outcomes.record(to.flowId, result);
+    // The official SDK's socket also hears of a refusal before authorisation (Nango does the same), from this process only.
+    else if (to.ws && to.flowId) outcomes.notify(to.flowId, result);
     if (error?.retryAfterSeconds !== undefined) res.set('Retry-After', String(error.retryAfterSeconds));
     const origin = to.origin && allowedOrigins.includes(to.origin) ? to.origin : undefined;
-    const post = origin && to.flowId ? { origin, flowId: to.flowId, result } : undefined;
+    const post = origin && to.flowId ? { origin, flowId: to.flowId, result: sdkResult(result) } : undefined;
     if (error) {
       if (req.accepts(['html', 'json']) === 'json') res.status(error.status).json(error.toJSON());
       else sendPage(res, error.status, { title: 'Connection failed', message: error.message, ok: false, code: error.code, ...(post && { post }) });
@@ -67,14 +70,19 @@ export function oauthRoutes(deps: OAuthDeps): Router {
       sendPage(res, 200, { title: replaced ? 'Reconnected' : 'Connected', message: 'You can close this window.', ok: true, ...(post && { post }) });
     }
   };
-  const errorResult = (e: KeywayError): FlowResult => ({ status: 'error', error: { code: e.code, message: e.message } });
+  const errorResult = (e: KeywayError, pair: { providerConfigKey?: string | undefined; connectionId?: string | undefined } = {}): FlowResult => ({
+    status: 'error',
+    error: { code: e.code, message: e.message },
+    ...(pair.providerConfigKey !== undefined && { providerConfigKey: pair.providerConfigKey }),
+    ...(pair.connectionId !== undefined && { connectionId: pair.connectionId }),
+  });
 
   r.get('/oauth/connect/:providerConfigKey', async (req, res) => {
     const query = queryOf(req);
-    let to: FlowReturn = { flowId: null, origin: null };
+    let to: FlowReturn & { ws?: boolean } = { flowId: null, origin: null };
     let authorised = false;
     try {
-      to = flowReturn(query, allowedOrigins);
+      to = flowReturn(query, allowedOrigins, config.secretKey);
       deps.limits.checkAddress(req.socket.remoteAddress);
       const session = await authorize(query, deps);
       deps.limits.checkKey(limitKey(session));
@@ -93,7 +101,8 @@ export function oauthRoutes(deps: OAuthDeps): Router {
     } catch (e) {
       if (!(e instanceof KeywayError)) throw e;
       log.info('flow refused', { config_key: req.params.providerConfigKey, error_code: e.code });
-      await conclude(res, req, to, errorResult(e), e, authorised);
+      const pair = { providerConfigKey: String(req.params.providerConfigKey), connectionId: query.get('connection_id') ?? undefined };
+      await conclude(res, req, to, errorResult(e, pair), e, authorised);
     }
   });
 
@@ -112,7 +121,7 @@ export function oauthRoutes(deps: OAuthDeps): Router {
     } else {
       log.info('flow failed', { config_key: outcome.providerConfigKey, connection_id: outcome.connectionId, error_code: outcome.error.code });
       // A flow id is only known from a valid state: the callback is authorised by it.
-      await conclude(res, req, outcome, errorResult(outcome.error), outcome.error, true);
+      await conclude(res, req, outcome, errorResult(outcome.error, outcome), outcome.error, true);
     }
   });
 
@@ -140,15 +149,24 @@ export function oauthRoutes(deps: OAuthDeps): Router {
     const gone = new AbortController();
     res.on('close', () => gone.abort());
     const result = await outcomes.wait(flowId, waitSeconds * 1000, gone.signal);
-    if (!gone.signal.aborted) res.json(result ?? { status: 'pending' });
+    if (!gone.signal.aborted) res.json(result ? sdkResult(result) : { status: 'pending' });
   });
   return r;
 }
 
-/** The SDK's `flow_id` and `origin`; an origin must be exactly one of KEYWAY_ALLOWED_ORIGINS. */
-function flowReturn(query: URLSearchParams, allowedOrigins: readonly string[]): FlowReturn {
+/**
+ * Where the outcome goes: our SDK's `flow_id` and `origin` (an origin must be exactly one of
+ * KEYWAY_ALLOWED_ORIGINS), or the official SDK's `ws_client_id`, bound here to the flow id its socket waits on.
+ */
+function flowReturn(query: URLSearchParams, allowedOrigins: readonly string[], secretKey: string): FlowReturn & { ws?: boolean } {
   const flowId = query.get('flow_id');
   const origin = query.get('origin');
+  const wsClientId = query.get('ws_client_id');
+  if (wsClientId !== null) {
+    if (flowId !== null) throw new KeywayError('invalid_flow_id', 'Send flow_id or ws_client_id, not both');
+    if (!WS_CLIENT_ID.test(wsClientId)) throw new KeywayError('invalid_flow_id', 'A ws_client_id is the id the WebSocket acknowledgement gave');
+    return { flowId: flowIdOfWsClient(secretKey, wsClientId), origin: null, ws: true };
+  }
   if (flowId !== null && !FLOW_ID.test(flowId)) throw new KeywayError('invalid_flow_id', 'A flow id is 43 base64url characters');
   if (origin !== null && !allowedOrigins.includes(origin)) {
     throw new KeywayError('origin_not_allowed', `The page's origin ${origin} is not in KEYWAY_ALLOWED_ORIGINS`);

@@ -157,7 +157,13 @@ export interface FlowState {
 /** What the browser SDK reads at `GET /oauth/flows/:flowId`. Never holds a token. */
 export type FlowResult =
   | { readonly status: 'success'; readonly providerConfigKey: string; readonly connectionId: string; readonly operation: 'creation' | 'override' }
-  | { readonly status: 'error'; readonly error: { readonly code: string; readonly message: string } };
+  | {
+      readonly status: 'error';
+      readonly error: { readonly code: string; readonly message: string };
+      /** The pair the flow was for, when known (Nango's WebSocket message names it). */
+      readonly providerConfigKey?: string;
+      readonly connectionId?: string;
+    };
 
 /** A flow's outcome, keyed by the SHA-256 of its flow id, kept for a short while. */
 export interface FlowOutcomeRecord {

@@ -45,6 +45,8 @@ export async function startKeyway(
     encryptionKeys: [randomBytes(32)],
     templatesDirs: [BUILT_IN_TEMPLATES_DIR, templatesDir],
     allowedOrigins: [],
+    websocketsPath: '/',
+    websocketsPerAddress: 0,
     providerTimeoutMs: 2000,
     flowTtlMs: 10 * 60_000,
     // The tests' providers (the sandbox, fake providers) run on 127.0.0.1: the explicit opt-in.
