@@ -157,6 +157,8 @@ export type Integration = {
   updated_at: string;
   /** Present only with `include: ['credentials']`. */
   credentials?: IntegrationCredentials | null;
+  /** Present only with `include: ['webhook']`: always null (Keyway receives no webhooks from providers). */
+  webhook_url?: string | null;
 };
 
 export type IntegrationInclude = 'credentials' | 'webhook';

@@ -486,6 +486,9 @@ describe.each([
     expect(await store.getSession('th-3')).toBeUndefined();
     expect(await peer.getSession('th-3')).toBeUndefined();
     expect(await store.getSession('unknown')).toBeUndefined();
+    expect(await peer.deleteSession('th-1')).toBe(true);
+    expect(await store.getSession('th-1')).toBeUndefined();
+    expect(await store.deleteSession('th-1')).toBe(false);
   });
 
   it('dashboard sessions: put, get on a peer, delete (sign-out) seen by the peer, expiry', async () => {

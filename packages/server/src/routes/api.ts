@@ -83,7 +83,7 @@ export function apiRoutes(deps: {
   r.get('/integrations/:uniqueKey', async (req, res) => {
     const include = queryOf(req).getAll('include').flatMap((v) => v.split(','));
     const integration = await integrations.get(parseConfigKey(req.params.uniqueKey));
-    res.json({ data: apiIntegration(integration, include.includes('credentials')) });
+    res.json({ data: apiIntegration(integration, { credentials: include.includes('credentials'), webhook: include.includes('webhook') }) });
   });
   r.patch('/integrations/:uniqueKey', async (req, res) => {
     const integration = await integrations.update(parseConfigKey(req.params.uniqueKey), integrationInput(bodyOf(req)));

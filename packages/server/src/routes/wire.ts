@@ -9,7 +9,8 @@ function apiEndUser(u: EndUser | null) {
 import { hostInputs } from '../templates/hosts.ts';
 import type { ProviderTemplate } from '../templates/schema.ts';
 
-export function apiIntegration(i: Integration, includeCredentials = false) {
+/** `include`: Nango's `?include=credentials,webhook`. */
+export function apiIntegration(i: Integration, include: { credentials?: boolean; webhook?: boolean } = {}) {
   return {
     unique_key: i.unique_key,
     provider: i.provider,
@@ -20,7 +21,9 @@ export function apiIntegration(i: Integration, includeCredentials = false) {
     allowed_hosts: i.allowed_hosts ?? [],
     created_at: i.created_at,
     updated_at: i.updated_at,
-    ...(includeCredentials && {
+    // Nango's URL where the provider sends its own webhooks; Keyway receives none from providers.
+    ...(include.webhook && { webhook_url: null }),
+    ...(include.credentials && {
       credentials: {
         type: 'OAUTH2' as const,
         client_id: i.client_id,

@@ -59,6 +59,12 @@ export class ConnectSessionService {
     });
   }
 
+  /** Ends the session now (Nango's DELETE /connect/session): flows it has not started yet are refused. */
+  async end(token: string): Promise<void> {
+    await this.resolve(token);
+    await this.store.deleteSession(sha256(token));
+  }
+
   async resolve(token: string): Promise<ConnectSession> {
     const session = /^kw_cs_[A-Za-z0-9_-]{43}$/.test(token) ? await this.store.getSession(sha256(token)) : undefined;
     if (!session) throw new KeywayError('invalid_connect_session', 'The connect session is unknown or expired; ask your backend for a new one');

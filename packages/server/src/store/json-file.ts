@@ -285,6 +285,10 @@ export class JsonFileStore implements Store {
     return this.#shortLived.getSession(tokenHash);
   }
 
+  async deleteSession(tokenHash: string) {
+    return this.#shortLived.deleteSession(tokenHash);
+  }
+
   async putDashboardSession(session: DashboardSession) {
     this.#shortLived.putDashboardSession(session);
   }

@@ -625,6 +625,11 @@ export class PostgresStore implements Store {
     return this.#getLive<ConnectSession>('keyway_sessions', 'token_hash', tokenHash);
   }
 
+  async deleteSession(tokenHash: string) {
+    const { rowCount } = await this.#pool.query('DELETE FROM keyway_sessions WHERE token_hash = $1', [tokenHash]);
+    return (rowCount ?? 0) > 0;
+  }
+
   async putDashboardSession(session: DashboardSession) {
     await this.#put('keyway_dashboard_sessions', 'id_hash', session.id_hash, session, session.expires_at);
   }

@@ -245,6 +245,8 @@ export interface Store {
   putSession(session: ConnectSession): Promise<void>;
   /** The session, or undefined when unknown or expired. */
   getSession(tokenHash: string): Promise<ConnectSession | undefined>;
+  /** Ends a connect session before its expiry (Nango's DELETE /connect/session); false when there was none. */
+  deleteSession(tokenHash: string): Promise<boolean>;
 
   putDashboardSession(session: DashboardSession): Promise<void>;
   /** The dashboard session, or undefined when unknown (signed out) or expired. */
