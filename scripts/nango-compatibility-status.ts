@@ -52,9 +52,16 @@ export const NANGO_COMPATIBILITY: Readonly<Record<string, ClassStatus>> = {
     getFunction: functions,
     getFunctionCode: functions,
     deleteFunction: functions,
-    listConnections: connections,
+    listConnections: {
+      status: 'supported',
+      tests: [connections.tests[0]!, { file: NANGO_API, name: 'sessions with tags and no end user, tags on connections and in listConnections filters, patchConnection' }],
+    },
     getConnection: connections,
-    patchConnection: { status: 'planned', why: 'PATCH /connections/:connectionId (tags, end user) is part of issue 14 item 2 and not built yet.' },
+    patchConnection: {
+      status: 'supported',
+      tests: [{ file: NANGO_API, name: 'sessions with tags and no end user, tags on connections and in listConnections filters, patchConnection' }],
+      note: '`end_user` and `tags`; `webhook_url_override` is refused (Keyway has one webhook URL).',
+    },
     getToken: connections,
     getRawTokenResponse: connections,
     getMetadata: connections,
@@ -94,7 +101,14 @@ export const NANGO_COMPATIBILITY: Readonly<Record<string, ClassStatus>> = {
       status: 'supported',
       tests: [{ file: WEBHOOKS, name: 'the official @nangohq/node verifyIncomingWebhookRequest (webhookSigningKey) accepts our deliveries; the deprecated check only with the legacy header' }],
     },
-    createConnectSession: { status: 'supported', tests: [{ file: NANGO_API, name: 'createConnectSession, then GET and DELETE /connect/session with the session token as Bearer' }] },
+    createConnectSession: {
+      status: 'supported',
+      tests: [
+        { file: NANGO_API, name: 'createConnectSession, then GET and DELETE /connect/session with the session token as Bearer' },
+        { file: NANGO_API, name: 'sessions with tags and no end user, tags on connections and in listConnections filters, patchConnection' },
+      ],
+      note: 'No `connect_link` in the answer yet; `overrides` and `webhook_url_override` are ignored.',
+    },
     createReconnectSession: { status: 'supported', tests: [{ file: NANGO_API, name: 'createReconnectSession replaces the credentials of an existing connection' }] },
   },
   '@nangohq/frontend Nango (default export)': {

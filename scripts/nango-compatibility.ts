@@ -44,7 +44,7 @@ export async function officialClasses(): Promise<OfficialClass[]> {
     const mod = (await import(pathToFileURL(entry).href)) as Record<string, unknown>;
     const privates = await privateMembers(dirname(entry));
     for (const c of pkg.classes) {
-      const ctor = mod[c.export] as { prototype: object; name: string } | undefined;
+      const ctor = mod[c.export];
       if (typeof ctor !== 'function') throw new Error(`${pkg.name} no longer exports ${c.export}`);
       const hidden = privates.get(ctor.name) ?? new Set<string>();
       const methods = Object.getOwnPropertyNames(ctor.prototype).filter((name) => {

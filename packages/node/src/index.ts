@@ -26,6 +26,7 @@ export type {
   NangoOptions,
   OAuth2Credentials,
   OtherCredentials,
+  PatchConnectionBody,
   Provider,
   Tags,
   UpdateIntegrationBody,

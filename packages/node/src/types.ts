@@ -115,6 +115,8 @@ export type ListConnectionsOptions = {
   endUserId?: string;
   /** Alias of `endUserId` (the name @nangohq/node's object form uses). */
   userId?: string;
+  /** Connections carrying every one of these tags (`email` and `displayName` mean the end user's, as in @nangohq/node). */
+  tags?: Tags;
   limit?: number;
   page?: number;
 };
@@ -215,9 +217,18 @@ export type Provider = {
 
 export type DeleteResponse = { success: true };
 
+/** PATCH /connections/:connectionId body: a new end user and/or new tags (replacing the old ones). */
+export interface PatchConnectionBody {
+  end_user?: { id: string; email?: string; display_name?: string };
+  tags?: Tags;
+}
+
 /** POST /connect/sessions body (Nango's shape). */
 export interface CreateConnectSessionProps {
-  end_user: { id: string; email?: string; display_name?: string };
+  /** Optional when `tags` are given (then `tags.end_user_id`, if any, names the end user). */
+  end_user?: { id: string; email?: string; display_name?: string };
+  /** Tags of the connections the session makes (at most 10; keys are lower-cased). */
+  tags?: Tags;
   organization?: { id: string; display_name?: string };
   /** Config keys the browser may connect; all when absent. */
   allowed_integrations?: string[];
@@ -232,6 +243,8 @@ export interface CreateReconnectSessionProps {
   integration_id: string;
   /** Replaces the connection's end user; kept when absent. */
   end_user?: { id: string; email?: string; display_name?: string };
+  /** Replaces the connection's tags; kept when absent. */
+  tags?: Tags;
   organization?: { id: string; display_name?: string };
   /** Connection config fixed by the backend, for `integration_id` only. */
   integrations_config_defaults?: Record<string, { connection_config?: Record<string, string> }>;

@@ -94,3 +94,59 @@ describe('getIntegration with include', () => {
     expect(plain.data).not.toHaveProperty('webhook_url');
   });
 });
+
+describe('tags', () => {
+  it('sessions with tags and no end user, tags on connections and in listConnections filters, patchConnection', async () => {
+    // Reserved tags name the end user (and so the connection id); keys are lower-cased.
+    const { data: named } = await official.createConnectSession({ tags: { end_user_id: 'tina', Project: 'apollo' }, allowed_integrations: ['sandbox'] });
+    expect((await connectWith(named.token)).body).toContain('data-outcome="success"');
+    const tina = await official.getConnection('sandbox', 'tina');
+    expect(tina.tags).toEqual({ end_user_id: 'tina', project: 'apollo' });
+    expect(tina.end_user).toMatchObject({ id: 'tina' });
+
+    // Without end_user_id, each session connects under a fresh id, found by its tags.
+    const { data: anonymous } = await keyway.createConnectSession({ tags: { project: 'gemini' }, allowed_integrations: ['sandbox'] });
+    expect((await connectWith(anonymous.token)).body).toContain('data-outcome="success"');
+    const gemini = await official.listConnections({ tags: { project: 'gemini' } });
+    expect(gemini.connections).toHaveLength(1);
+    expect(gemini.connections[0]!.connection_id).toMatch(/^[0-9a-f-]{36}$/);
+    expect(gemini.connections[0]!.tags).toEqual({ project: 'gemini' });
+
+    // An end user's session gets Nango's reserved tags; the app's own tags win over them.
+    const { data: withUser } = await official.createConnectSession({ end_user: { id: 'uma', email: 'uma@example.com' }, tags: { project: 'apollo' }, allowed_integrations: ['sandbox'] });
+    expect((await connectWith(withUser.token)).body).toContain('data-outcome="success"');
+    expect((await keyway.getConnection('sandbox', 'uma')).tags).toEqual({ end_user_id: 'uma', end_user_email: 'uma@example.com', project: 'apollo' });
+
+    // Filters: every tag must match; the official client's `email` alias means end_user_email.
+    const apollo = (await official.listConnections({ tags: { project: 'apollo' } })).connections.map((c) => c.connection_id).sort();
+    expect(apollo).toEqual(['tina', 'uma']);
+    expect((await keyway.listConnections({ tags: { project: 'apollo', end_user_id: 'uma' } })).connections.map((c) => c.connection_id)).toEqual(['uma']);
+    expect((await official.listConnections({ tags: { email: 'uma@example.com' } })).connections.map((c) => c.connection_id)).toEqual(['uma']);
+    expect((await keyway.listConnections({ tags: { project: 'nothing' } })).connections).toEqual([]);
+
+    // patchConnection replaces the tags and/or the end user, through both clients.
+    expect(await official.patchConnection({ connectionId: 'tina', provider_config_key: 'sandbox' }, { tags: { project: 'artemis' } })).toEqual({ success: true });
+    expect((await official.getConnection('sandbox', 'tina')).tags).toEqual({ project: 'artemis' });
+    await keyway.patchConnection({ connectionId: 'tina', provider_config_key: 'sandbox' }, { end_user: { id: 'tina', email: 'tina@example.com' } });
+    const patched = await keyway.getConnection('sandbox', 'tina');
+    expect(patched.end_user).toMatchObject({ id: 'tina', email: 'tina@example.com' });
+    expect(patched.tags).toEqual({ project: 'artemis' });
+    expect((await official.listConnections({ tags: { project: 'apollo' } })).connections.map((c) => c.connection_id)).toEqual(['uma']);
+  });
+
+  it('refuses bad tags and unknown connections with typed errors', async () => {
+    const post = (body: unknown) => stack.kw.api('/connect/sessions', { method: 'POST', body: JSON.stringify(body) });
+    for (const tags of [{ '1bad': 'x' }, { ok: '' }, { ok: 7 }, Object.fromEntries(Array.from({ length: 11 }, (_, i) => [`k${i}`, 'v'])), { Dup: 'a', dup: 'b' }, 'nope']) {
+      const res = await post({ tags });
+      expect(res.status, JSON.stringify(tags)).toBe(400);
+      expect(res.body.error.code).toBe('invalid_body');
+    }
+    expect((await post({ allowed_integrations: ['sandbox'] })).body.error.code).toBe('invalid_body'); // neither end_user nor tags
+    const list = await stack.kw.api('/connections?tags[9x]=y');
+    expect(list.status).toBe(400);
+    expect(list.body.error.code).toBe('invalid_query_params');
+    await expect(official.patchConnection({ connectionId: 'nobody', provider_config_key: 'sandbox' }, { tags: { a: 'b' } })).rejects.toMatchObject({ response: { status: 404, data: { error: { code: 'unknown_connection' } } } });
+    const extra = await stack.kw.api('/connections/tina?provider_config_key=sandbox', { method: 'PATCH', body: JSON.stringify({ metadata: {} }) });
+    expect(extra.status).toBe(400);
+  });
+});

@@ -48,7 +48,7 @@ export function apiConnectionSummary(c: Connection) {
     expires_at: 'expires_at' in c.credentials ? (c.credentials.expires_at ?? null) : null,
     errors: c.last_refresh_failure ? [{ type: 'auth', log_id: '' }] : [],
     end_user: apiEndUser(c.end_user),
-    tags: {},
+    tags: c.tags ?? {},
   };
 }
 
@@ -67,7 +67,7 @@ export function apiConnection(c: Connection, includeRefreshToken: boolean) {
     errors: c.last_refresh_failure ? [{ type: 'auth', log_id: '' }] : [],
     last_refresh_failure: c.last_refresh_failure,
     end_user: apiEndUser(c.end_user),
-    tags: {},
+    tags: c.tags ?? {},
     credentials: apiCredentials(c.credentials, includeRefreshToken),
   };
 }

@@ -1,4 +1,5 @@
-import { randomBytes } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
+import { tagsWithEndUser, type Tags } from '../connections/tags.ts';
 import { KeywayError } from '../errors.ts';
 import { sha256 } from '../primitives.ts';
 import type { IntegrationService } from '../integrations/service.ts';
@@ -7,7 +8,9 @@ import type { ConnectSession, EndUser, Store } from '../store/types.ts';
 export const CONNECT_SESSION_TTL_MS = 30 * 60_000;
 
 export interface ConnectSessionInput {
-  readonly end_user: EndUser;
+  /** Null when only tags were given (Nango makes `end_user` optional then). */
+  readonly end_user: EndUser | null;
+  readonly tags?: Tags;
   readonly allowed_integrations: readonly string[] | null;
   readonly integrations_config_defaults: ConnectSession['integrations_config_defaults'];
 }
@@ -18,6 +21,8 @@ export interface ReconnectSessionInput {
   readonly integration_id: string;
   /** The connection's end user when absent (or, when it has none, one named by the connection id). */
   readonly end_user?: EndUser;
+  /** The connection's tags when absent. */
+  readonly tags?: Tags;
   readonly integrations_config_defaults: ConnectSession['integrations_config_defaults'];
 }
 
@@ -39,7 +44,16 @@ export class ConnectSessionService {
     }
     const token = `kw_cs_${randomBytes(32).toString('base64url')}`;
     const expiresAt = Date.now() + CONNECT_SESSION_TTL_MS;
-    await this.store.putSession({ token_hash: sha256(token), ...input, created_at: new Date().toISOString(), expires_at: expiresAt });
+    // Without an end user, whose id names the connection, each session connects under a fresh id (as Nango).
+    const connectionId = input.connection_id ?? (input.end_user ? undefined : randomUUID());
+    await this.store.putSession({
+      token_hash: sha256(token),
+      ...input,
+      ...(connectionId !== undefined && { connection_id: connectionId }),
+      tags: tagsWithEndUser(input.end_user, input.tags),
+      created_at: new Date().toISOString(),
+      expires_at: expiresAt,
+    });
     return { token, expires_at: new Date(expiresAt).toISOString() };
   }
 
@@ -53,6 +67,7 @@ export class ConnectSessionService {
     if (!existing) throw new KeywayError('unknown_connection', `There is no connection "${input.connection_id}" for the integration "${input.integration_id}"`);
     return this.create({
       end_user: input.end_user ?? existing.end_user ?? { id: input.connection_id },
+      ...((input.tags ?? existing.tags) && { tags: input.tags ?? existing.tags }),
       allowed_integrations: [input.integration_id],
       integrations_config_defaults: input.integrations_config_defaults,
       connection_id: input.connection_id,
