@@ -18,6 +18,7 @@ import type {
   NangoOptions,
   OtherCredentials,
   PatchConnectionBody,
+  ImportConnectionBody,
   Provider,
   UpdateIntegrationBody,
 } from './types.ts';
@@ -123,6 +124,13 @@ export class Nango {
         page: options.page,
       },
     });
+  }
+
+  /** Nango's POST /connections: stores credentials obtained elsewhere (replacing those of an existing pair). */
+  async importConnection(body: ImportConnectionBody): Promise<Connection> {
+    requireProviderConfigKey(body?.provider_config_key);
+    if (body.connection_id !== undefined) requireConnectionId(body.connection_id);
+    return this.#http.request('POST', '/connections', { body });
   }
 
   /** Nango's patchConnection: replaces the connection's end user and/or tags. */

@@ -27,6 +27,7 @@ export type {
   OAuth2Credentials,
   OtherCredentials,
   PatchConnectionBody,
+  ImportConnectionBody,
   Provider,
   Tags,
   UpdateIntegrationBody,

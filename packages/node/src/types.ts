@@ -217,6 +217,21 @@ export type Provider = {
 
 export type DeleteResponse = { success: true };
 
+/** POST /connections body (Nango's): credentials obtained elsewhere, stored as a connection. */
+export interface ImportConnectionBody {
+  provider_config_key: string;
+  /** A fresh UUID when absent. */
+  connection_id?: string;
+  credentials:
+    | { type: 'OAUTH2'; access_token: string; refresh_token?: string; expires_at?: string; raw?: Record<string, unknown> }
+    | { type: 'API_KEY'; apiKey: string }
+    | { type: 'BASIC'; username: string; password?: string };
+  connection_config?: Record<string, unknown>;
+  metadata?: Metadata;
+  end_user?: { id: string; email?: string; display_name?: string };
+  tags?: Tags;
+}
+
 /** PATCH /connections/:connectionId body: a new end user and/or new tags (replacing the old ones). */
 export interface PatchConnectionBody {
   end_user?: { id: string; email?: string; display_name?: string };

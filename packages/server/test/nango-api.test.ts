@@ -150,3 +150,59 @@ describe('tags', () => {
     expect(extra.status).toBe(400);
   });
 });
+
+describe('import (POST /connections)', () => {
+  it('stores OAuth2, API key and Basic credentials with tags, end user and metadata; the imported token refreshes', async () => {
+    // An OAuth2 connection made elsewhere: here, tokens the sandbox issued to another connection.
+    const { data: s } = await official.createConnectSession({ end_user: { id: 'origin' }, allowed_integrations: ['sandbox'] });
+    expect((await connectWith(s.token)).body).toContain('data-outcome="success"');
+    const origin = await official.getConnection('sandbox', 'origin', false, true);
+    const creds = oauth2(origin);
+    const imported = await keyway.importConnection({
+      provider_config_key: 'sandbox',
+      connection_id: 'imported',
+      credentials: { type: 'OAUTH2', access_token: creds.access_token, refresh_token: creds.refresh_token!, expires_at: creds.expires_at! },
+      end_user: { id: 'ivy', email: 'ivy@example.com' },
+      tags: { source: 'nango' },
+      metadata: { plan: 'pro' },
+    });
+    expect(imported).toMatchObject({ connection_id: 'imported', provider_config_key: 'sandbox', tags: { source: 'nango' }, metadata: { plan: 'pro' }, end_user: { id: 'ivy', email: 'ivy@example.com' } });
+    expect(imported.credentials).not.toHaveProperty('refresh_token');
+    const viaOfficial = await official.getConnection('sandbox', 'imported', false, true);
+    expect(oauth2(viaOfficial)).toMatchObject({ access_token: creds.access_token, refresh_token: creds.refresh_token, expires_at: creds.expires_at });
+    // The imported refresh token works: a forced refresh gets a new access token from the provider.
+    expect(await official.getToken('sandbox', 'imported', true)).not.toBe(creds.access_token);
+    // Importing again replaces the credentials and keeps the connection (idempotent for the same input).
+    const again = await stack.kw.api('/connections', { method: 'POST', body: JSON.stringify({ provider_config_key: 'sandbox', connection_id: 'imported', credentials: { type: 'OAUTH2', access_token: 'at-2' } }) });
+    expect(again.status).toBe(201);
+    expect(again.body.id).toBe(imported.id);
+    expect(again.body.credentials.access_token).toBe('at-2');
+    expect(again.body.metadata).toEqual({ plan: 'pro' });
+  });
+
+  it('API key and Basic connections, and typed refusals', async () => {
+    const templates = (await keyway.listProviders()).data;
+    const apiKey = templates.find((t) => t.auth_mode === 'API_KEY')!;
+    const basic = templates.find((t) => t.auth_mode === 'BASIC')!;
+    await keyway.createIntegration({ unique_key: 'imp-key', provider: apiKey.name });
+    await keyway.createIntegration({ unique_key: 'imp-basic', provider: basic.name });
+    await keyway.importConnection({ provider_config_key: 'imp-key', connection_id: 'k1', credentials: { type: 'API_KEY', apiKey: 'sk-123' } });
+    expect(await official.getToken('imp-key', 'k1')).toMatchObject({ type: 'API_KEY', apiKey: 'sk-123' });
+    const b = await keyway.importConnection({ provider_config_key: 'imp-basic', credentials: { type: 'BASIC', username: 'u', password: 'p' } });
+    expect(b.connection_id).toMatch(/^[0-9a-f-]{36}$/);
+    expect(await official.getToken('imp-basic', b.connection_id)).toMatchObject({ type: 'BASIC', username: 'u', password: 'p' });
+
+    const post = (body: unknown) => stack.kw.api('/connections', { method: 'POST', body: JSON.stringify(body) });
+    const refused = [
+      [{ provider_config_key: 'imp-key', credentials: { type: 'OAUTH2', access_token: 'x' } }, 400, 'invalid_body'],
+      [{ provider_config_key: 'sandbox', credentials: { type: 'OAUTH2' } }, 400, 'invalid_body'],
+      [{ provider_config_key: 'sandbox', credentials: { type: 'OAUTH2', access_token: 'x', expires_at: 'soon' } }, 400, 'invalid_body'],
+      [{ provider_config_key: 'sandbox', credentials: { type: 'OAUTH2', access_token: 'x' }, tags: { '!': 'x' } }, 400, 'invalid_body'],
+      [{ provider_config_key: 'nope', credentials: { type: 'OAUTH2', access_token: 'x' } }, 404, 'unknown_provider_config'],
+    ] as const;
+    for (const [body, status, code] of refused) {
+      const res = await post(body);
+      expect({ body, status: res.status, code: res.body.error?.code }).toEqual({ body, status, code });
+    }
+  });
+});

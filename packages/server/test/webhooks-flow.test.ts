@@ -124,7 +124,7 @@ describe('Nango webhook fields (issue 14)', () => {
 
     await connect('donor');
     const donor = (await store.getConnection('sandbox', 'donor'))!;
-    await store.writeConnection('sandbox', 'mend', (c) => c && { ...c, credentials: donor.credentials, last_refresh_failure: { ...c.last_refresh_failure!, backoff_until: new Date(0).toISOString() } });
+    await store.writeConnection('sandbox', 'mend', (c) => (c ? { ...c, credentials: donor.credentials, last_refresh_failure: { ...c.last_refresh_failure!, backoff_until: new Date(0).toISOString() } } : null));
     expect(typeof (await client.getToken('sandbox', 'mend', true))).toBe('string');
     expect(await eventually(() => forMend().length === 3)).toBe(true);
     expect(forMend()[2]).toMatchObject({ operation: 'refresh', success: true, tags, endUser: { endUserId: 'mend' } });

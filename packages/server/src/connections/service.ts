@@ -30,6 +30,8 @@ export interface NewConnection {
   readonly credentials: Credentials;
   readonly connectionConfig: Readonly<Record<string, unknown>>;
   readonly endUser: EndUser | null;
+  /** Replaces the connection's metadata when given (an import); otherwise it is kept. */
+  readonly metadata?: Readonly<Record<string, unknown>>;
   /** Replaces the connection's tags when given (a connect session's); otherwise they are kept. */
   readonly tags?: Readonly<Record<string, string>>;
   /** Refuse (connection_exists) rather than replace an existing connection: public-key flows. */
@@ -76,7 +78,7 @@ export class ConnectionService {
         provider: input.provider,
         credentials,
         connection_config: input.connectionConfig,
-        metadata: existing?.metadata ?? {},
+        metadata: input.metadata ?? existing?.metadata ?? {},
         end_user: input.endUser ?? existing?.end_user ?? null,
         ...((input.tags ?? existing?.tags) && { tags: input.tags ?? existing?.tags }),
         last_refresh_failure: null,

@@ -1,4 +1,6 @@
+import { randomUUID } from 'node:crypto';
 import { Router, type Request, type RequestHandler, type Response } from 'express';
+import { parseImportedCredentials } from '../connections/import.ts';
 import type { ConnectionService } from '../connections/service.ts';
 import { parseMetadata } from '../connections/metadata.ts';
 import { KeywayError } from '../errors.ts';
@@ -116,6 +118,28 @@ export function apiRoutes(deps: {
     });
     // `total` and each summary's `status` / `expires_at` are Keyway's additions to Nango's shape.
     res.json({ connections: page.map(apiConnectionSummary), total });
+  });
+
+  // Nango's POST /connections: credentials obtained elsewhere (another broker, an older system) stored as a connection.
+  r.post('/connections', async (req, res) => {
+    const body = bodyOf(req);
+    const providerConfigKey = parseConfigKey(body.provider_config_key);
+    const template = await integrations.templateOf(providerConfigKey);
+    if (!template) await integrations.get(providerConfigKey); // unknown_provider_config
+    if (!template) throw new KeywayError('unknown_provider_template', `The integration "${providerConfigKey}" has no installed template`);
+    const config = body.connection_config ?? {};
+    if (!isRecord(config)) throw new KeywayError('invalid_body', '`connection_config` must be an object');
+    const { connection } = await connections.upsert({
+      providerConfigKey,
+      connectionId: body.connection_id === undefined ? randomUUID() : parseConnectionId(body.connection_id),
+      provider: template.name,
+      credentials: parseImportedCredentials(body.credentials, template.auth_mode),
+      connectionConfig: config,
+      endUser: body.end_user === undefined ? null : endUserInput(body.end_user),
+      ...(body.metadata !== undefined && { metadata: parseMetadata(body.metadata) }),
+      ...(body.tags !== undefined && { tags: parseTags(body.tags) }),
+    });
+    res.status(201).json(apiConnection(connection, false));
   });
 
   const metadataRoute = (merge: boolean) => async (req: Request, res: Response) => {
