@@ -4,7 +4,7 @@ import { h } from 'preact';
 import { describe, expect, it } from 'vitest';
 import { createApi } from '../src/api.ts';
 import { App } from '../src/App.tsx';
-import { parentOriginOf } from '../src/parent.ts';
+import { linkTokenOf, parentOriginOf } from '../src/parent.ts';
 import { ATTIO, GITHUB, PARENT_ORIGIN, TOKEN, heading, mount, sessionOf } from './harness.ts';
 
 const session = (token: string) => ({ source: 'keyway-connect', type: 'session', token });
@@ -137,5 +137,23 @@ describe('parentOriginOf', () => {
     for (const bad of ['', '?origin=', '?origin=*', '?origin=null', '?origin=https%3A%2F%2Fapp.example%2F', '?origin=https%3A%2F%2Fapp.example%2Fpath', '?origin=javascript%3Aalert(1)', '?origin=HTTPS%3A%2F%2FAPP.example']) {
       expect(parentOriginOf(bad), bad).toBeNull();
     }
+  });
+});
+
+describe('connect links (the page opened on its own, the token in #session_token=)', () => {
+  it('loads the session with the link token and lists what it may connect; nothing is posted anywhere', async () => {
+    const t = mount({ parent: null, parentOrigin: null, linkToken: TOKEN });
+    expect(t.calls).toHaveLength(1);
+    expect(t.calls[0]!.init.headers).toEqual({ Authorization: `Bearer ${TOKEN}` });
+    await t.calls[0]!.respond(200, { data: sessionOf([GITHUB, ATTIO]) });
+    expect(screen.getByRole('button', { name: /GitHub/ })).toBeTruthy();
+    expect(t.parent.postMessage).not.toHaveBeenCalled();
+    cleanup();
+  });
+
+  it('reads the token from the fragment only when it is shaped as one', () => {
+    expect(linkTokenOf(`#session_token=${TOKEN}`)).toBe(TOKEN);
+    expect(linkTokenOf('#session_token=kw_cs_short')).toBeNull();
+    expect(linkTokenOf('')).toBeNull();
   });
 });

@@ -267,6 +267,8 @@ export interface CreateReconnectSessionProps {
 
 export interface ConnectSession {
   token: string;
+  /** A page on Keyway that runs the Connect UI for this session (send it by email or chat). */
+  connect_link: string;
   /** ISO 8601. */
   expires_at: string;
 }

@@ -92,7 +92,7 @@ export async function createKeyway(config: Config, log: Logger = createLogger(),
         ...(c.tags && { tags: c.tags }),
       }),
   });
-  const sessions = new ConnectSessionService(store, integrations);
+  const sessions = new ConnectSessionService(store, integrations, config.serverUrl);
   const backgroundRefresh = new BackgroundRefresh(store, connections, {
     intervalMs: config.backgroundRefreshIntervalMs,
     afterMs: config.backgroundRefreshAfterMs,

@@ -38,6 +38,8 @@ describe('connect sessions through the official client', () => {
   it('createConnectSession, then GET and DELETE /connect/session with the session token as Bearer', async () => {
     const { data } = await official.createConnectSession({ end_user: { id: 'dana', email: 'dana@example.com' }, allowed_integrations: ['sandbox'] });
     expect(data.token).toMatch(/^kw_cs_/);
+    // The connect link: Keyway's Connect UI on its own page, the token in the fragment (never sent to a server).
+    expect(data.connect_link).toBe(`${stack.kw.url}/connect/ui/#session_token=${data.token}`);
     const got = await sessionRequest('GET', data.token);
     expect(got.status).toBe(200);
     const body = (await got.json()) as { data: { end_user: { id: string }; integrations: { unique_key: string }[] } };
@@ -69,6 +71,7 @@ describe('connect sessions through the official client', () => {
     expect((await connectWith(first.token)).body).toContain('data-outcome="success"');
     const before = await official.getConnection('sandbox', 'erik');
     const { data } = await official.createReconnectSession({ connection_id: 'erik', integration_id: 'sandbox' });
+    expect(data.connect_link).toBe(`${stack.kw.url}/connect/ui/#session_token=${data.token}`);
     expect((await connectWith(data.token, 'erik')).body).toContain('data-outcome="success"');
     const after = await official.getConnection('sandbox', 'erik');
     expect(after.id).toBe(before.id);

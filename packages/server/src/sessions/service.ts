@@ -7,6 +7,13 @@ import type { ConnectSession, EndUser, Store } from '../store/types.ts';
 
 export const CONNECT_SESSION_TTL_MS = 30 * 60_000;
 
+/** Nango's answer to POST /connect/sessions (and /reconnect). */
+export interface ConnectSessionAnswer {
+  readonly token: string;
+  readonly connect_link: string;
+  readonly expires_at: string;
+}
+
 export interface ConnectSessionInput {
   /** Null when only tags were given (Nango makes `end_user` optional then). */
   readonly end_user: EndUser | null;
@@ -34,9 +41,11 @@ export class ConnectSessionService {
   constructor(
     private readonly store: Store,
     private readonly integrations: IntegrationService,
+    /** The public base URL: connect links point at its Connect UI. */
+    private readonly serverUrl: string,
   ) {}
 
-  async create(input: ConnectSessionInput & { readonly connection_id?: string }): Promise<{ token: string; expires_at: string }> {
+  async create(input: ConnectSessionInput & { readonly connection_id?: string }): Promise<ConnectSessionAnswer> {
     for (const key of [...(input.allowed_integrations ?? []), ...Object.keys(input.integrations_config_defaults)]) {
       await this.integrations.get(key).catch(() => {
         throw new KeywayError('invalid_body', `"${key}" is not an integration`);
@@ -54,14 +63,16 @@ export class ConnectSessionService {
       created_at: new Date().toISOString(),
       expires_at: expiresAt,
     });
-    return { token, expires_at: new Date(expiresAt).toISOString() };
+    // Nango's connect_link: the Connect UI on its own page, for a flow started from an email or a chat message.
+    // The token goes in the fragment, which browsers never send to a server (nor to its logs).
+    return { token, connect_link: `${this.serverUrl}/connect/ui/#session_token=${token}`, expires_at: new Date(expiresAt).toISOString() };
   }
 
   /**
    * A session whose flows may replace the credentials of one existing connection, and nothing
    * else: its integration is the only one allowed, its connection id the only one targeted.
    */
-  async createReconnect(input: ReconnectSessionInput): Promise<{ token: string; expires_at: string }> {
+  async createReconnect(input: ReconnectSessionInput): Promise<ConnectSessionAnswer> {
     await this.integrations.get(input.integration_id);
     const existing = await this.store.getConnection(input.integration_id, input.connection_id);
     if (!existing) throw new KeywayError('unknown_connection', `There is no connection "${input.connection_id}" for the integration "${input.integration_id}"`);
