@@ -30,7 +30,7 @@ const functions: MethodStatus = { status: 'not supported', why: 'Functions (scri
 const proxy: MethodStatus = { status: 'planned', why: 'The provider proxy is being built on another branch (issue 14); not available here yet.' };
 const officialFrontend: MethodStatus = {
   status: 'planned',
-  why: 'The official browser SDK needs Nango\'s WebSocket protocol, being built on another branch (issue 14, item 1). Use @keyway/frontend meanwhile (same calls).',
+  why: 'The official browser SDK needs Nango\'s WebSocket protocol, being built on another branch (issue 14, item 1). Use @keyway/frontend meanwhile (same calls, reconnect() included).',
 };
 
 export const NANGO_COMPATIBILITY: Readonly<Record<string, ClassStatus>> = {
