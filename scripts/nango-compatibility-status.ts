@@ -107,7 +107,7 @@ export const NANGO_COMPATIBILITY: Readonly<Record<string, ClassStatus>> = {
         { file: NANGO_API, name: 'createConnectSession, then GET and DELETE /connect/session with the session token as Bearer' },
         { file: NANGO_API, name: 'sessions with tags and no end user, tags on connections and in listConnections filters, patchConnection' },
       ],
-      note: 'No `connect_link` in the answer yet; `overrides` and `webhook_url_override` are ignored.',
+      note: '`connect_link` is a Keyway page (the token in its `#session_token=` fragment); `overrides` and `webhook_url_override` are ignored.',
     },
     createReconnectSession: { status: 'supported', tests: [{ file: NANGO_API, name: 'createReconnectSession replaces the credentials of an existing connection' }] },
   },
