@@ -26,12 +26,14 @@ let apiKeyTemplate: string;
 
 beforeAll(async () => {
   // `only-source` exists on the source only: its integration cannot be imported.
-  source = await startKeyway({ templates: { crm: oauthTemplate('CRM'), 'only-source': oauthTemplate('Only source') } });
-  target = await startKeyway({ templates: { crm: oauthTemplate('CRM') }, config: { secretKey: TARGET_KEY } });
+  // `tenant` needs a subdomain on the target only: its connection is refused there, and skipped.
+  const tenant = { ...oauthTemplate('Tenant'), connection_config: { subdomain: { title: 'Subdomain', pattern: '[a-z]+' } } };
+  source = await startKeyway({ templates: { crm: oauthTemplate('CRM'), 'only-source': oauthTemplate('Only source'), tenant: oauthTemplate('Tenant') } });
+  target = await startKeyway({ templates: { crm: oauthTemplate('CRM'), tenant }, config: { secretKey: TARGET_KEY } });
   cwd = await mkdtemp(join(tmpdir(), 'keyway-import-'));
   from = new Nango({ host: source.url, secretKey: SECRET_KEY });
   to = new Nango({ host: target.url, secretKey: TARGET_KEY });
-  apiKeyTemplate = (await from.listProviders()).data.find((p) => p.auth_mode === 'API_KEY')!.name;
+  apiKeyTemplate = (await from.listProviders()).data.find((p) => p.auth_mode === 'API_KEY' && Object.keys(p.connection_config ?? {}).length === 0)!.name;
 
   await from.createIntegration({ unique_key: 'crm', provider: 'crm', display_name: 'Our CRM', credentials: { type: 'OAUTH2', client_id: 'crm-client', client_secret: 'crm-secret', scopes: 'read,write' } });
   await from.createIntegration({ unique_key: 'keys', provider: apiKeyTemplate });
@@ -49,6 +51,8 @@ beforeAll(async () => {
   }
   await from.importConnection({ provider_config_key: 'keys', connection_id: 'k-1', credentials: { type: 'API_KEY', apiKey: 'sk-live-1' } });
   await from.importConnection({ provider_config_key: 'legacy', connection_id: 'old-1', credentials: { type: 'OAUTH2', access_token: 'x' } });
+  await from.createIntegration({ unique_key: 'tenant', provider: 'tenant', credentials: { type: 'OAUTH2', client_id: 't', client_secret: 't' } });
+  await from.importConnection({ provider_config_key: 'tenant', connection_id: 'tn-1', credentials: { type: 'OAUTH2', access_token: 'x' } });
 });
 afterAll(async () => {
   await source?.close();
@@ -73,11 +77,11 @@ async function cli(args: string[]): Promise<{ code: number; stdout: string; stde
 describe('keyway import nango', () => {
   it('dry run: reports what it would import and writes nothing', async () => {
     const r = await cli(['import', 'nango', '--from', source.url, '--secret-key', SECRET_KEY, '--dry-run']);
-    expect(r.stderr).toContain('Importing connections: 5/5');
+    expect(r.stderr).toContain('Importing connections: 6/6');
     expect(r.code).toBe(0);
-    expect(r.stdout).toContain('Integrations: 2 would import, 0 already in Keyway, 1 skipped');
+    expect(r.stdout).toContain('Integrations: 3 would import, 0 already in Keyway, 1 skipped');
     expect(r.stdout).toContain('skipped legacy: Keyway has no template "only-source"');
-    expect(r.stdout).toContain('Connections: 4 would import, 0 already in Keyway, 1 skipped');
+    expect(r.stdout).toContain('Connections: 5 would import, 0 already in Keyway, 1 skipped');
     expect(r.stdout).toContain('skipped legacy / old-1: its integration "legacy" was not imported');
     expect(r.stdout).toContain('Dry run: nothing was written.');
     expect((await to.listIntegrations()).configs).toEqual([]);
@@ -87,8 +91,10 @@ describe('keyway import nango', () => {
   it('imports integrations and connections with their credentials, end users, tags and metadata', async () => {
     const r = await cli(['import', 'nango', '--from', source.url, '--secret-key', SECRET_KEY]);
     expect(r.code).toBe(0);
-    expect(r.stdout).toContain('Integrations: 2 imported, 0 already in Keyway, 1 skipped');
-    expect(r.stdout).toContain('Connections: 4 imported, 0 already in Keyway, 1 skipped');
+    expect(r.stdout).toContain('Integrations: 3 imported, 0 already in Keyway, 1 skipped');
+    expect(r.stdout).toContain('Connections: 4 imported, 0 already in Keyway, 2 skipped');
+    // Refused by Keyway (the target's template needs a subdomain): skipped with the reason, the rest imported.
+    expect(r.stdout).toMatch(/skipped tenant \/ tn-1: Keyway refused it: invalid_connection_config: Missing connection config "subdomain"/);
 
     const crm = (await to.getIntegration({ uniqueKey: 'crm' }, { include: ['credentials'] })).data;
     expect(crm).toMatchObject({ provider: 'crm', display_name: 'Our CRM', credentials: { client_id: 'crm-client', client_secret: 'crm-secret', scopes: 'read,write' } });
@@ -108,10 +114,13 @@ describe('keyway import nango', () => {
     const r = await cli(['import', 'nango', '--from', source.url, '--secret-key', SECRET_KEY, '--json']);
     expect(r.code).toBe(0);
     const summary = JSON.parse(r.stdout);
-    expect(summary.integrations).toMatchObject({ imported: [], existing: [{ key: 'crm' }, { key: 'keys' }] });
+    expect(summary.integrations).toMatchObject({ imported: [], existing: [{ key: 'crm' }, { key: 'keys' }, { key: 'tenant' }] });
     expect(summary.connections.imported).toEqual([{ key: 'crm', connection_id: 'user-4' }]);
     expect(summary.connections.existing).toHaveLength(4);
-    expect(summary.connections.skipped).toEqual([{ key: 'legacy', connection_id: 'old-1', reason: 'its integration "legacy" was not imported' }]);
+    expect(summary.connections.skipped).toEqual([
+      { key: 'legacy', connection_id: 'old-1', reason: 'its integration "legacy" was not imported' },
+      { key: 'tenant', connection_id: 'tn-1', reason: expect.stringContaining('invalid_connection_config') },
+    ]);
     expect((await to.getConnection('crm', 'user-1', false, true)).credentials).toMatchObject({ access_token: 'at-newer', refresh_token: 'rt-newer' });
   });
 

@@ -14,7 +14,19 @@ let official: OfficialNango;
 let keyway: KeywayNode;
 
 beforeAll(async () => {
-  stack = await startSandboxStack({ sandbox: { autoApprove: true } });
+  stack = await startSandboxStack({
+    sandbox: { autoApprove: true },
+    keyway: {
+      templates: {
+        tenant: {
+          display_name: 'Tenant', categories: ['other'], docs: 'https://example.com', auth_mode: 'OAUTH2',
+          authorization_url: 'https://${connectionConfig.subdomain}.example.com/authorize',
+          token_url: 'https://${connectionConfig.subdomain}.example.com/token',
+          connection_config: { subdomain: { title: 'Subdomain', pattern: '[a-z0-9-]{1,63}' } },
+        },
+      },
+    },
+  });
   official = new OfficialNango({ host: stack.kw.url, secretKey: SECRET_KEY });
   keyway = new KeywayNode({ host: stack.kw.url, secretKey: SECRET_KEY });
   await keyway.createIntegration({
@@ -185,8 +197,9 @@ describe('import (POST /connections)', () => {
 
   it('API key and Basic connections, and typed refusals', async () => {
     const templates = (await keyway.listProviders()).data;
-    const apiKey = templates.find((t) => t.auth_mode === 'API_KEY')!;
-    const basic = templates.find((t) => t.auth_mode === 'BASIC')!;
+    const noInputs = (t: (typeof templates)[number]) => Object.keys(t.connection_config ?? {}).length === 0;
+    const apiKey = templates.find((t) => t.auth_mode === 'API_KEY' && noInputs(t))!;
+    const basic = templates.find((t) => t.auth_mode === 'BASIC' && noInputs(t))!;
     await keyway.createIntegration({ unique_key: 'imp-key', provider: apiKey.name });
     await keyway.createIntegration({ unique_key: 'imp-basic', provider: basic.name });
     await keyway.importConnection({ provider_config_key: 'imp-key', connection_id: 'k1', credentials: { type: 'API_KEY', apiKey: 'sk-123' } });
@@ -195,8 +208,15 @@ describe('import (POST /connections)', () => {
     expect(b.connection_id).toMatch(/^[0-9a-f-]{36}$/);
     expect(await official.getToken('imp-basic', b.connection_id)).toMatchObject({ type: 'BASIC', username: 'u', password: 'p' });
 
+    // A template's inputs are checked as a flow checks them; other values (a token response's) are kept.
+    await keyway.createIntegration({ unique_key: 'tenant', provider: 'tenant', credentials: { type: 'OAUTH2', client_id: 'c', client_secret: 's' } });
+    const t = await keyway.importConnection({ provider_config_key: 'tenant', connection_id: 't1', credentials: { type: 'OAUTH2', access_token: 'x' }, connection_config: { subdomain: 'acme', team_id: 'T1' } });
+    expect(t.connection_config).toEqual({ subdomain: 'acme', team_id: 'T1' });
+
     const post = (body: unknown) => stack.kw.api('/connections', { method: 'POST', body: JSON.stringify(body) });
     const refused = [
+      [{ provider_config_key: 'tenant', credentials: { type: 'OAUTH2', access_token: 'x' }, connection_config: { subdomain: 'evil.com/x' } }, 400, 'invalid_connection_config'],
+      [{ provider_config_key: 'tenant', credentials: { type: 'OAUTH2', access_token: 'x' } }, 400, 'invalid_connection_config'],
       [{ provider_config_key: 'imp-key', credentials: { type: 'OAUTH2', access_token: 'x' } }, 400, 'invalid_body'],
       [{ provider_config_key: 'sandbox', credentials: { type: 'OAUTH2' } }, 400, 'invalid_body'],
       [{ provider_config_key: 'sandbox', credentials: { type: 'OAUTH2', access_token: 'x', expires_at: 'soon' } }, 400, 'invalid_body'],

@@ -1,4 +1,4 @@
-import { Nango, type Connection, type ImportConnectionBody, type Integration } from '@keyway/node';
+import { KeywayError, Nango, type Connection, type ImportConnectionBody, type Integration } from '@keyway/node';
 import { CliError, UsageError, stringFlag, type CommandSpec, type GroupSpec } from '../context.ts';
 import { progressFor } from '../progress.ts';
 
@@ -58,9 +58,12 @@ const nango: CommandSpec = {
       } else if (!templates.has(integration.provider)) {
         summary.integrations.skipped.push({ key, reason: `Keyway has no template "${integration.provider}"` });
       } else {
-        if (!dryRun) await target.createIntegration(integrationBody(integration));
-        summary.integrations.imported.push({ key });
-        usable.add(key);
+        const refused = dryRun ? undefined : await refusal(target.createIntegration(integrationBody(integration)));
+        if (refused) summary.integrations.skipped.push({ key, reason: refused });
+        else {
+          summary.integrations.imported.push({ key });
+          usable.add(key);
+        }
       }
     }
 
@@ -83,8 +86,9 @@ const nango: CommandSpec = {
         summary.connections.skipped.push({ ...item, reason: body });
         continue;
       }
-      if (!dryRun) await target.importConnection(body);
-      summary.connections.imported.push(item);
+      const refused = dryRun ? undefined : await refusal(target.importConnection(body));
+      if (refused) summary.connections.skipped.push({ ...item, reason: refused });
+      else summary.connections.imported.push(item);
     }
     progress?.(listed.length, listed.length);
     if (ctx.json) {
@@ -148,6 +152,17 @@ function importBody(c: Connection): ImportConnectionBody | string {
       return text('username') ? { ...common, credentials: { type: 'BASIC', username: text('username')!, password: text('password') ?? '' } } : 'no username';
     default:
       return `auth mode ${String(creds.type)} cannot be imported (OAUTH2, API_KEY and BASIC can)`;
+  }
+}
+
+/** Keyway's refusal of one item (`invalid_connection_config: ...`), which skips it; anything else stops the import. */
+async function refusal(write: Promise<unknown>): Promise<string | undefined> {
+  try {
+    await write;
+    return undefined;
+  } catch (e) {
+    if (e instanceof KeywayError && typeof e.status === 'number' && e.status >= 400 && e.status < 500) return `Keyway refused it: ${e.code}: ${e.message}`;
+    throw e;
   }
 }
 

@@ -1,6 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import { Router, type Request, type RequestHandler, type Response } from 'express';
 import { parseImportedCredentials } from '../connections/import.ts';
+import { withFixedInputs } from '../integrations/host-policy.ts';
+import { validateConnectionConfig } from '../templates/interpolate.ts';
+import type { ProviderTemplate } from '../templates/schema.ts';
 import type { ConnectionService } from '../connections/service.ts';
 import { parseMetadata } from '../connections/metadata.ts';
 import { KeywayError } from '../errors.ts';
@@ -16,7 +19,7 @@ import type { TemplateCatalog } from '../templates/catalog.ts';
 import { isRecord } from '../primitives.ts';
 import { endUserFromTags, parseTags } from '../connections/tags.ts';
 import { bracketParams } from '../flows/state.ts';
-import type { EndUser } from '../store/types.ts';
+import type { EndUser, Integration } from '../store/types.ts';
 import { apiConnection, apiConnectionSummary, apiIntegration, apiProvider } from './wire.ts';
 
 /** The backend API (Nango's paths and shapes), behind the secret key. Mounted first: it is the hot path (getToken). */
@@ -124,11 +127,10 @@ export function apiRoutes(deps: {
   r.post('/connections', async (req, res) => {
     const body = bodyOf(req);
     const providerConfigKey = parseConfigKey(body.provider_config_key);
+    const integration = await integrations.get(providerConfigKey);
     const template = await integrations.templateOf(providerConfigKey);
-    if (!template) await integrations.get(providerConfigKey); // unknown_provider_config
     if (!template) throw new KeywayError('unknown_provider_template', `The integration "${providerConfigKey}" has no installed template`);
-    const config = body.connection_config ?? {};
-    if (!isRecord(config)) throw new KeywayError('invalid_body', '`connection_config` must be an object');
+    const config = importedConnectionConfig(body.connection_config, template, integration);
     const { connection } = await connections.upsert({
       providerConfigKey,
       connectionId: body.connection_id === undefined ? randomUUID() : parseConnectionId(body.connection_id),
@@ -177,6 +179,24 @@ export function apiRoutes(deps: {
     res.json({ success: true });
   });
   return r;
+}
+
+/**
+ * An imported connection's config: the template's inputs checked as a flow checks them (patterns, the
+ * integration's fixed values: they decide where the client secret goes), anything else (values a
+ * provider's token response left, as Nango keeps them) kept as given.
+ */
+function importedConnectionConfig(given: unknown, template: ProviderTemplate, integration: Integration): Record<string, unknown> {
+  const config = given ?? {};
+  if (!isRecord(config)) throw new KeywayError('invalid_body', '`connection_config` must be an object');
+  const inputs: Record<string, string> = {};
+  const rest: Record<string, unknown> = Object.create(null); // a `__proto__` key stays a key
+  for (const [key, value] of Object.entries(config)) {
+    if (!Object.hasOwn(template.connection_config ?? {}, key)) rest[key] = value;
+    else if (typeof value === 'string') inputs[key] = value;
+    else throw new KeywayError('invalid_connection_config', `Connection config "${key}" must be a string`);
+  }
+  return { ...rest, ...validateConnectionConfig(template, withFixedInputs(integration, inputs)) };
 }
 
 /** `integrations_config_defaults`: per config key, the connection config the backend fixes. */
