@@ -86,3 +86,19 @@ describe('the Connect UI', () => {
     await page.close();
   });
 });
+
+describe('connect links', () => {
+  it('the connect_link page runs the Connect UI for its session on its own, and forgets the token from the address bar', async () => {
+    const { data } = await node.createConnectSession({ end_user: { id: 'ui-link' }, allowed_integrations: ['sandbox', 'key-api'] });
+    const page = await browser.newPage();
+    await page.goto(data.connect_link);
+    await page.getByRole('button', { name: /Keyway Sandbox/ }).click();
+    expect(page.url()).not.toContain(data.token);
+    const [popup] = await Promise.all([page.waitForEvent('popup'), page.getByRole('button', { name: 'Connect' }).click()]);
+    await popup.click('#approve');
+    await expect.poll(async () => (await node.listConnections({ connectionId: 'ui-link' })).connections.length, { timeout: 15_000 }).toBe(1);
+    expect((await node.getConnection('sandbox', 'ui-link')).end_user).toMatchObject({ id: 'ui-link' });
+    await page.close();
+  });
+});
+

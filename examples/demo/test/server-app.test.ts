@@ -48,7 +48,7 @@ function fakeKeyway(overrides: Partial<DemoKeywayClient> = {}): DemoKeywayClient
     }) as DemoKeywayClient['listConnections'],
     createConnectSession: async (...args: unknown[]) => {
       calls.push(['createConnectSession', ...args]);
-      return { data: { token: 'kw_cs_demo', expires_at: '2030-01-01T00:30:00.000Z' } };
+      return { data: { token: 'kw_cs_demo', connect_link: 'http://127.0.0.1:3003/connect/ui/#session_token=kw_cs_demo', expires_at: '2030-01-01T00:30:00.000Z' } };
     },
     getConnection: async (...args: unknown[]) => {
       calls.push(['getConnection', ...args]);

@@ -102,8 +102,8 @@ export class Context {
   }
 
   /** --secret-key, else KEYWAY_SECRET_KEY (environment or .env), else the key the server generated into secrets.json. */
-  secretKey(): { key: string; source: string } | undefined {
-    const flag = stringFlag(this.flags, 'secret-key');
+  secretKey(useFlag = true): { key: string; source: string } | undefined {
+    const flag = useFlag ? stringFlag(this.flags, 'secret-key') : undefined;
     if (flag !== undefined) return { key: flag, source: '--secret-key' };
     if (this.io.env.KEYWAY_SECRET_KEY) return { key: this.io.env.KEYWAY_SECRET_KEY, source: 'KEYWAY_SECRET_KEY' };
     if (this.env.KEYWAY_SECRET_KEY) return { key: this.env.KEYWAY_SECRET_KEY, source: `KEYWAY_SECRET_KEY in ${this.loaded.dotenvPath}` };
@@ -112,10 +112,13 @@ export class Context {
     return kept === undefined ? undefined : { key: kept, source: secretsPath };
   }
 
-  /** The backend client; a usage error when there is no secret key. */
-  client(): Nango {
+  /**
+   * The backend client; a usage error when there is no secret key. `keyway import nango` passes
+   * false: there --secret-key is the source's key, and Keyway's comes from the environment.
+   */
+  client(useSecretKeyFlag = true): Nango {
     if (this.#client) return this.#client;
-    const secret = this.secretKey();
+    const secret = this.secretKey(useSecretKeyFlag);
     if (!secret) {
       throw new UsageError(`no secret key: pass --secret-key or set KEYWAY_SECRET_KEY (also read from ./.env and ${secretsPathOf(this.env, this.io.cwd)})`);
     }

@@ -3,6 +3,7 @@ import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { KeywayError } from '@keyway/node';
 import { connections } from './commands/connections.ts';
 import { doctor } from './commands/doctor.ts';
+import { importGroup } from './commands/import-nango.ts';
 import { integrations } from './commands/integrations.ts';
 import { keys } from './commands/keys.ts';
 import { providers } from './commands/providers.ts';
@@ -15,7 +16,7 @@ import type { Io } from './output.ts';
 export type { Io } from './output.ts';
 export { EXIT } from './context.ts';
 
-const GROUPS: readonly GroupSpec[] = [integrations, connections, providers, keys];
+const GROUPS: readonly GroupSpec[] = [integrations, connections, providers, keys, importGroup];
 const LEAVES: readonly CommandSpec[] = [token, reencrypt, migrate, doctor];
 const ALL: readonly CommandSpec[] = [...GROUPS.flatMap((g) => g.commands), ...LEAVES];
 

@@ -18,6 +18,8 @@ export interface AppDeps {
   readonly api: Api;
   /** `new Nango({ host: location.origin, connectSessionToken: token })` from `@keyway/frontend`. */
   readonly createAuthClient: (token: string) => AuthClient;
+  /** A connect link's session token (`#session_token=` of the page URL), used when the page is not framed. */
+  readonly linkToken?: string | null;
 }
 
 type View =
@@ -48,7 +50,9 @@ export function App({ deps }: { deps: AppDeps }) {
   const emit = (event: ConnectUIEvent) => linked && sendToParent(linked.parent, linked.origin, event);
   const close = () => emit({ type: 'close' });
 
-  const [view, setView] = useState<View>(linked ? { name: 'waiting' } : { name: 'failed', ...NOT_FRAMED });
+  // A connect link (Nango's `connect_link`): the page opened on its own, the token in its URL's fragment.
+  const standalone = !linked && deps.linkToken ? deps.linkToken : null;
+  const [view, setView] = useState<View>(linked || standalone ? { name: 'waiting' } : { name: 'failed', ...NOT_FRAMED });
   const [token, setToken] = useState<string | null>(null);
   const [integrations, setIntegrations] = useState<Integration[]>([]);
   const [query, setQuery] = useState('');
@@ -64,11 +68,8 @@ export function App({ deps }: { deps: AppDeps }) {
 
   // The session token: from the parent window only, from its exact origin only. A new token reloads the session.
   useEffect(() => {
-    if (!linked) return;
     let latestLoad = 0;
-    const onMessage = (e: Event) => {
-      const t = sessionTokenOf(e as MessageEvent, linked.parent, linked.origin);
-      if (!t) return;
+    const loadSession = (t: string) => {
       const load = ++latestLoad;
       setToken(t);
       setView({ name: 'waiting' });
@@ -81,6 +82,15 @@ export function App({ deps }: { deps: AppDeps }) {
         },
         (err: unknown) => load === latestLoad && latest.current.failed(err),
       );
+    };
+    if (standalone) {
+      loadSession(standalone);
+      return () => void (latestLoad = -1);
+    }
+    if (!linked) return;
+    const onMessage = (e: Event) => {
+      const t = sessionTokenOf(e as MessageEvent, linked.parent, linked.origin);
+      if (t) loadSession(t);
     };
     events.addEventListener('message', onMessage);
     emit({ type: 'ready' });

@@ -47,3 +47,9 @@ export function sessionTokenOf(e: MessageEvent, parent: ParentWindow, parentOrig
   const token = m.source === 'keyway-connect' && m.type === 'session' ? m.token : m.type === 'session_token' ? m.sessionToken : undefined;
   return typeof token === 'string' && token ? token : null;
 }
+
+/** The session token of a connect link: `#session_token=<token>` (a fragment never reaches a server or its logs). */
+export function linkTokenOf(hash: string): string | null {
+  const token = new URLSearchParams(hash.replace(/^#/, '')).get('session_token');
+  return token && /^kw_cs_[A-Za-z0-9_-]{43}$/.test(token) ? token : null;
+}

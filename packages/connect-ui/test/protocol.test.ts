@@ -4,7 +4,7 @@ import { h } from 'preact';
 import { describe, expect, it } from 'vitest';
 import { createApi } from '../src/api.ts';
 import { App } from '../src/App.tsx';
-import { parentOriginOf } from '../src/parent.ts';
+import { linkTokenOf, parentOriginOf } from '../src/parent.ts';
 import { ATTIO, GITHUB, PARENT_ORIGIN, TOKEN, heading, mount, sessionOf } from './harness.ts';
 
 const session = (token: string) => ({ source: 'keyway-connect', type: 'session', token });
@@ -158,5 +158,23 @@ describe("the official @nangohq/frontend's messages", () => {
     await t.message({ type: 'session_token', sessionToken: TOKEN });
     expect(t.calls).toHaveLength(1);
     expect(t.calls[0]!.init.headers).toEqual({ Authorization: `Bearer ${TOKEN}` });
+  });
+});
+
+describe('connect links (the page opened on its own, the token in #session_token=)', () => {
+  it('loads the session with the link token and lists what it may connect; nothing is posted anywhere', async () => {
+    const t = mount({ parent: null, parentOrigin: null, linkToken: TOKEN });
+    expect(t.calls).toHaveLength(1);
+    expect(t.calls[0]!.init.headers).toEqual({ Authorization: `Bearer ${TOKEN}` });
+    await t.calls[0]!.respond(200, { data: sessionOf([GITHUB, ATTIO]) });
+    expect(screen.getByRole('button', { name: /GitHub/ })).toBeTruthy();
+    expect(t.parent.postMessage).not.toHaveBeenCalled();
+    cleanup();
+  });
+
+  it('reads the token from the fragment only when it is shaped as one', () => {
+    expect(linkTokenOf(`#session_token=${TOKEN}`)).toBe(TOKEN);
+    expect(linkTokenOf('#session_token=kw_cs_short')).toBeNull();
+    expect(linkTokenOf('')).toBeNull();
   });
 });

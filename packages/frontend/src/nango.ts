@@ -32,6 +32,14 @@ export class Nango {
   }
 
   /**
+   * Replaces the credentials of an existing connection: `auth()` under a reconnect session
+   * (`createReconnectSession` on the backend), as `@nangohq/frontend`'s `reconnect()`. An alias, to
+   * keep the SDK within its size budget; with the public key the server refuses to replace
+   * (`connection_exists`) rather than this method throwing up front.
+   */
+  reconnect = (providerConfigKey: string, options?: AuthOptions): Promise<AuthResult> => this.auth(providerConfigKey, options);
+
+  /**
    * Opens the authorization popup and resolves once the flow has ended, with whichever of the callback
    * page's postMessage and the long-poll of the server answers first.
    */

@@ -163,3 +163,21 @@ describe('the flow lifecycle', () => {
     expect(vi.getTimerCount()).toBe(0);
   });
 });
+
+describe('reconnect()', () => {
+  const fakes = useFakes();
+
+  it('runs auth() with the reconnect session token, as @nangohq/frontend does', async () => {
+    const t = track(new Nango({ host: HOST, connectSessionToken: 'kw_cs_reconnect' }).reconnect('github'));
+    const opened = fakes().opened.at(-1)!;
+    const url = new URL(opened.url);
+    expect(url.pathname).toBe('/oauth/connect/github');
+    expect(url.searchParams.get('connect_session_token')).toBe('kw_cs_reconnect');
+    expect(t.state).toBe('pending');
+  });
+
+  it('is auth() with the public key too (the server, not the SDK, refuses to replace a connection with it)', () => {
+    track(new Nango({ host: HOST, publicKey: 'pk' }).reconnect('github'));
+    expect(new URL(fakes().opened.at(-1)!.url).searchParams.get('public_key')).toBe('pk');
+  });
+});

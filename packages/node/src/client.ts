@@ -18,6 +18,8 @@ import type {
   MetadataChangeResponse,
   NangoOptions,
   OtherCredentials,
+  PatchConnectionBody,
+  ImportConnectionBody,
   Provider,
   UpdateIntegrationBody,
 } from './types.ts';
@@ -156,10 +158,25 @@ export class Nango {
         search: nonEmpty(options.search),
         integrationId: nonEmpty(integrationId),
         endUserId: nonEmpty(options.endUserId ?? options.userId),
+        ...tagQuery(options.tags),
         limit: options.limit,
         page: options.page,
       },
     });
+  }
+
+  /** Nango's POST /connections: stores credentials obtained elsewhere (replacing those of an existing pair). */
+  async importConnection(body: ImportConnectionBody): Promise<Connection> {
+    requireProviderConfigKey(body?.provider_config_key);
+    if (body.connection_id !== undefined) requireConnectionId(body.connection_id);
+    return this.#http.request('POST', '/connections', { body });
+  }
+
+  /** Nango's patchConnection: replaces the connection's end user and/or tags. */
+  async patchConnection(params: { connectionId: string; provider_config_key: string }, body: PatchConnectionBody): Promise<{ success: boolean }> {
+    requireConnectionId(params?.connectionId);
+    requireProviderConfigKey(params?.provider_config_key);
+    return this.#http.request('PATCH', `/connections/${seg(params.connectionId)}`, { query: { provider_config_key: params.provider_config_key }, body });
   }
 
   async deleteConnection(providerConfigKey: string, connectionId: string): Promise<DeleteResponse> {
@@ -224,7 +241,7 @@ export class Nango {
    * flows it starts connect `end_user.id` (as the connection id) to the allowed integrations only.
    */
   async createConnectSession(props: CreateConnectSessionProps): Promise<{ data: ConnectSession }> {
-    if (!props?.end_user?.id) throw new KeywayError('missing_end_user', 'end_user.id is required: it becomes the connection id');
+    if (!props?.end_user?.id && !props?.tags) throw new KeywayError('missing_end_user', 'end_user.id (it becomes the connection id) or tags are required');
     return this.#http.request('POST', '/connect/sessions', { body: props });
   }
 
@@ -314,4 +331,10 @@ function parseHost(host: unknown): string {
 
 function nonEmpty(value: string | undefined): string | undefined {
   return value === '' ? undefined : value;
+}
+
+/** `tags[key]=value` query entries, with @nangohq/node's aliases (`email`, `displayName`) and lower-cased keys. */
+function tagQuery(tags: Record<string, string> | undefined): Record<string, string> {
+  const alias: Record<string, string> = { email: 'end_user_email', displayName: 'end_user_display_name' };
+  return Object.fromEntries(Object.entries(tags ?? {}).map(([k, v]) => [`tags[${alias[k] ?? k.toLowerCase()}]`, v]));
 }

@@ -27,6 +27,8 @@ export type {
   NangoOptions,
   OAuth2Credentials,
   OtherCredentials,
+  PatchConnectionBody,
+  ImportConnectionBody,
   Provider,
   Tags,
   UpdateIntegrationBody,

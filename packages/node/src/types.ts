@@ -119,6 +119,8 @@ export type ListConnectionsOptions = {
   endUserId?: string;
   /** Alias of `endUserId` (the name @nangohq/node's object form uses). */
   userId?: string;
+  /** Connections carrying every one of these tags (`email` and `displayName` mean the end user's, as in @nangohq/node). */
+  tags?: Tags;
   limit?: number;
   page?: number;
 };
@@ -161,6 +163,8 @@ export type Integration = {
   updated_at: string;
   /** Present only with `include: ['credentials']`. */
   credentials?: IntegrationCredentials | null;
+  /** Present only with `include: ['webhook']`: always null (Keyway receives no webhooks from providers). */
+  webhook_url?: string | null;
 };
 
 export type IntegrationInclude = 'credentials' | 'webhook';
@@ -222,9 +226,33 @@ export type Provider = {
 
 export type DeleteResponse = { success: true };
 
+/** POST /connections body (Nango's): credentials obtained elsewhere, stored as a connection. */
+export interface ImportConnectionBody {
+  provider_config_key: string;
+  /** A fresh UUID when absent. */
+  connection_id?: string;
+  credentials:
+    | { type: 'OAUTH2'; access_token: string; refresh_token?: string; expires_at?: string; raw?: Record<string, unknown> }
+    | { type: 'API_KEY'; apiKey: string }
+    | { type: 'BASIC'; username: string; password?: string };
+  connection_config?: Record<string, unknown>;
+  metadata?: Metadata;
+  end_user?: { id: string; email?: string; display_name?: string };
+  tags?: Tags;
+}
+
+/** PATCH /connections/:connectionId body: a new end user and/or new tags (replacing the old ones). */
+export interface PatchConnectionBody {
+  end_user?: { id: string; email?: string; display_name?: string };
+  tags?: Tags;
+}
+
 /** POST /connect/sessions body (Nango's shape). */
 export interface CreateConnectSessionProps {
-  end_user: { id: string; email?: string; display_name?: string };
+  /** Optional when `tags` are given (then `tags.end_user_id`, if any, names the end user). */
+  end_user?: { id: string; email?: string; display_name?: string };
+  /** Tags of the connections the session makes (at most 10; keys are lower-cased). */
+  tags?: Tags;
   organization?: { id: string; display_name?: string };
   /** Config keys the browser may connect; all when absent. */
   allowed_integrations?: string[];
@@ -239,6 +267,8 @@ export interface CreateReconnectSessionProps {
   integration_id: string;
   /** Replaces the connection's end user; kept when absent. */
   end_user?: { id: string; email?: string; display_name?: string };
+  /** Replaces the connection's tags; kept when absent. */
+  tags?: Tags;
   organization?: { id: string; display_name?: string };
   /** Connection config fixed by the backend, for `integration_id` only. */
   integrations_config_defaults?: Record<string, { connection_config?: Record<string, string> }>;
@@ -246,6 +276,8 @@ export interface CreateReconnectSessionProps {
 
 export interface ConnectSession {
   token: string;
+  /** A page on Keyway that runs the Connect UI for this session (send it by email or chat). */
+  connect_link: string;
   /** ISO 8601. */
   expires_at: string;
 }

@@ -90,10 +90,23 @@ export async function createKeyway(config: Config, log: Logger = createLogger(),
         provider: c.provider,
         authMode: c.credentials.type,
         endUser: c.end_user,
+        ...(c.tags && { tags: c.tags }),
         error: { type: error.details?.provider_error ?? error.code, description: error.message },
       }),
+    // Nango's `refresh` webhook with success: true, sent only when a refresh succeeds after failures.
+    onRefreshRecovered: (c) =>
+      events.emit({
+        operation: 'refresh',
+        success: true,
+        providerConfigKey: c.provider_config_key,
+        connectionId: c.connection_id,
+        provider: c.provider,
+        authMode: c.credentials.type,
+        endUser: c.end_user,
+        ...(c.tags && { tags: c.tags }),
+      }),
   });
-  const sessions = new ConnectSessionService(store, integrations);
+  const sessions = new ConnectSessionService(store, integrations, config.serverUrl);
   const backgroundRefresh = new BackgroundRefresh(store, connections, {
     intervalMs: config.backgroundRefreshIntervalMs,
     afterMs: config.backgroundRefreshAfterMs,

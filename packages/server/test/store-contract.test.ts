@@ -276,17 +276,17 @@ describe.each([
       return { ...c, credentials: creds };
     };
     const all: Connection[] = [
-      withExpiry('app', 'Alice', 3_600_000, { created_at: iso(T0), end_user: { id: 'u-1', email: 'Alice@Example.com', display_name: 'Alice Liddell' } }),
+      withExpiry('app', 'Alice', 3_600_000, { created_at: iso(T0), end_user: { id: 'u-1', email: 'Alice@Example.com', display_name: 'Alice Liddell' }, tags: { end_user_id: 'u-1', project: 'apollo', 'team/x': 'a"b' } }),
       withExpiry('app', 'bob', 5 * 60_000, { created_at: iso(T0), end_user: { id: 'u-2', email: 'bob@corp.io' } }), // same created_at: by connection id
       withExpiry('app', 'B-2', 14 * 60_000, { created_at: iso(T0), end_user: null }),
-      withExpiry('app', 'carol', 16 * 60_000, { created_at: iso(T0 + 1000), end_user: { id: 'u-1', display_name: 'Carol ÉCLAIR' } }),
+      withExpiry('app', 'carol', 16 * 60_000, { created_at: iso(T0 + 1000), end_user: { id: 'u-1', display_name: 'Carol ÉCLAIR' }, tags: { project: 'apollo' } }),
       withExpiry('app', 'dave', -60_000, { created_at: iso(T0 + 2000) }), // expired
       withExpiry('app', 'erin', undefined, { created_at: iso(T0 + 3000) }), // no expiry
       withExpiry('app', 'frank', 3_600_000, { created_at: iso(T0 + 4000), last_refresh_failure: failure(1) }),
       withExpiry('app', 'grace', 3_600_000, { created_at: iso(T0 + 5000), last_refresh_failure: failure(4) }),
       withExpiry('app', 'heidi', -1, { created_at: iso(T0 + 6000), last_refresh_failure: failure(3) }),
       { ...connection('app', 'key.user', { created_at: iso(T0 + 7000), end_user: { id: 'api', email: 'keys@example.com' } }), credentials: { type: 'API_KEY', apiKey: 'k-123456789', fields: { apiKey: 'k-123456789' } } },
-      withExpiry('other', 'Alice', 3_600_000, { created_at: iso(T0), end_user: { id: 'u-1', email: 'alice@example.com' } }), // same time and id, other key
+      withExpiry('other', 'Alice', 3_600_000, { created_at: iso(T0), end_user: { id: 'u-1', email: 'alice@example.com' }, tags: { project: 'Apollo' } }), // same time and id, other key
       withExpiry('other', 'zed_1', 3_600_000, { created_at: iso(T0 - 1000), end_user: { id: 'U-1' } }), // oldest
       withExpiry('other', 'a:b@c|d', 10 * 60_000, { created_at: iso(T0 + 500), end_user: { id: 'x', email: 'weird%_chars@example.com' } }),
     ];
@@ -300,6 +300,7 @@ describe.each([
             (f.provider_config_key === undefined || c.provider_config_key === f.provider_config_key) &&
             (f.connection_id === undefined || c.connection_id === f.connection_id) &&
             (f.end_user_id === undefined || c.end_user?.id === f.end_user_id) &&
+            (f.tags === undefined || Object.entries(f.tags).every(([k, v]) => c.tags?.[k] === v)) &&
             (f.search === undefined || matchesSearch(c, f.search)) &&
             (f.status === undefined || connectionStatus(c) === f.status),
         )
@@ -328,6 +329,12 @@ describe.each([
       ...(['ok', 'expiring', 'refresh_failed', 'exhausted'] as ConnectionStatus[]).map((status) => ({ status })),
       { provider_config_key: 'app', status: 'expiring', search: 'b' },
       { provider_config_key: 'other', end_user_id: 'u-1', search: 'example' },
+      { tags: { project: 'apollo' } },
+      { tags: { project: 'Apollo' } },
+      { tags: { project: 'apollo', end_user_id: 'u-1' } },
+      { tags: { 'team/x': 'a"b' } },
+      { tags: { project: 'apollo', missing: 'x' } },
+      { provider_config_key: 'app', tags: { project: 'apollo' }, search: 'carol' },
     ];
     // Sanity: every status occurs.
     expect(new Set(all.map((c) => connectionStatus(c)))).toEqual(new Set(['ok', 'expiring', 'refresh_failed', 'exhausted']));
@@ -486,6 +493,9 @@ describe.each([
     expect(await store.getSession('th-3')).toBeUndefined();
     expect(await peer.getSession('th-3')).toBeUndefined();
     expect(await store.getSession('unknown')).toBeUndefined();
+    expect(await peer.deleteSession('th-1')).toBe(true);
+    expect(await store.getSession('th-1')).toBeUndefined();
+    expect(await store.deleteSession('th-1')).toBe(false);
   });
 
   it('dashboard sessions: put, get on a peer, delete (sign-out) seen by the peer, expiry', async () => {

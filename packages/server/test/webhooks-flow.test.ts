@@ -103,3 +103,36 @@ describe('auth webhooks', () => {
     expect((await client.listConnections({ endUserId: 'erin' })).connections.map((c) => c.connection_id)).toEqual(['erin']);
   });
 });
+
+describe('Nango webhook fields (issue 14)', () => {
+  it('carries the connection tags, and a refresh that succeeds after failures sends refresh with success: true', async () => {
+    mode.hang = false;
+    const { data } = await client.createConnectSession({ end_user: { id: 'mend' }, tags: { project: 'apollo' }, allowed_integrations: ['sandbox'] });
+    expect((await new TestBrowser().follow(`${stack.kw.url}/oauth/connect/sandbox?connect_session_token=${data.token}`)).status).toBe(200);
+    const forMend = () => receiver.deliveries.filter((d) => d.body.connectionId === 'mend').map((d) => d.body);
+    expect(await eventually(() => forMend().length === 1)).toBe(true);
+    const tags = { end_user_id: 'mend', project: 'apollo' };
+    expect(forMend()[0]).toMatchObject({ type: 'auth', operation: 'creation', success: true, environment: 'prod', tags, endUser: { endUserId: 'mend', tags } });
+
+    // A refused refresh, then credentials that work again (as a provider recovering would give).
+    const store = stack.kw.keyway.store;
+    const first = (await store.getConnection('sandbox', 'mend'))!;
+    await fetch(stack.sandbox.revocationUrl, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams({ token: oauth2(first).refresh_token!, client_id: SANDBOX_CLIENT.clientId, client_secret: SANDBOX_CLIENT.clientSecret }) });
+    await expect(client.getToken('sandbox', 'mend', true)).rejects.toMatchObject({ code: 'refresh_failed' });
+    expect(await eventually(() => forMend().length === 2)).toBe(true);
+    expect(forMend()[1]).toMatchObject({ operation: 'refresh', success: false, tags });
+
+    await connect('donor');
+    const donor = (await store.getConnection('sandbox', 'donor'))!;
+    await store.writeConnection('sandbox', 'mend', (c) => (c ? { ...c, credentials: donor.credentials, last_refresh_failure: { ...c.last_refresh_failure!, backoff_until: new Date(0).toISOString() } } : null));
+    expect(typeof (await client.getToken('sandbox', 'mend', true))).toBe('string');
+    expect(await eventually(() => forMend().length === 3)).toBe(true);
+    expect(forMend()[2]).toMatchObject({ operation: 'refresh', success: true, tags, endUser: { endUserId: 'mend' } });
+    expect(forMend()[2]).not.toHaveProperty('error');
+    // A refresh with no failure before it sends nothing.
+    await client.getToken('sandbox', 'mend', true);
+    await connect('after');
+    expect(await eventually(() => receiver.deliveries.some((d) => d.body.connectionId === 'after'))).toBe(true);
+    expect(forMend()).toHaveLength(3);
+  });
+});

@@ -128,6 +128,7 @@ describe('auth webhook body (Nango NangoAuthWebhookBody shape)', () => {
       environment: 'prod',
       operation: 'creation',
       success: true,
+      tags: {},
       endUser: { endUserId: 'user-42', organizationId: 'org-7', endUserEmail: 'ada@example.com', tags: {} },
     });
     expect(received[0]!.headers['content-type']).toBe('application/json');
@@ -149,6 +150,7 @@ describe('auth webhook body (Nango NangoAuthWebhookBody shape)', () => {
       environment: 'prod',
       operation: 'override',
       success: true,
+      tags: {},
       endUser: null,
     });
   });
@@ -167,6 +169,7 @@ describe('auth webhook body (Nango NangoAuthWebhookBody shape)', () => {
       environment: 'prod',
       operation: 'refresh',
       success: false,
+      tags: {},
       endUser: { endUserId: 'user-1', endUserEmail: null, tags: {} },
       error: { type: 'refresh_token_external_error', description: 'The provider refused the refresh: invalid_grant' },
     });

@@ -1,8 +1,7 @@
 import { CliError, type CommandSpec } from '../context.ts';
 import { loadLocalConfig } from '../local-config.ts';
+import { progressFor } from '../progress.ts';
 import { reencrypt as reencryptStore } from '../server-internals.ts';
-
-const BAR = 24;
 
 export const reencrypt: CommandSpec = {
   path: ['reencrypt'],
@@ -22,7 +21,7 @@ export const reencrypt: CommandSpec = {
       throw new CliError('no encryption key: set KEYWAY_ENCRYPTION_KEY ("new,old" to rotate); secrets.json beside the DB has none');
     }
     try {
-      const progress = ctx.json ? undefined : ctx.io.isTTY ? barProgress(ctx.io.stdout) : lineProgress(ctx.io.stdout);
+      const progress = ctx.json ? undefined : progressFor(ctx.io, ctx.io.stdout, 'Re-encrypting');
       const { resealed, total, keyId } = await reencryptStore(config, progress);
       if (!ctx.json && ctx.io.isTTY && total > 0) ctx.io.stdout.write('\n');
       if (ctx.json) ctx.out.data({ resealed, total, key_id: keyId });
@@ -33,28 +32,3 @@ export const reencrypt: CommandSpec = {
     }
   },
 };
-
-type Progress = (done: number, total: number) => void;
-
-/** A bar redrawn in place on a terminal, at most once per percent. */
-function barProgress(out: { write(s: string): unknown }): Progress {
-  let shown = -1;
-  return (done, total) => {
-    const percent = total === 0 ? 100 : Math.floor((done * 100) / total);
-    if (percent === shown && done !== total) return;
-    shown = percent;
-    const filled = Math.round((percent * BAR) / 100);
-    out.write(`\rRe-encrypting [${'#'.repeat(filled)}${'.'.repeat(BAR - filled)}] ${done}/${total}`);
-  };
-}
-
-/** Off a terminal (logs): a line at each tenth, as keyway-server reencrypt prints. */
-function lineProgress(out: { write(s: string): unknown }): Progress {
-  let shown = -1;
-  return (done, total) => {
-    const tenth = total === 0 ? 0 : Math.floor((done * 10) / total);
-    if (tenth === shown && done !== total) return;
-    shown = tenth;
-    out.write(`Re-encrypting: ${done}/${total}\n`);
-  };
-}

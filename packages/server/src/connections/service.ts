@@ -31,6 +31,10 @@ export interface NewConnection {
   readonly credentials: Credentials;
   readonly connectionConfig: Readonly<Record<string, unknown>>;
   readonly endUser: EndUser | null;
+  /** Replaces the connection's metadata when given (an import); otherwise it is kept. */
+  readonly metadata?: Readonly<Record<string, unknown>>;
+  /** Replaces the connection's tags when given (a connect session's); otherwise they are kept. */
+  readonly tags?: Readonly<Record<string, string>>;
   /** Refuse (connection_exists) rather than replace an existing connection: public-key flows. */
   readonly createOnly?: boolean;
 }
@@ -42,6 +46,8 @@ export interface ConnectionServiceOptions {
   readonly log: Logger;
   /** Told when the provider refuses a refresh (webhooks). */
   readonly onRefreshFailure?: (connection: Connection, error: KeywayError) => void;
+  /** Told when a refresh succeeds after failures (webhooks). */
+  readonly onRefreshRecovered?: (connection: Connection) => void;
   readonly retryDelaysMs?: readonly number[];
 }
 
@@ -73,8 +79,9 @@ export class ConnectionService {
         provider: input.provider,
         credentials,
         connection_config: input.connectionConfig,
-        metadata: existing?.metadata ?? {},
+        metadata: input.metadata ?? existing?.metadata ?? {},
         end_user: input.endUser ?? existing?.end_user ?? null,
+        ...((input.tags ?? existing?.tags) && { tags: input.tags ?? existing?.tags }),
         last_refresh_failure: null,
         created_at: existing?.created_at ?? now,
         updated_at: now,
@@ -82,6 +89,22 @@ export class ConnectionService {
     });
     if (result === 'unchanged') throw connectionExists(input.connectionId);
     return { connection: connection!, result };
+  }
+
+  /** Nango's PATCH /connections/:id: a new end user and/or new tags (replacing them). */
+  async patch(providerConfigKey: string, connectionId: string, change: { readonly end_user?: EndUser; readonly tags?: Readonly<Record<string, string>> }): Promise<Connection> {
+    const { connection } = await this.store.writeConnection(providerConfigKey, connectionId, (existing) =>
+      existing
+        ? {
+            ...existing,
+            ...(change.end_user !== undefined && { end_user: change.end_user }),
+            ...(change.tags !== undefined && { tags: change.tags }),
+            updated_at: new Date().toISOString(),
+          }
+        : null,
+    );
+    if (!connection) throw new KeywayError('unknown_connection', `There is no connection "${connectionId}" for the integration "${providerConfigKey}"`);
+    return connection;
   }
 
   /**
@@ -215,12 +238,15 @@ export class ConnectionService {
         ? credentialsFrom(tokens, { previous: creds, defaultExpiresIn: template.default_expires_in, ...(template.auth_mode === 'OAUTH2' && { tokenPath: template.token_path }) })
         : clientCredentialsFrom(tokens, creds, template.default_expires_in);
     // Stored before any caller sees the new token: a rotated refresh token must never be lost.
+    let recovered = false;
     const { connection } = await this.store.writeConnection(providerConfigKey, connectionId, (latest) => {
       // Deleted meanwhile, or replaced by a new connect flow: theirs wins.
       if (!latest || !sameToken(latest, creds.access_token)) return null;
+      recovered = latest.last_refresh_failure !== null;
       return { ...latest, credentials, last_refresh_failure: null, updated_at: new Date().toISOString() };
     });
     if (!connection) throw new KeywayError('unknown_connection', `The connection "${connectionId}" was deleted during its refresh`);
+    if (recovered) this.options.onRefreshRecovered?.(connection);
     return connection;
   }
 

@@ -51,6 +51,7 @@ export async function connectWithCredentials(req: KeyConnectRequest, deps: KeyCo
     credentials,
     connectionConfig: target.connectionConfig,
     endUser: target.endUser,
+    ...(target.tags && { tags: target.tags }),
     createOnly: !target.mayReplace,
   });
   deps.events.emit({
@@ -61,6 +62,7 @@ export async function connectWithCredentials(req: KeyConnectRequest, deps: KeyCo
     provider: template.name,
     authMode: req.mode,
     endUser: target.endUser,
+    ...(target.tags && { tags: target.tags }),
   });
   return { providerConfigKey: integration.unique_key, connectionId: target.connectionId };
 }

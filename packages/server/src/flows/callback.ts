@@ -58,8 +58,9 @@ async function report(outcome: FlowOutcome, deps: CallbackDeps): Promise<void> {
   const provider = (await deps.integrations.templateOf(key))?.name ?? '';
   const existing = await deps.store.getConnection(key, id);
   const endUser = existing?.end_user ?? null;
+  const tags = existing?.tags;
   if (outcome.ok) {
-    deps.events.emit({ operation: outcome.result === 'created' ? 'creation' : 'override', success: true, providerConfigKey: key, connectionId: id, provider, authMode: 'OAUTH2', endUser });
+    deps.events.emit({ operation: outcome.result === 'created' ? 'creation' : 'override', success: true, providerConfigKey: key, connectionId: id, provider, authMode: 'OAUTH2', endUser, ...(tags && { tags }) });
   } else {
     deps.events.emit({
       operation: existing ? 'override' : 'creation',
@@ -69,6 +70,7 @@ async function report(outcome: FlowOutcome, deps: CallbackDeps): Promise<void> {
       provider,
       authMode: 'OAUTH2',
       endUser,
+      ...(tags && { tags }),
       error: { type: outcome.error.code, description: outcome.error.message },
     });
   }
@@ -131,6 +133,7 @@ async function runCallback(req: CallbackRequest, deps: CallbackDeps): Promise<Fl
       credentials,
       connectionConfig: { ...config, ...pickPaths(tokens.data, template.token_response_metadata), ...callbackValues, ...discovered },
       endUser: flow.end_user,
+      ...(flow.tags && { tags: flow.tags }),
       // Checked again here: a connection made meanwhile (another flow for the same id) is not replaced either.
       createOnly: flow.may_replace !== true,
     });

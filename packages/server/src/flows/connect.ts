@@ -51,6 +51,7 @@ export async function startFlow(req: ConnectRequest, deps: { config: Config; sto
     flow_id: req.flowId,
     origin: req.origin,
     end_user: endUser,
+    ...(target.tags && { tags: target.tags }),
     may_replace: target.mayReplace,
     expires_at: Date.now() + deps.config.flowTtlMs,
   });

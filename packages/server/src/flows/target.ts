@@ -11,6 +11,8 @@ export interface ConnectTarget {
   readonly connectionId: string;
   readonly connectionConfig: ConnectionConfig;
   readonly endUser: EndUser | null;
+  /** The connect session's tags for the connection; undefined for a public-key flow. */
+  readonly tags: Readonly<Record<string, string>> | undefined;
   /** Only a connect session made by the backend may replace an existing connection; the public key only creates. */
   readonly mayReplace: boolean;
 }
@@ -29,7 +31,7 @@ export function connectTarget(integration: Integration, template: ProviderTempla
     throw new KeywayError('integration_not_allowed', `This connect session does not allow the integration "${integration.unique_key}"`);
   }
   const requested = query.get('connection_id') || undefined;
-  const fixed = session ? (session.connection_id ?? session.end_user.id) : undefined;
+  const fixed = session ? (session.connection_id ?? session.end_user?.id) : undefined;
   if (fixed !== undefined && requested !== undefined && requested !== fixed) {
     throw new KeywayError('connection_id_not_allowed', 'This connect session is for another connection id');
   }
@@ -43,6 +45,7 @@ export function connectTarget(integration: Integration, template: ProviderTempla
       }),
     ),
     endUser: session?.end_user ?? null,
+    tags: session?.tags,
     mayReplace: session !== null,
   };
 }

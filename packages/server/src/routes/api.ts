@@ -1,4 +1,9 @@
+import { randomUUID } from 'node:crypto';
 import { Router, type Request, type RequestHandler, type Response } from 'express';
+import { parseImportedCredentials } from '../connections/import.ts';
+import { withFixedInputs } from '../integrations/host-policy.ts';
+import { validateConnectionConfig } from '../templates/interpolate.ts';
+import type { ProviderTemplate } from '../templates/schema.ts';
 import type { ConnectionService } from '../connections/service.ts';
 import { parseMetadata } from '../connections/metadata.ts';
 import { KeywayError } from '../errors.ts';
@@ -12,6 +17,9 @@ import type { AuthEventSink } from '../webhooks/events.ts';
 import type { ConnectionStatus } from '../store/status.ts';
 import type { TemplateCatalog } from '../templates/catalog.ts';
 import { isRecord } from '../primitives.ts';
+import { endUserFromTags, parseTags } from '../connections/tags.ts';
+import { bracketParams } from '../flows/state.ts';
+import type { EndUser, Integration } from '../store/types.ts';
 import { apiConnection, apiConnectionSummary, apiIntegration, apiProvider } from './wire.ts';
 
 /** The backend API (Nango's paths and shapes), behind the secret key. Mounted first: it is the hot path (getToken). */
@@ -83,7 +91,7 @@ export function apiRoutes(deps: {
   r.get('/integrations/:uniqueKey', async (req, res) => {
     const include = queryOf(req).getAll('include').flatMap((v) => v.split(','));
     const integration = await integrations.get(parseConfigKey(req.params.uniqueKey));
-    res.json({ data: apiIntegration(integration, include.includes('credentials')) });
+    res.json({ data: apiIntegration(integration, { credentials: include.includes('credentials'), webhook: include.includes('webhook') }) });
   });
   r.patch('/integrations/:uniqueKey', async (req, res) => {
     const integration = await integrations.update(parseConfigKey(req.params.uniqueKey), integrationInput(bodyOf(req)));
@@ -100,17 +108,40 @@ export function apiRoutes(deps: {
     const integrationId = q.get('integrationId') || undefined;
     const status = q.get('status') || undefined;
     if (status !== undefined && !STATUSES.includes(status as ConnectionStatus)) throw new KeywayError('invalid_query_params', `\`status\` must be one of ${STATUSES.join(', ')}`);
+    const tagFilter = tagsQuery(q);
     const { connections: page, total } = await connections.list({
       ...(integrationId !== undefined && { provider_config_key: integrationId }),
       ...(q.get('connectionId') && { connection_id: q.get('connectionId')! }),
       ...(q.get('search') && { search: q.get('search')! }),
       ...(q.get('endUserId') && { end_user_id: q.get('endUserId')! }),
+      ...(tagFilter !== undefined && { tags: tagFilter }),
       ...(status !== undefined && { status: status as ConnectionStatus }),
       limit,
       offset: intParam(q, 'page', 0, 0, 1_000_000) * limit,
     });
     // `total` and each summary's `status` / `expires_at` are Keyway's additions to Nango's shape.
     res.json({ connections: page.map(apiConnectionSummary), total });
+  });
+
+  // Nango's POST /connections: credentials obtained elsewhere (another broker, an older system) stored as a connection.
+  r.post('/connections', async (req, res) => {
+    const body = bodyOf(req);
+    const providerConfigKey = parseConfigKey(body.provider_config_key);
+    const integration = await integrations.get(providerConfigKey);
+    const template = await integrations.templateOf(providerConfigKey);
+    if (!template) throw new KeywayError('unknown_provider_template', `The integration "${providerConfigKey}" has no installed template`);
+    const config = importedConnectionConfig(body.connection_config, template, integration);
+    const { connection } = await connections.upsert({
+      providerConfigKey,
+      connectionId: body.connection_id === undefined ? randomUUID() : parseConnectionId(body.connection_id),
+      provider: template.name,
+      credentials: parseImportedCredentials(body.credentials, template.auth_mode),
+      connectionConfig: config,
+      endUser: body.end_user === undefined ? null : endUserInput(body.end_user),
+      ...(body.metadata !== undefined && { metadata: parseMetadata(body.metadata) }),
+      ...(body.tags !== undefined && { tags: parseTags(body.tags) }),
+    });
+    res.status(201).json(apiConnection(connection, false));
   });
 
   const metadataRoute = (merge: boolean) => async (req: Request, res: Response) => {
@@ -131,11 +162,41 @@ export function apiRoutes(deps: {
     const connection = await connections.getFresh(configKeyParam(q), parseConnectionId(req.params.connectionId), booleanParam(q, 'force_refresh'));
     res.json(apiConnection(connection, booleanParam(q, 'refresh_token')));
   });
+  // Nango's PATCH /connections/:connectionId: the end user and the tags, nothing else.
+  r.patch('/connections/:connectionId', async (req, res) => {
+    const body = bodyOf(req);
+    for (const key of Object.keys(body)) {
+      if (key !== 'end_user' && key !== 'tags') throw new KeywayError('invalid_body', `\`${key}\` cannot be changed here (only end_user and tags)`);
+    }
+    await connections.patch(configKeyParam(queryOf(req)), parseConnectionId(req.params.connectionId), {
+      ...(body.end_user !== undefined && { end_user: endUserInput(body.end_user) }),
+      ...(body.tags !== undefined && { tags: parseTags(body.tags) }),
+    });
+    res.json({ success: true });
+  });
   r.delete('/connections/:connectionId', async (req, res) => {
     await connections.delete(configKeyParam(queryOf(req)), parseConnectionId(req.params.connectionId));
     res.json({ success: true });
   });
   return r;
+}
+
+/**
+ * An imported connection's config: the template's inputs checked as a flow checks them (patterns, the
+ * integration's fixed values: they decide where the client secret goes), anything else (values a
+ * provider's token response left, as Nango keeps them) kept as given.
+ */
+function importedConnectionConfig(given: unknown, template: ProviderTemplate, integration: Integration): Record<string, unknown> {
+  const config = given ?? {};
+  if (!isRecord(config)) throw new KeywayError('invalid_body', '`connection_config` must be an object');
+  const inputs: Record<string, string> = {};
+  const rest: Record<string, unknown> = Object.create(null); // a `__proto__` key stays a key
+  for (const [key, value] of Object.entries(config)) {
+    if (!Object.hasOwn(template.connection_config ?? {}, key)) rest[key] = value;
+    else if (typeof value === 'string') inputs[key] = value;
+    else throw new KeywayError('invalid_connection_config', `Connection config "${key}" must be a string`);
+  }
+  return { ...rest, ...validateConnectionConfig(template, withFixedInputs(integration, inputs)) };
 }
 
 /** `integrations_config_defaults`: per config key, the connection config the backend fixes. */
@@ -195,17 +256,49 @@ function reconnectSessionInput(body: Record<string, unknown>): ReconnectSessionI
   }
   const connectionId = parseConnectionId(body.connection_id);
   const integrationId = parseConfigKey(body.integration_id);
-  const { end_user, integrations_config_defaults } = body.end_user === undefined ? { end_user: undefined, integrations_config_defaults: configDefaults(body) } : connectSessionInput(body);
+  const { end_user, integrations_config_defaults } = body.end_user === undefined ? { end_user: undefined, integrations_config_defaults: configDefaults(body) } : endUserSessionInput(body);
+  const tags = body.tags === undefined ? undefined : parseTags(body.tags);
   for (const key of Object.keys(integrations_config_defaults)) {
     if (key !== integrationId) throw new KeywayError('invalid_body', `\`integrations_config_defaults\` may only name the integration being reconnected ("${integrationId}")`);
   }
-  return { connection_id: connectionId, integration_id: integrationId, ...(end_user !== undefined && { end_user }), integrations_config_defaults };
+  return { connection_id: connectionId, integration_id: integrationId, ...(end_user && { end_user }), ...(tags !== undefined && { tags }), integrations_config_defaults };
 }
 
-/** Nango's POST /connect/sessions body. The end user's id becomes the connection id of the flows it starts. */
+/** `tags[key]=value` in a query: lower-cased keys, as the official client sends them; undefined without any. */
+function tagsQuery(q: URLSearchParams): Record<string, string> | undefined {
+  const given = bracketParams(q, 'tags');
+  if (Object.keys(given).length === 0) return undefined;
+  try {
+    return parseTags(given);
+  } catch (e) {
+    throw new KeywayError('invalid_query_params', (e as Error).message.replace('`tags`', '`tags[...]`'));
+  }
+}
+
+/**
+ * Nango's POST /connect/sessions body. The end user's id becomes the connection id of the flows it
+ * starts; with `tags` and no `end_user`, reserved tags (`end_user_id`, ...) name the end user, and
+ * without them each session connects under a fresh id.
+ */
 function connectSessionInput(body: Record<string, unknown>): ConnectSessionInput {
-  const user = body.end_user;
-  if (!isRecord(user)) throw new KeywayError('invalid_body', '`end_user` ({ id, email?, display_name? }) is required');
+  const tags = body.tags === undefined ? undefined : parseTags(body.tags);
+  const input = endUserSessionInput(body, tags === undefined);
+  return { ...input, end_user: input.end_user ?? (tags ? endUserFromTags(tags) : null), ...(tags !== undefined && { tags }) };
+}
+
+function endUserSessionInput(body: Record<string, unknown>, endUserRequired = true): ConnectSessionInput {
+  const allowed = body.allowed_integrations;
+  if (allowed !== undefined && (!Array.isArray(allowed) || allowed.length > 1000)) throw new KeywayError('invalid_body', '`allowed_integrations` must be a list of config keys');
+  return {
+    end_user: body.end_user === undefined && !endUserRequired ? null : endUserInput(body.end_user, body.organization),
+    allowed_integrations: allowed === undefined ? null : (allowed as unknown[]).map(parseConfigKey),
+    integrations_config_defaults: configDefaults(body),
+  };
+}
+
+/** Nango's `end_user` (and the older top-level `organization`). */
+function endUserInput(user: unknown, org?: unknown): EndUser {
+  if (!isRecord(user)) throw new KeywayError('invalid_body', '`end_user` ({ id, email?, display_name? }) is required (or `tags`)');
   let id: string;
   try {
     id = parseConnectionId(user.id);
@@ -214,23 +307,15 @@ function connectSessionInput(body: Record<string, unknown>): ConnectSessionInput
   }
   const email = optionalString(user, 'email', 320);
   const displayName = optionalString(user, 'display_name', 255);
-  const org = body.organization;
-  if (org !== undefined && !isRecord(org)) throw new KeywayError('invalid_body', '`organization` must be { id, display_name? }');
-  const orgId = org ? optionalString(org, 'id', 255) : undefined;
-  const orgName = org ? optionalString(org, 'display_name', 255) : undefined;
-  if (org && orgId === undefined) throw new KeywayError('invalid_body', '`organization.id` is required');
-
-  const allowed = body.allowed_integrations;
-  if (allowed !== undefined && (!Array.isArray(allowed) || allowed.length > 1000)) throw new KeywayError('invalid_body', '`allowed_integrations` must be a list of config keys');
-  const defaults = configDefaults(body);
+  const organization = org;
+  if (organization !== undefined && !isRecord(organization)) throw new KeywayError('invalid_body', '`organization` must be { id, display_name? }');
+  const orgId = organization ? optionalString(organization, 'id', 255) : undefined;
+  const orgName = organization ? optionalString(organization, 'display_name', 255) : undefined;
+  if (organization && orgId === undefined) throw new KeywayError('invalid_body', '`organization.id` is required');
   return {
-    end_user: {
-      id,
-      ...(email !== undefined && { email }),
-      ...(displayName !== undefined && { display_name: displayName }),
-      ...(orgId !== undefined && { organization: { id: orgId, ...(orgName !== undefined && { display_name: orgName }) } }),
-    },
-    allowed_integrations: allowed === undefined ? null : (allowed as unknown[]).map(parseConfigKey),
-    integrations_config_defaults: defaults,
+    id,
+    ...(email !== undefined && { email }),
+    ...(displayName !== undefined && { display_name: displayName }),
+    ...(orgId !== undefined && { organization: { id: orgId, ...(orgName !== undefined && { display_name: orgName }) } }),
   };
 }

@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs';
-import express, { Router } from 'express';
+import express, { Router, type Request } from 'express';
 import type { Config } from '../config.ts';
 import { KeywayError } from '../errors.ts';
 import type { IntegrationService } from '../integrations/service.ts';
@@ -18,10 +18,13 @@ export { CONNECT_UI_DIST };
 export function connectUiRoutes(deps: { config: Config; integrations: IntegrationService; sessions: ConnectSessionService }): Router {
   const r = Router();
 
+  r.delete('/connect/session', async (req, res) => {
+    await deps.sessions.end(sessionToken(req));
+    res.status(204).end();
+  });
+
   r.get('/connect/session', async (req, res) => {
-    const token = /^Bearer\s+(\S+)\s*$/i.exec(req.headers.authorization ?? '')?.[1];
-    if (!token) throw new KeywayError('invalid_connect_session', 'Authorization: Bearer <connect session token> is required');
-    const session = await deps.sessions.resolve(token);
+    const session = await deps.sessions.resolve(sessionToken(req));
     const integrations = [];
     for (const integration of await deps.integrations.list()) {
       if (session.allowed_integrations && !session.allowed_integrations.includes(integration.unique_key)) continue;
@@ -61,6 +64,13 @@ export function connectUiRoutes(deps: { config: Config; integrations: Integratio
     express.static(CONNECT_UI_DIST, { index: 'index.html', fallthrough: false }),
   );
   return r;
+}
+
+/** The connect session token, sent as Nango's frontend sends it: `Authorization: Bearer <token>`. */
+function sessionToken(req: Request): string {
+  const token = /^Bearer\s+(\S+)\s*$/i.exec(req.headers.authorization ?? '')?.[1];
+  if (!token) throw new KeywayError('invalid_connect_session', 'Authorization: Bearer <connect session token> is required');
+  return token;
 }
 
 function publicFields(template: Extract<ProviderTemplate, { credentials: unknown }>) {

@@ -9,7 +9,8 @@ function apiEndUser(u: EndUser | null) {
 import { hostInputs } from '../templates/hosts.ts';
 import type { ProviderTemplate } from '../templates/schema.ts';
 
-export function apiIntegration(i: Integration, includeCredentials = false) {
+/** `include`: Nango's `?include=credentials,webhook`. */
+export function apiIntegration(i: Integration, include: { credentials?: boolean; webhook?: boolean } = {}) {
   return {
     unique_key: i.unique_key,
     provider: i.provider,
@@ -20,7 +21,9 @@ export function apiIntegration(i: Integration, includeCredentials = false) {
     allowed_hosts: i.allowed_hosts ?? [],
     created_at: i.created_at,
     updated_at: i.updated_at,
-    ...(includeCredentials && {
+    // Nango's URL where the provider sends its own webhooks; Keyway receives none from providers.
+    ...(include.webhook && { webhook_url: null }),
+    ...(include.credentials && {
       credentials: {
         type: 'OAUTH2' as const,
         client_id: i.client_id,
@@ -45,7 +48,7 @@ export function apiConnectionSummary(c: Connection) {
     expires_at: 'expires_at' in c.credentials ? (c.credentials.expires_at ?? null) : null,
     errors: c.last_refresh_failure ? [{ type: 'auth', log_id: '' }] : [],
     end_user: apiEndUser(c.end_user),
-    tags: {},
+    tags: c.tags ?? {},
   };
 }
 
@@ -64,7 +67,7 @@ export function apiConnection(c: Connection, includeRefreshToken: boolean) {
     errors: c.last_refresh_failure ? [{ type: 'auth', log_id: '' }] : [],
     last_refresh_failure: c.last_refresh_failure,
     end_user: apiEndUser(c.end_user),
-    tags: {},
+    tags: c.tags ?? {},
     credentials: apiCredentials(c.credentials, includeRefreshToken),
   };
 }

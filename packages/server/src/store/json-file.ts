@@ -1,6 +1,7 @@
 import { chmod, mkdir, open, readdir, readFile, rm, stat } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import { Low } from 'lowdb';
+import { matchesTags } from '../connections/tags.ts';
 import type { Keyring } from '../crypto/keyring.ts';
 import { JournaledJsonFile } from './journaled-file.ts';
 import { RecordCodec, type StoredConnection, type StoredIntegration } from './codec.ts';
@@ -205,6 +206,7 @@ export class JsonFileStore implements Store {
       (c) =>
         (filter.connection_id === undefined || c.connection_id === filter.connection_id) &&
         (filter.end_user_id === undefined || c.end_user?.id === filter.end_user_id) &&
+        (filter.tags === undefined || matchesTags(c.tags, filter.tags)) &&
         (filter.search === undefined || matchesSearch(c, filter.search)) &&
         (filter.status === undefined || connectionStatus(c) === filter.status),
     );
@@ -283,6 +285,10 @@ export class JsonFileStore implements Store {
 
   async getSession(tokenHash: string) {
     return this.#shortLived.getSession(tokenHash);
+  }
+
+  async deleteSession(tokenHash: string) {
+    return this.#shortLived.deleteSession(tokenHash);
   }
 
   async putDashboardSession(session: DashboardSession) {

@@ -171,6 +171,10 @@ export class PostgresStore implements Store {
     return this.#shortLived.getSession(tokenHash);
   }
 
+  deleteSession(tokenHash: string) {
+    return this.#shortLived.deleteSession(tokenHash);
+  }
+
   putDashboardSession(session: DashboardSession) {
     return this.#shortLived.putDashboardSession(session);
   }

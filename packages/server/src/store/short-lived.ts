@@ -44,6 +44,10 @@ export class ShortLivedState {
     return this.#live(this.#sessions.get(tokenHash));
   }
 
+  deleteSession(tokenHash: string): boolean {
+    return this.#sessions.delete(tokenHash);
+  }
+
   putDashboardSession(session: DashboardSession): void {
     this.#put(this.#dashboardSessions, session.id_hash, session);
   }

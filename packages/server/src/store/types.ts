@@ -99,6 +99,8 @@ export interface Connection {
   /** The application's own data, set through the metadata API. */
   readonly metadata: Readonly<Record<string, unknown>>;
   readonly end_user: EndUser | null;
+  /** Nango's connection tags (lower-case keys); absent on connections made before tags existed. */
+  readonly tags?: Readonly<Record<string, string>>;
   /** Set while refreshes fail; cleared by the next success or a new connect flow. */
   readonly last_refresh_failure: RefreshFailure | null;
   readonly created_at: string;
@@ -109,7 +111,10 @@ export interface Connection {
 export interface ConnectSession {
   /** SHA-256 of the session token; the token itself is never stored. */
   readonly token_hash: string;
-  readonly end_user: EndUser;
+  /** Null when the backend gave only tags (then `connection_id` is set: a fresh id per session). */
+  readonly end_user: EndUser | null;
+  /** Tags of the connections its flows make (Nango's reserved end-user tags included). */
+  readonly tags?: Readonly<Record<string, string>>;
   /** Config keys the browser may connect; null = all. */
   readonly allowed_integrations: readonly string[] | null;
   /** Connection config per config key, fixed by the backend (the browser cannot override it). */
@@ -146,6 +151,8 @@ export interface FlowState {
   readonly origin: string | null;
   /** From the connect session that started the flow, if any. */
   readonly end_user: EndUser | null;
+  /** From the connect session too: the tags the connection gets. */
+  readonly tags?: Readonly<Record<string, string>>;
   /**
    * Whether the flow may replace an existing connection's credentials: only a flow started under a
    * connect session made by the backend. Absent (a public-key flow): it may create a connection only.
@@ -178,6 +185,8 @@ export interface ConnectionFilter {
   /** Substring (any case) of the connection id or the end user's id, email or name. */
   readonly search?: string;
   readonly end_user_id?: string;
+  /** Every tag must match (Nango's `tags[key]=value`). */
+  readonly tags?: Readonly<Record<string, string>>;
   readonly status?: ConnectionStatus;
   readonly limit: number;
   readonly offset: number;
@@ -251,6 +260,8 @@ export interface Store {
   putSession(session: ConnectSession): Promise<void>;
   /** The session, or undefined when unknown or expired. */
   getSession(tokenHash: string): Promise<ConnectSession | undefined>;
+  /** Ends a connect session before its expiry (Nango's DELETE /connect/session); false when there was none. */
+  deleteSession(tokenHash: string): Promise<boolean>;
 
   putDashboardSession(session: DashboardSession): Promise<void>;
   /** The dashboard session, or undefined when unknown (signed out) or expired. */

@@ -18,6 +18,8 @@ export interface AuthEvent {
   /** How the connection authenticates (what the webhook's `authMode` says). */
   readonly authMode: AuthMode;
   readonly endUser: EndUser | null;
+  /** The connection's tags (Nango's `tags`, also under `endUser.tags`). */
+  readonly tags?: Readonly<Record<string, string>>;
   /** Why it failed (success: false): a stable code and a human description, never a secret. */
   readonly error?: { readonly type: string; readonly description: string };
 }

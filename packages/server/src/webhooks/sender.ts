@@ -46,6 +46,7 @@ export interface AuthWebhookBody {
   readonly environment: 'prod';
   readonly operation: AuthEvent['operation'];
   readonly success: boolean;
+  readonly tags: Readonly<Record<string, string>>;
   readonly endUser: WebhookEndUser | null;
   /** Present exactly when `success` is false. */
   readonly error?: { readonly type: string; readonly description: string };
@@ -59,12 +60,13 @@ const MAX_TIMER_MS = 2 ** 31 - 1;
 /** The webhook body of an event, with Nango's field names. */
 export function authWebhookBody(event: AuthEvent): AuthWebhookBody {
   const u = event.endUser;
+  const tags = event.tags ?? {};
   const endUser: WebhookEndUser | null = u
     ? {
         endUserId: u.id,
         ...(u.organization?.id !== undefined ? { organizationId: u.organization.id } : {}),
         endUserEmail: u.email ?? null,
-        tags: {},
+        tags,
       }
     : null;
   return {
@@ -77,6 +79,7 @@ export function authWebhookBody(event: AuthEvent): AuthWebhookBody {
     environment: 'prod',
     operation: event.operation,
     success: event.success,
+    tags,
     endUser,
     ...(event.success ? {} : { error: event.error ?? { type: 'unknown_error', description: 'The operation failed' } }),
   };

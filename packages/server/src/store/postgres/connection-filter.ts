@@ -19,6 +19,8 @@ export function connectionFilterSql(filter: ConnectionFilter, now: number): { co
   if (filter.provider_config_key !== undefined) where.push(`provider_config_key = ${p(filter.provider_config_key)}`);
   if (filter.connection_id !== undefined) where.push(`connection_id = ${p(filter.connection_id)}`);
   if (filter.end_user_id !== undefined) where.push(`end_user ->> 'id' = ${p(filter.end_user_id)}`);
+  // Tags live in other_fields (no column, no migration); containment matches every given tag.
+  if (filter.tags !== undefined) where.push(`other_fields -> 'tags' @> ${p(JSON.stringify(filter.tags))}::jsonb`);
   if (filter.search !== undefined) {
     // status.ts matchesSearch: a substring, any case (ICU lower-casing, as JavaScript's toLowerCase).
     const needle = p(filter.search.toLowerCase());

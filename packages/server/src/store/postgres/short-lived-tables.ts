@@ -49,6 +49,11 @@ export class ShortLivedTables {
     return this.#getLive<ConnectSession>('keyway_sessions', 'token_hash', tokenHash);
   }
 
+  async deleteSession(tokenHash: string): Promise<boolean> {
+    const { rowCount } = await this.pool.query('DELETE FROM keyway_sessions WHERE token_hash = $1', [tokenHash]);
+    return (rowCount ?? 0) > 0;
+  }
+
   putDashboardSession(session: DashboardSession): Promise<void> {
     return this.#put('keyway_dashboard_sessions', 'id_hash', session.id_hash, session, session.expires_at);
   }
