@@ -52,6 +52,10 @@ export interface Config {
   readonly backgroundRefreshIntervalMs: number;
   /** The job refreshes connections whose credentials are older than this (keeps refresh tokens from going stale). */
   readonly backgroundRefreshAfterMs: number;
+  /** Activity log entries older than this many days are deleted (KEYWAY_LOG_RETENTION_DAYS). */
+  readonly logRetentionDays: number;
+  /** At most this many activity log entries are kept, newest first (KEYWAY_LOG_MAX_ENTRIES). */
+  readonly logMaxEntries: number;
 }
 
 export class ConfigError extends Error {
@@ -160,6 +164,8 @@ export async function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = pro
       webhookLegacySignature: parseBoolean('KEYWAY_WEBHOOK_LEGACY_SIGNATURE', env.KEYWAY_WEBHOOK_LEGACY_SIGNATURE ?? 'false'),
       backgroundRefreshIntervalMs: parseWholeNumber('KEYWAY_BACKGROUND_REFRESH_INTERVAL_SECONDS', env.KEYWAY_BACKGROUND_REFRESH_INTERVAL_SECONDS ?? '3600') * 1000,
       backgroundRefreshAfterMs: parsePositiveInt('KEYWAY_BACKGROUND_REFRESH_AFTER_HOURS', env.KEYWAY_BACKGROUND_REFRESH_AFTER_HOURS ?? '168') * 3_600_000,
+      logRetentionDays: parsePositiveInt('KEYWAY_LOG_RETENTION_DAYS', env.KEYWAY_LOG_RETENTION_DAYS ?? '14'),
+      logMaxEntries: parsePositiveInt('KEYWAY_LOG_MAX_ENTRIES', env.KEYWAY_LOG_MAX_ENTRIES ?? '50000'),
     },
     notices,
   };
