@@ -43,7 +43,7 @@ export function proxyRoutes(deps: { proxy: ProxyService; guard: RequestHandler; 
         outcome: ok ? 'success' : 'failure',
         provider_config_key: target.config_key,
         connection_id: target.connection_id,
-        message: `${req.method} ${path} -> ${aborted ? 'aborted' : res.statusCode}`,
+        message: aborted ? `Proxied request aborted: the caller went away` : `Proxied request`,
         http: { method: req.method, path, status: res.statusCode, duration_ms, retries: Math.max(0, attempts - 1), attempts },
         ...(failure && { error: failure }),
       });
