@@ -76,6 +76,29 @@ describe.each(Object.entries(adapters))('%s', (name, open) => {
   });
 });
 
+describe.each(Object.entries(adapters))('%s answers queries', (name, open) => {
+  it('filters, pages older with `before`, follows newer with `after`', async () => {
+    const store = await open(`query_${name.length}`);
+    let clock = Date.UTC(2026, 0, 1);
+    const activity = new ActivityLog(store, { retentionMs: 30 * DAY, maxEntries: 1000, now: () => clock, log });
+    for (let i = 0; i < 20; i++) {
+      activity.record({ type: i % 2 ? 'proxy' : 'refresh', action: 'x', outcome: i % 3 ? 'success' : 'failure', message: `m${i}`, provider_config_key: i < 10 ? 'a' : 'b', connection_id: `c${i % 4}` });
+      clock += 1000;
+    }
+    await activity.flush();
+    const all = await store.query({ limit: 100 });
+    expect(all.map((e) => e.message)).toEqual(Array.from({ length: 20 }, (_, i) => `m${19 - i}`));
+    const ids = (q: Parameters<ActivityStore['query']>[0]) => store.query(q).then((r) => r.map((e) => e.message));
+    expect(await ids({ provider_config_key: 'a', type: 'proxy', limit: 100 })).toEqual(['m9', 'm7', 'm5', 'm3', 'm1']);
+    expect(await ids({ connection_id: 'c0', outcome: 'failure', limit: 100 })).toEqual(['m12', 'm0']);
+    expect(await ids({ from: Date.UTC(2026, 0, 1, 0, 0, 5), to: Date.UTC(2026, 0, 1, 0, 0, 7), limit: 100 })).toEqual(['m7', 'm6', 'm5']);
+    expect(await ids({ before: all[2]!.id, limit: 3 })).toEqual(['m16', 'm15', 'm14']);
+    // Following: the oldest `limit` entries above the cursor, newest first.
+    expect(await ids({ after: all[10]!.id, limit: 3 })).toEqual(['m12', 'm11', 'm10']);
+    await activity.close();
+  });
+});
+
 describe('the JSON-lines side file', () => {
   it('stays bounded on disk between trims, and is read back after a restart', async () => {
     const path = join(dir, 'bounded.activity.jsonl');
