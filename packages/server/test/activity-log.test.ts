@@ -2,7 +2,7 @@ import { createServer } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Nango as KeywayNode } from '@keyway/node';
 import { TestBrowser } from './support/browser.ts';
-import { SECRET_KEY, WEBHOOK_SECRET, oauth2, sessionToken } from './support/keyway.ts';
+import { ALLOW_PUBLIC_KEY, PUBLIC_KEY, SECRET_KEY, WEBHOOK_SECRET, oauth2, sessionToken, startKeyway } from './support/keyway.ts';
 import { SANDBOX_CLIENT, startSandboxStack } from './support/sandbox-stack.ts';
 
 /** The activity log through GET /logs: a flow, a failed flow, a refresh failure, a webhook failure, a proxied call. */
@@ -139,6 +139,46 @@ describe('GET /logs', () => {
     const c = oauth2((await stack.kw.keyway.store.getConnection('sandbox', 'alice'))!);
     for (const secret of [c.access_token, c.refresh_token!, SANDBOX_CLIENT.clientSecret, SECRET_KEY, WEBHOOK_SECRET, WEBHOOK_KEY_IN_QUERY, 'query-secret-value']) {
       expect(text).not.toContain(secret);
+    }
+  });
+});
+
+describe('API-key verification', () => {
+  it('logs the check (the template\'s path, never the key), and the connection or its refusal', async () => {
+    let status = 200;
+    const provider = createServer((req, res) => req.resume().on('end', () => res.writeHead(status).end('{}')));
+    await new Promise<void>((r) => provider.listen(0, '127.0.0.1', r));
+    const url = `http://127.0.0.1:${(provider.address() as { port: number }).port}`;
+    const kw = await startKeyway({
+      templates: {
+        'key-api': {
+          categories: ['other'], docs: 'https://example.com/docs', display_name: 'Key API', auth_mode: 'API_KEY',
+          credentials: { apiKey: { title: 'API key' }, account: { title: 'Account id' } },
+          verification: { url: `${url}/verify/\${credentials.account}?key=\${credentials.apiKey}` },
+        },
+      },
+      config: ALLOW_PUBLIC_KEY,
+    });
+    try {
+      await kw.api('/integrations', { method: 'POST', body: JSON.stringify({ unique_key: 'key', provider: 'key-api' }) });
+      const post = (id: string) =>
+        fetch(`${kw.url}/api-auth/api-key/key?connection_id=${id}&public_key=${PUBLIC_KEY}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ apiKey: 'sk-very-secret-key', account: 'acct-42' }) });
+      expect((await post('k1')).status).toBe(200);
+      status = 401;
+      expect((await post('k2')).status).toBe(400);
+      await kw.keyway.activity.flush();
+      const { body } = await kw.api('/logs?limit=500');
+      const entries = body.data as Entry[];
+      const of = (id: string) => entries.filter((e) => e.connection_id === id).map((e) => [e.type, e.action, e.outcome, e.http?.status ?? null, e.error?.code ?? null]);
+      expect(of('k1')).toEqual([['connect', 'succeeded', 'success', null, null], ['verification', 'verified', 'success', 200, null]]);
+      expect(of('k2')).toEqual([['connect', 'failed', 'failure', null, 'invalid_credentials'], ['verification', 'failed', 'failure', 401, 'invalid_credentials']]);
+      const check = entries.find((e) => e.type === 'verification')!;
+      expect(check.http).toMatchObject({ method: 'GET', path: '/verify/${credentials.account}' });
+      expect(JSON.stringify(entries)).not.toContain('sk-very-secret-key');
+      expect(JSON.stringify(entries)).not.toContain('acct-42');
+    } finally {
+      await kw.close();
+      await new Promise<void>((r) => (provider.closeAllConnections(), provider.close(() => r())));
     }
   });
 });
