@@ -182,3 +182,15 @@ describe('API-key verification', () => {
     }
   });
 });
+
+describe('getToken for a fresh token', () => {
+  it('records nothing: the activity log is not on its path', async () => {
+    expect((await connect('dave', 'approve')).status).toBe(200);
+    await until('connection_id=dave', (d) => d.some((e) => e.type === 'webhook'));
+    const total = (await logs('limit=500')).data.length;
+    for (let i = 0; i < 20; i++) expect(typeof (await client.getToken('sandbox', 'dave'))).toBe('string');
+    await stack.kw.keyway.activity.flush();
+    expect((await logs('limit=500')).data.length).toBe(total);
+    expect(stack.kw.keyway.activity.queued).toBe(0);
+  });
+});

@@ -117,6 +117,35 @@ describe('the JSON-lines side file', () => {
 });
 
 describe('the queue', () => {
+  it('counts the entries of failed writes, and warns once per outage', async () => {
+    const lines: string[] = [];
+    let down = true;
+    const flaky: ActivityStore = {
+      append: async () => {
+        if (down) throw new Error('connection refused');
+      },
+      query: async () => [],
+      trim: async () => 0,
+      count: async () => 0,
+      close: async () => undefined,
+    };
+    const activity = new ActivityLog(flaky, { retentionMs: DAY, maxEntries: 1000, log: createLogger('info', (l) => lines.push(l)) });
+    for (let i = 0; i < 3; i++) {
+      activity.record({ type: 'proxy', action: 'request', outcome: 'success', message: 'x' });
+      activity.record({ type: 'proxy', action: 'request', outcome: 'success', message: 'y' });
+      await activity.flush();
+    }
+    expect(activity.dropped).toBe(6);
+    down = false;
+    activity.record({ type: 'proxy', action: 'request', outcome: 'success', message: 'z' });
+    await activity.flush();
+    // Whatever the log format: one warning for the outage, one line when it ends.
+    expect(lines).toHaveLength(2);
+    expect(lines[0]).toContain('activity entries dropped: the write failed');
+    expect(lines[1]).toMatch(/activity log writes again.*dropped\W+6/);
+    await activity.close();
+  });
+
   it('drops and counts entries beyond its bound when the writer falls behind; record never waits', async () => {
     let release!: () => void;
     const blocked = new Promise<void>((r) => (release = r));

@@ -50,6 +50,8 @@ export class ActivityLog implements ActivitySink {
   #lastMs = 0;
   #seq = 0;
   #closed = false;
+  /** Entries dropped since the writer last succeeded: one warning per outage, not one per batch. */
+  #failedSince = 0;
 
   constructor(store: ActivityStore, options: ActivityLogOptions) {
     this.#store = store;
@@ -97,10 +99,15 @@ export class ActivityLog implements ActivitySink {
     const batch = this.#queue;
     this.#queue = [];
     this.#flushing = this.#store.append(batch).then(
-      () => undefined,
+      () => {
+        if (this.#failedSince === 0) return;
+        this.#options.log.info('activity log writes again', { dropped: this.#failedSince });
+        this.#failedSince = 0;
+      },
       (e: unknown) => {
         this.#dropped += batch.length;
-        this.#options.log.warn('activity entries dropped: the write failed', { entries: batch.length, error: String((e as Error).message) });
+        if (this.#failedSince === 0) this.#options.log.warn('activity entries dropped: the write failed', { entries: batch.length, error: String((e as Error).message) });
+        this.#failedSince += batch.length;
       },
     );
     try {
