@@ -20,6 +20,8 @@ export interface ActivityLogOptions {
 
 /** Longest message or error text kept: an entry is a line for a person, not a dump. */
 const MAX_TEXT = 500;
+/** Tells apart the entries of instances sharing one database (made once: per entry it would cost more than the rest). */
+const INSTANCE = randomBytes(3).toString('hex');
 const clip = (s: string) => (s.length > MAX_TEXT ? `${s.slice(0, MAX_TEXT - 1)}…` : s);
 
 /** A path as the log shows it: no query string, no fragment (either may carry a key). */
@@ -145,7 +147,7 @@ export class ActivityLog implements ActivitySink {
     const ms = Math.max(now, this.#lastMs);
     this.#seq = ms === this.#lastMs ? this.#seq + 1 : 0;
     this.#lastMs = ms;
-    const tail = `${this.#seq.toString(36).padStart(4, '0')}${randomBytes(3).toString('hex')}`;
+    const tail = `${this.#seq.toString(36).padStart(4, '0')}${INSTANCE}`;
     return {
       id: activityId(ms, tail),
       at: new Date(now).toISOString(),
