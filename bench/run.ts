@@ -1,6 +1,7 @@
 // pnpm bench: every benchmark, one after another, each printing its table and writing bench-results/<name>.json.
 import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
+import { activityBench } from './activity.bench.ts';
 import { httpBench } from './http.bench.ts';
 import { instancesBench } from './instances.bench.ts';
 import { postgresBench } from './postgres.bench.ts';
@@ -19,4 +20,5 @@ if (run('store')) await storeBench();
 if (run('postgres')) await postgresBench();
 if (run('instances')) await instancesBench();
 if (run('refresh')) await refreshBench();
+if (run('activity')) await activityBench();
 if (run('size')) execFileSync(process.execPath, [join(ROOT, 'packages/frontend/scripts/size.mjs')], { cwd: join(ROOT, 'packages/frontend'), stdio: 'inherit' });

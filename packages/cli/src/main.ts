@@ -6,6 +6,7 @@ import { doctor } from './commands/doctor.ts';
 import { importGroup } from './commands/import-nango.ts';
 import { integrations } from './commands/integrations.ts';
 import { keys } from './commands/keys.ts';
+import { logs } from './commands/logs.ts';
 import { providers } from './commands/providers.ts';
 import { migrate } from './commands/migrate.ts';
 import { reencrypt } from './commands/reencrypt.ts';
@@ -17,7 +18,7 @@ export type { Io } from './output.ts';
 export { EXIT } from './context.ts';
 
 const GROUPS: readonly GroupSpec[] = [integrations, connections, providers, keys, importGroup];
-const LEAVES: readonly CommandSpec[] = [token, reencrypt, migrate, doctor];
+const LEAVES: readonly CommandSpec[] = [token, logs, reencrypt, migrate, doctor];
 const ALL: readonly CommandSpec[] = [...GROUPS.flatMap((g) => g.commands), ...LEAVES];
 
 /** Codes @keyway/node raises before sending anything: a wrong argument, so a usage error. */

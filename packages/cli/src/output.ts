@@ -12,6 +12,8 @@ export interface Io {
   readonly stdin?: NodeJS.ReadableStream;
   /** The terminal's width, to fit tables (TTY only). */
   readonly columns?: number;
+  /** Ends a command that runs until stopped (`keyway logs --follow`); the bin stops on Ctrl-C instead. */
+  readonly signal?: AbortSignal;
 }
 
 /** Human or machine (`--json`) output of one command. */

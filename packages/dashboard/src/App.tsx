@@ -3,6 +3,7 @@ import { AppContext, type AppContextValue, type AppDeps, type Tone } from './con
 import { ErrorBox, Link, Loading } from './components/ui.tsx';
 import { parseRoute, paths, type Route } from './router.ts';
 import type { Settings } from './types.ts';
+import { ActivityView, ConnectionActivityView, IntegrationActivityView } from './views/Activity.tsx';
 import { ConnectionView } from './views/Connection.tsx';
 import { ConnectionsView } from './views/Connections.tsx';
 import { IntegrationView } from './views/Integration.tsx';
@@ -15,8 +16,9 @@ import { SignInView } from './views/SignIn.tsx';
 type SessionState = { state: 'checking' } | { state: 'error'; error: Error } | { state: 'signed-out'; reason?: string } | { state: 'signed-in' };
 
 const NAV: { href: string; label: string; section: Route['name'][] }[] = [
-  { href: paths.integrations(), label: 'Integrations', section: ['integrations', 'new-integration', 'integration'] },
-  { href: paths.connections(), label: 'Connections', section: ['connections', 'connection'] },
+  { href: paths.integrations(), label: 'Integrations', section: ['integrations', 'new-integration', 'integration', 'integration-activity'] },
+  { href: paths.connections(), label: 'Connections', section: ['connections', 'connection', 'connection-activity'] },
+  { href: paths.activity(), label: 'Activity', section: ['activity'] },
   { href: paths.settings(), label: 'Settings', section: ['settings'] },
 ];
 
@@ -171,6 +173,12 @@ function RouteView({ route }: { route: Route }) {
       return <ConnectionsView query={route.query} />;
     case 'connection':
       return <ConnectionView uniqueKey={route.key} connectionId={route.id} />;
+    case 'connection-activity':
+      return <ConnectionActivityView uniqueKey={route.key} connectionId={route.id} />;
+    case 'integration-activity':
+      return <IntegrationActivityView uniqueKey={route.key} />;
+    case 'activity':
+      return <ActivityView query={route.query} />;
     case 'settings':
       return <SettingsView />;
     case 'not-found':

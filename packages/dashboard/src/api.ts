@@ -1,4 +1,7 @@
 import type {
+  ActivityEntry,
+  ActivityPage,
+  ActivityQuery,
   AuthMode,
   ConnectionDetail,
   ConnectionPage,
@@ -227,6 +230,21 @@ export class Api {
     return { connections: list.map(toSummary), total: typeof body.total === 'number' ? body.total : list.length };
   }
 
+  /** One page of the activity log, newest first; `cursor` is a previous page's `next_cursor`. */
+  async logs(q: Partial<ActivityQuery>, cursor = '', limit = PAGE_SIZE): Promise<ActivityPage> {
+    const params = new URLSearchParams();
+    if (q.integration) params.set('provider_config_key', q.integration);
+    if (q.connection) params.set('connection_id', q.connection);
+    if (q.type) params.set('type', q.type);
+    if (q.outcome) params.set('outcome', q.outcome);
+    if (q.from) params.set('from', q.from);
+    if (q.to) params.set('to', q.to);
+    if (cursor) params.set('cursor', cursor);
+    params.set('limit', String(limit));
+    const body = record(await this.#request('GET', `/logs?${params}`));
+    return { entries: (Array.isArray(body.data) ? body.data : []).map(toActivity), next_cursor: strOrNull(body.next_cursor) };
+  }
+
   /** One connection's summary (the list's fields), when its full read fails. */
   async connectionSummary(key: string, id: string): Promise<ConnectionSummary | undefined> {
     const params = new URLSearchParams({ integrationId: key, connectionId: id, limit: '1', page: '0' });
@@ -342,5 +360,24 @@ function toDetail(v: unknown): ConnectionDetail {
     last_refresh_failure: toFailure(d.last_refresh_failure),
     // Only the type and the expiry: never a token, a key or a password.
     credentials: { type: authMode(c.type), expires_at: strOrNull(c.expires_at) },
+  };
+}
+
+function toActivity(v: unknown): ActivityEntry {
+  const e = record(v);
+  const error = isRecord(e.error) ? e.error : undefined;
+  const http = isRecord(e.http) ? e.http : undefined;
+  const num = (x: unknown) => (typeof x === 'number' ? x : 0);
+  return {
+    id: str(e.id),
+    at: str(e.at),
+    type: str(e.type),
+    action: str(e.action),
+    outcome: str(e.outcome),
+    provider_config_key: strOrNull(e.provider_config_key),
+    connection_id: strOrNull(e.connection_id),
+    message: str(e.message),
+    error: error ? { code: str(error.code), message: str(error.message), provider_error: strOrNull(error.provider_error) } : null,
+    http: http ? { method: str(http.method), path: str(http.path), status: num(http.status), duration_ms: num(http.duration_ms), retries: typeof http.retries === 'number' ? http.retries : null } : null,
   };
 }

@@ -1,4 +1,4 @@
-import { STATUSES, type ConnectionQuery, type ConnectionStatus } from './types.ts';
+import { ACTIVITY_OUTCOMES, ACTIVITY_TYPES, STATUSES, type ActivityOutcome, type ActivityQuery, type ActivityType, type ConnectionQuery, type ConnectionStatus } from './types.ts';
 
 /** Where the server serves the app (Vite's `base`). */
 export const BASE = '/dashboard';
@@ -11,6 +11,9 @@ export type Route =
   | { name: 'integration'; key: string }
   | { name: 'connections'; query: ConnectionQuery }
   | { name: 'connection'; key: string; id: string }
+  | { name: 'connection-activity'; key: string; id: string }
+  | { name: 'integration-activity'; key: string }
+  | { name: 'activity'; query: ActivityQuery }
   | { name: 'settings' }
   | { name: 'not-found' };
 
@@ -81,9 +84,13 @@ export function parseRoute(pathname: string, search: string): Route {
   if (pathname !== BASE && !pathname.startsWith(BASE + '/')) return { name: 'not-found' };
   const parts = pathname.slice(BASE.length).split('/').filter(Boolean).map(decode);
   if (parts.some((p) => p === undefined)) return { name: 'not-found' };
-  const [a, b, c, ...rest] = parts as string[];
+  const [a, b, c, d, ...rest] = parts as string[];
   const q = new URLSearchParams(search);
   if (rest.length > 0) return { name: 'not-found' };
+  if (a === 'connections' && b !== undefined && c !== undefined && d === 'activity') return { name: 'connection-activity', key: b, id: c };
+  if (d !== undefined) return { name: 'not-found' };
+  if (a === 'activity' && b === undefined) return { name: 'activity', query: parseActivityQuery(q) };
+  if (a === 'integrations' && b !== undefined && b !== 'new' && c === 'activity') return { name: 'integration-activity', key: b };
   if (a === undefined) return { name: 'home' };
   if (a === 'sign-in' && b === undefined) return { name: 'sign-in' };
   if (a === 'settings' && b === undefined) return { name: 'settings' };
@@ -111,6 +118,19 @@ function parseConnectionQuery(q: URLSearchParams): ConnectionQuery {
   };
 }
 
+function parseActivityQuery(q: URLSearchParams): ActivityQuery {
+  const type = q.get('type') ?? '';
+  const outcome = q.get('outcome') ?? '';
+  return {
+    integration: q.get('integration') ?? '',
+    connection: q.get('connection') ?? '',
+    type: ACTIVITY_TYPES.includes(type as ActivityType) ? (type as ActivityType) : '',
+    outcome: ACTIVITY_OUTCOMES.includes(outcome as ActivityOutcome) ? (outcome as ActivityOutcome) : '',
+    from: q.get('from') ?? '',
+    to: q.get('to') ?? '',
+  };
+}
+
 const enc = encodeURIComponent;
 
 /** The app's addresses. */
@@ -130,5 +150,13 @@ export const paths = {
     return `${BASE}/connections${s ? `?${s}` : ''}`;
   },
   connection: (key: string, id: string) => `${BASE}/connections/${enc(key)}/${enc(id)}`,
+  connectionActivity: (key: string, id: string) => `${BASE}/connections/${enc(key)}/${enc(id)}/activity`,
+  integrationActivity: (key: string) => `${BASE}/integrations/${enc(key)}/activity`,
+  activity: (q: Partial<ActivityQuery> = {}) => {
+    const p = new URLSearchParams();
+    for (const k of ['integration', 'connection', 'type', 'outcome', 'from', 'to'] as const) if (q[k]) p.set(k, q[k]);
+    const s = p.toString();
+    return `${BASE}/activity${s ? `?${s}` : ''}`;
+  },
   settings: () => `${BASE}/settings`,
 };

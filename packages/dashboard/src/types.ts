@@ -136,3 +136,38 @@ export type AuthCredential = { readonly connectSessionToken: string } | { readon
 export interface AuthClient {
   auth(providerConfigKey: string, connectionId: string, options?: { params?: Record<string, string> }): Promise<{ providerConfigKey: string; connectionId: string }>;
 }
+
+/** The activity log (GET /logs): what happened to connections, never a token or secret. */
+export const ACTIVITY_TYPES = ['connect', 'refresh', 'webhook', 'proxy', 'verification'] as const;
+export type ActivityType = (typeof ACTIVITY_TYPES)[number];
+export const ACTIVITY_OUTCOMES = ['success', 'failure', 'info'] as const;
+export type ActivityOutcome = (typeof ACTIVITY_OUTCOMES)[number];
+
+export interface ActivityEntry {
+  id: string;
+  at: string;
+  type: string;
+  action: string;
+  outcome: string;
+  provider_config_key: string | null;
+  connection_id: string | null;
+  message: string;
+  error: { code: string; message: string; provider_error: string | null } | null;
+  http: { method: string; path: string; status: number; duration_ms: number; retries: number | null } | null;
+}
+
+/** The activity filters; '' means any. `from` and `to` are ISO times. */
+export interface ActivityQuery {
+  integration: string;
+  connection: string;
+  type: ActivityType | '';
+  outcome: ActivityOutcome | '';
+  from: string;
+  to: string;
+}
+
+export interface ActivityPage {
+  entries: ActivityEntry[];
+  /** The next (older) page's cursor; null on the last page. */
+  next_cursor: string | null;
+}

@@ -1,5 +1,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import express, { type NextFunction, type Request, type Response } from 'express';
+import type { ActivityLog } from './activity/log.ts';
+import { openActivityLog } from './activity/open.ts';
 import type { Config } from './config.ts';
 import { BackgroundRefresh } from './connections/background-refresh.ts';
 import { ConnectionService } from './connections/service.ts';
@@ -17,6 +19,7 @@ import { DashboardSessions } from './dashboard/session.ts';
 import { apiRoutes } from './routes/api.ts';
 import { connectUiRoutes } from './routes/connect-ui.ts';
 import { oauthRoutes } from './routes/oauth.ts';
+import { logRoutes } from './routes/logs.ts';
 import { proxyRoutes } from './routes/proxy.ts';
 import { ProxyService, type ProxyTiming } from './proxy/forward.ts';
 import { templateLogoRoutes } from './routes/template-logos.ts';
@@ -44,6 +47,8 @@ export interface Keyway {
    * what `listen` does on its own; call it once when you embed `app` or `handler`.
    */
   attachWebSockets(server: Server): void;
+  /** The activity log behind `GET /logs` (tests flush it rather than wait for its timer). */
+  readonly activity: ActivityLog;
   /** Listens on config.port (0 = any free port) and resolves with the bound URL. */
   listen(): Promise<{ url: string; server: Server }>;
   close(): Promise<void>;
@@ -60,6 +65,9 @@ export interface KeywayOverrides {
   readonly proxySleep?: (ms: number, signal: AbortSignal) => Promise<void>;
   /** How often the flow WebSockets are pinged (30 s). */
   readonly websocketPingMs?: number;
+  /** The activity log's clock (retention) and its queue's bound. */
+  readonly activityNow?: () => number;
+  readonly activityMaxQueue?: number;
 }
 
 /** Wires the server: store, templates, services, routes. Throws a clear error if anything is wrong. */
@@ -71,16 +79,22 @@ export async function createKeyway(config: Config, log: Logger = createLogger(),
   }
   if (config.allowedOrigins.length === 0) log.warn('KEYWAY_ALLOWED_ORIGINS is empty: the browser SDK cannot run flows from any page');
   const store = await openStore(config, new Keyring(config.encryptionKeys));
+  // Opened after the store: in PostgreSQL, the store's migrations create the activity table.
+  const activity = await openActivityLog(config, log, {
+    ...(overrides.activityNow && { now: overrides.activityNow }),
+    ...(overrides.activityMaxQueue !== undefined && { maxQueue: overrides.activityMaxQueue }),
+  });
   const integrations = new IntegrationService(store, templates);
   // Every request made for a connection goes through this one guarded client (SSRF, DNS rebinding).
   const outbound = createOutboundFetch({ allowPrivateNetwork: config.allowPrivateNetwork, ...(overrides.resolveHost && { resolve: overrides.resolveHost }) });
   if (config.allowPrivateNetwork) log.info('KEYWAY_ALLOW_PRIVATE_NETWORK is on: connections may reach loopback and private addresses');
-  const webhooks = config.webhookUrl ? new WebhookSender({ url: config.webhookUrl, secret: config.webhookSecret, legacySignature: config.webhookLegacySignature, log }) : undefined;
+  const webhooks = config.webhookUrl ? new WebhookSender({ url: config.webhookUrl, secret: config.webhookSecret, legacySignature: config.webhookLegacySignature, log, activity }) : undefined;
   const events: AuthEventSink = webhooks ?? NO_EVENTS;
   const connections = new ConnectionService(store, integrations, {
     providerTimeoutMs: config.providerTimeoutMs,
     outbound,
     log,
+    activity,
     onRefreshFailure: (c, error) =>
       events.emit({
         operation: 'refresh',
@@ -146,13 +160,14 @@ export async function createKeyway(config: Config, log: Logger = createLogger(),
     ...(overrides.proxySleep && { sleep: overrides.proxySleep }),
   });
   // No body parser: the proxy streams bodies as they come.
-  app.use(proxyRoutes({ proxy, guard: requireSecretKey(config.secretKey, config.publicKey, dashboardSessions), log }));
+  app.use(logRoutes({ activity, guard: requireSecretKey(config.secretKey, config.publicKey, dashboardSessions) }));
+  app.use(proxyRoutes({ proxy, guard: requireSecretKey(config.secretKey, config.publicKey, dashboardSessions), log, activity }));
   app.use(templateLogoRoutes({ templates }));
   app.use(dashboardRoutes({ config, sessions: dashboardSessions }));
   app.use(connectUiRoutes({ config, integrations, sessions }));
   const limits = new FlowRateLimits({ perAddress: config.flowStartsPerMinutePerAddress, perKey: config.flowStartsPerMinutePerKey, ...(overrides.now && { now: overrides.now }) });
   const outcomes = new FlowOutcomes(store);
-  app.use(oauthRoutes({ config, store, integrations, connections, outcomes, sessions, events, log, outbound, limits }));
+  app.use(oauthRoutes({ config, store, integrations, connections, outcomes, sessions, events, log, outbound, limits, activity }));
   const sockets = new FlowSockets({
     path: config.websocketsPath,
     allowedOrigins: config.allowedOrigins,
@@ -186,6 +201,7 @@ export async function createKeyway(config: Config, log: Logger = createLogger(),
     connections,
     integrations,
     attachWebSockets: (s) => sockets.attach(s),
+    activity,
     listen: () =>
       new Promise((resolve, reject) => {
         const s = createServer(handler);
@@ -193,6 +209,7 @@ export async function createKeyway(config: Config, log: Logger = createLogger(),
         s.listen(config.port, config.host, () => {
           server = s;
           backgroundRefresh.start();
+          activity.start();
           const address = s.address();
           const port = typeof address === 'object' && address ? address.port : config.port;
           resolve({ url: `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${port}`, server: s });
@@ -209,6 +226,7 @@ export async function createKeyway(config: Config, log: Logger = createLogger(),
         await new Promise<void>((resolve) => server!.close(() => resolve()));
       }
       await outbound.close();
+      await activity.close();
       await store.close();
     },
   };

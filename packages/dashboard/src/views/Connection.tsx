@@ -3,6 +3,7 @@ import { useId, useState } from 'preact/hooks';
 import { ApiError, type Api } from '../api.ts';
 import { useApp, useLoad, useMounted } from '../context.ts';
 import { ConfirmDialog } from '../components/Dialog.tsx';
+import { connectionTabs, Tabs } from '../components/Tabs.tsx';
 import { DateTime, ErrorBox, Facts, Link, Loading, PageHeading, StatusBadge } from '../components/ui.tsx';
 import { authModeLabel, endUserLabel, formatDate, relative } from '../format.ts';
 import { paths } from '../router.ts';
@@ -113,6 +114,11 @@ export function ConnectionView({ uniqueKey, connectionId }: { uniqueKey: string;
   return (
     <section>
       {heading}
+      <Tabs
+        label="Connection"
+        tabs={connectionTabs({ details: paths.connection(uniqueKey, connectionId), activity: paths.connectionActivity(uniqueKey, connectionId) })}
+        current={paths.connection(uniqueKey, connectionId)}
+      />
       <Facts
         rows={[
           ['Integration', <Link href={paths.integration(c.provider_config_key)}>{c.provider_config_key}</Link>],

@@ -2,6 +2,7 @@ import { useEffect, useId, useState } from 'preact/hooks';
 import { ApiError, splitScopes } from '../api.ts';
 import { useApp, useLoad, useMounted } from '../context.ts';
 import { ConfirmDialog } from '../components/Dialog.tsx';
+import { connectionTabs, Tabs } from '../components/Tabs.tsx';
 import { CopyField, DateTime, ErrorBox, Facts, Link, Loading, PageHeading, TextField } from '../components/ui.tsx';
 import { authModeLabel, hasClient } from '../format.ts';
 import { paths } from '../router.ts';
@@ -54,6 +55,11 @@ export function IntegrationView({ uniqueKey }: { uniqueKey: string }) {
         <Link href={paths.integrations()}>Integrations</Link> /
       </p>
       <PageHeading>{integration.display_name || integration.unique_key}</PageHeading>
+      <Tabs
+        label="Integration"
+        tabs={connectionTabs({ details: paths.integration(integration.unique_key), activity: paths.integrationActivity(integration.unique_key) })}
+        current={paths.integration(integration.unique_key)}
+      />
       <Facts
         rows={[
           ['Config key', <span class="mono">{integration.unique_key}</span>],

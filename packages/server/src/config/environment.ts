@@ -43,6 +43,10 @@ export interface Config {
   readonly websocketsPath: string;
   /** Open WebSockets per client address; 0 = no limit. */
   readonly websocketsPerAddress: number;
+  /** Activity log entries older than this many days are deleted (KEYWAY_LOG_RETENTION_DAYS). */
+  readonly logRetentionDays: number;
+  /** At most this many activity log entries are kept, newest first (KEYWAY_LOG_MAX_ENTRIES). */
+  readonly logMaxEntries: number;
   /**
    * Refuse public-key flows: every flow needs a connect session from the app's backend. True unless
    * the operator opts in with KEYWAY_ALLOW_PUBLIC_KEY=true (unsafe for multi-user apps: anyone with
@@ -164,6 +168,8 @@ export function parseConfig(env: NodeJS.ProcessEnv, cwd: string, kept: KeptSecre
     flowStartsPerMinutePerKey: parseWholeNumber('KEYWAY_RATE_LIMIT_FLOWS_PER_KEY', env.KEYWAY_RATE_LIMIT_FLOWS_PER_KEY ?? '600'),
     websocketsPath: parseWebsocketsPath(env.KEYWAY_WEBSOCKETS_PATH ?? '/'),
     websocketsPerAddress: parseWholeNumber('KEYWAY_WEBSOCKETS_PER_ADDRESS', env.KEYWAY_WEBSOCKETS_PER_ADDRESS ?? '20'),
+    logRetentionDays: parsePositiveInt('KEYWAY_LOG_RETENTION_DAYS', env.KEYWAY_LOG_RETENTION_DAYS ?? '14'),
+    logMaxEntries: parsePositiveInt('KEYWAY_LOG_MAX_ENTRIES', env.KEYWAY_LOG_MAX_ENTRIES ?? '50000'),
     requireConnectSession: parseSessionRequirement(env),
     webhookUrl: env.KEYWAY_WEBHOOK_URL ? parseWebhookUrl(env.KEYWAY_WEBHOOK_URL) : null,
     webhookSecret,

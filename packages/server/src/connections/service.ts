@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { KeywayError } from '../errors.ts';
+import type { ActivitySink } from '../activity/log.ts';
 import type { OutboundFetch } from '../http/outbound.ts';
 import { assertSecretHosts } from '../integrations/host-policy.ts';
 import type { IntegrationService } from '../integrations/service.ts';
@@ -48,6 +49,8 @@ export interface ConnectionServiceOptions {
   readonly onRefreshFailure?: (connection: Connection, error: KeywayError) => void;
   /** Told when a refresh succeeds after failures (webhooks). */
   readonly onRefreshRecovered?: (connection: Connection) => void;
+  /** The activity log: every refresh attempted, refused, held back or given up. */
+  readonly activity?: ActivitySink;
   readonly retryDelaysMs?: readonly number[];
 }
 
@@ -187,6 +190,7 @@ export class ConnectionService {
           : undefined;
       if (blocked) {
         if (stillValid && !force) return current;
+        this.#activity(current, blocked.code === 'refresh_backoff' ? 'backoff' : 'exhausted', 'failure', blocked.message, blocked);
         throw blocked;
       }
     }
@@ -227,6 +231,7 @@ export class ConnectionService {
       if (!(e instanceof ProviderCallError)) throw e;
       if (e.transient) {
         this.options.log.warn('refresh failed transiently', { config_key: providerConfigKey, connection_id: connectionId, error_code: e.code });
+        this.#activity(current, 'failed_transiently', 'failure', stillValid ? 'The refresh failed transiently; the current token is still valid' : 'The refresh failed transiently', e);
         if (stillValid) return current; // a working token beats an error
         throw e;
       }
@@ -247,7 +252,21 @@ export class ConnectionService {
     });
     if (!connection) throw new KeywayError('unknown_connection', `The connection "${connectionId}" was deleted during its refresh`);
     if (recovered) this.options.onRefreshRecovered?.(connection);
+    this.#activity(current, 'refreshed', 'success', creds.type === 'OAUTH2' ? 'Access token refreshed' : 'Client-credentials token renewed');
     return connection;
+  }
+
+  /** An activity entry for a refresh of `c`: codes and messages only, never a token. */
+  #activity(c: Connection, action: string, outcome: 'success' | 'failure', message: string, error?: KeywayError): void {
+    this.options.activity?.record({
+      type: 'refresh',
+      action,
+      outcome,
+      provider_config_key: c.provider_config_key,
+      connection_id: c.connection_id,
+      message,
+      ...(error && { error: { code: error.code, message: error.message, ...(error.details?.provider_error !== undefined && { provider_error: error.details.provider_error }) } }),
+    });
   }
 
   /** The provider refused the renewal: record it (backoff, exhaustion) and say so. */
@@ -272,6 +291,7 @@ export class ConnectionService {
     const error = new KeywayError('refresh_failed', e.message, e.details);
     this.options.log.warn('refresh refused by the provider', { config_key: key, connection_id: id, error_code: failure.code, failure_days: failure.days.length });
     this.options.onRefreshFailure?.(connection ?? current, error);
+    this.#activity(current, 'failed', 'failure', `The provider refused the refresh (${failure.code}); retried after ${failure.backoff_until}`, error);
     throw error;
   }
 

@@ -1,3 +1,4 @@
+import { NO_ACTIVITY, pathOnly, type ActivitySink } from '../activity/log.ts';
 import { KeywayError } from '../errors.ts';
 import type { ConnectionService } from '../connections/service.ts';
 import type { OutboundFetch } from '../http/outbound.ts';
@@ -27,6 +28,7 @@ export interface KeyConnectDeps {
   readonly events: AuthEventSink;
   readonly providerTimeoutMs: number;
   readonly outbound: OutboundFetch;
+  readonly activity?: ActivitySink;
 }
 
 /**
@@ -39,7 +41,7 @@ export async function connectWithCredentials(req: KeyConnectRequest, deps: KeyCo
   const target = connectTarget(integration, template, req.query, req.session);
   const fields = parseCredentials(template, req.body);
   await refuseReplacement(deps.store, integration.unique_key, target);
-  if (template.verification) await verify(template, fields, target.connectionConfig, deps);
+  if (template.verification) await verify(template, fields, target.connectionConfig, deps, { key: integration.unique_key, id: target.connectionId });
 
   const { apiKey = '', username = '', password = '', ...rest } = fields;
   const credentials: ApiKeyCredentials | BasicCredentials =
@@ -89,8 +91,28 @@ function parseCredentials(template: ApiKeyTemplate | BasicTemplate, body: unknow
 }
 
 /** The template's verification request must answer 2xx with these credentials. */
-async function verify(template: ApiKeyTemplate | BasicTemplate, fields: Record<string, string>, config: ConnectionConfig, deps: { providerTimeoutMs: number; outbound: OutboundFetch }): Promise<void> {
+async function verify(
+  template: ApiKeyTemplate | BasicTemplate,
+  fields: Record<string, string>,
+  config: ConnectionConfig,
+  deps: { providerTimeoutMs: number; outbound: OutboundFetch; activity?: ActivitySink },
+  pair: { key: string; id: string },
+): Promise<void> {
   const v = template.verification!;
+  const started = performance.now();
+  // The template's own path, placeholders unfilled: a filled one may carry the credential itself.
+  const path = pathOnly(v.url.replace(/^[a-z][a-z0-9+.-]*:\/\/[^/?#]*/i, '')) || '/';
+  const record = (status: number, error?: KeywayError) =>
+    (deps.activity ?? NO_ACTIVITY).record({
+      type: 'verification',
+      action: error ? 'failed' : 'verified',
+      outcome: error ? 'failure' : 'success',
+      provider_config_key: pair.key,
+      connection_id: pair.id,
+      message: error ? `The provider did not accept the ${template.auth_mode === 'BASIC' ? 'Basic credentials' : 'API key'}` : `${template.auth_mode === 'BASIC' ? 'Basic credentials' : 'API key'} verified`,
+      http: { method: v.method ?? 'GET', path, status, duration_ms: Math.round(performance.now() - started) },
+      ...(error && { error: { code: error.code, message: error.message } }),
+    });
   const url = fillUrl(v.url, config, (s) => s.replace(CREDENTIAL_PLACEHOLDER, (_, k: string) => encodeURIComponent(fields[k] ?? '')));
   const headers: Record<string, string> = { Accept: 'application/json', 'User-Agent': 'keyway' };
   for (const [name, value] of Object.entries(v.headers ?? {})) {
@@ -105,10 +127,21 @@ async function verify(template: ApiKeyTemplate | BasicTemplate, fields: Record<s
     status = res.status;
     await res.body?.cancel();
   } catch (e) {
-    if (e instanceof KeywayError) throw e; // the SSRF guard's refusal
-    if (e instanceof DOMException && e.name === 'TimeoutError') throw new KeywayError('provider_timeout', 'The provider did not answer the verification request in time');
-    throw new KeywayError('verification_failed', 'The provider could not be reached to verify the credentials');
+    const error =
+      e instanceof KeywayError
+        ? e // the SSRF guard's refusal
+        : e instanceof DOMException && e.name === 'TimeoutError'
+          ? new KeywayError('provider_timeout', 'The provider did not answer the verification request in time')
+          : new KeywayError('verification_failed', 'The provider could not be reached to verify the credentials');
+    record(0, error);
+    throw error;
   }
-  if (status === 401 || status === 403) throw new KeywayError('invalid_credentials', `The provider refused these credentials (${status})`);
-  if (status < 200 || status >= 300) throw new KeywayError('verification_failed', `The provider answered the verification request with ${status}`);
+  const error =
+    status === 401 || status === 403
+      ? new KeywayError('invalid_credentials', `The provider refused these credentials (${status})`)
+      : status < 200 || status >= 300
+        ? new KeywayError('verification_failed', `The provider answered the verification request with ${status}`)
+        : undefined;
+  record(status, error);
+  if (error) throw error;
 }

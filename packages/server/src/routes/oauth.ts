@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import express, { Router, type Request, type Response } from 'express';
+import type { ActivitySink } from '../activity/log.ts';
 import type { Config } from '../config.ts';
 import type { ConnectionService } from '../connections/service.ts';
 import { KeywayError } from '../errors.ts';
@@ -8,6 +9,7 @@ import { finishFlow, type FlowReturn } from '../flows/callback.ts';
 import { startFlow } from '../flows/connect.ts';
 import { FLOW_ID, sdkResult, type FlowOutcomes } from '../flows/outcomes.ts';
 import { flowIdOfWsClient, WS_CLIENT_ID } from '../flows/websockets.ts';
+import { parseConnectionId } from '../ids.ts';
 import { safeEqual } from '../primitives.ts';
 import { readCookie } from '../http/cookies.ts';
 import { corsForAllowedOrigins } from '../http/cors.ts';
@@ -38,6 +40,7 @@ export interface OAuthDeps {
   readonly log: Logger;
   readonly outbound: OutboundFetch;
   readonly limits: FlowRateLimits;
+  readonly activity: ActivitySink;
 }
 
 /**
@@ -76,15 +79,36 @@ export function oauthRoutes(deps: OAuthDeps): Router {
     ...(pair.providerConfigKey !== undefined && { providerConfigKey: pair.providerConfigKey }),
     ...(pair.connectionId !== undefined && { connectionId: pair.connectionId }),
   });
+  /** A connect flow's activity entry: our code and the provider's, never the query (it holds the state and code). */
+  const flowActivity = (action: 'started' | 'succeeded' | 'failed', key: string | undefined, id: string | undefined, message: string, error?: KeywayError) =>
+    deps.activity.record({
+      type: 'connect',
+      action,
+      outcome: action === 'started' ? 'info' : action === 'succeeded' ? 'success' : 'failure',
+      provider_config_key: key ?? null,
+      connection_id: id ?? null,
+      message,
+      ...(error && { error: { code: error.code, message: error.message, ...(error.details?.provider_error !== undefined && { provider_error: error.details.provider_error }) } }),
+    });
+  /** The connection id a flow is for, as connectTarget picks it; undefined when absent or malformed. */
+  const flowId = (query: URLSearchParams, session: ConnectSession | null | undefined): string | undefined => {
+    const id = session ? (session.connection_id ?? session.end_user?.id) : query.get('connection_id');
+    try {
+      return parseConnectionId(id ?? undefined);
+    } catch {
+      return undefined;
+    }
+  };
 
   r.get('/oauth/connect/:providerConfigKey', async (req, res) => {
     const query = queryOf(req);
     let to: FlowReturn & { ws?: boolean } = { flowId: null, origin: null };
     let authorised = false;
+    let session: ConnectSession | null = null;
     try {
       to = flowReturn(query, allowedOrigins, config.secretKey);
       deps.limits.checkAddress(req.socket.remoteAddress);
-      const session = await authorize(query, deps);
+      session = await authorize(query, deps);
       deps.limits.checkKey(limitKey(session));
       authorised = true;
       const binding = readBinding(req) ?? randomBytes(32).toString('base64url');
@@ -97,11 +121,14 @@ export function oauthRoutes(deps: OAuthDeps): Router {
         maxAge: config.flowTtlMs,
       });
       log.info('flow started', { config_key: req.params.providerConfigKey, sdk: to.flowId !== null });
+      flowActivity('started', req.params.providerConfigKey, flowId(query, session), 'Connect flow started');
       res.redirect(302, url.href);
     } catch (e) {
       if (!(e instanceof KeywayError)) throw e;
       log.info('flow refused', { config_key: req.params.providerConfigKey, error_code: e.code });
       const pair = { providerConfigKey: String(req.params.providerConfigKey), connectionId: query.get('connection_id') ?? undefined };
+      // Only for a caller with a valid key: nobody else can fill the log.
+      if (authorised) flowActivity('failed', req.params.providerConfigKey, flowId(query, session), `Connect flow refused: ${e.message}`, e);
       await conclude(res, req, to, errorResult(e, pair), e, authorised);
     }
   });
@@ -110,6 +137,7 @@ export function oauthRoutes(deps: OAuthDeps): Router {
     const outcome = await finishFlow({ query: queryOf(req), binding: readBinding(req) }, deps);
     if (outcome.ok) {
       log.info('connection stored', { config_key: outcome.providerConfigKey, connection_id: outcome.connectionId, result: outcome.result });
+      flowActivity('succeeded', outcome.providerConfigKey, outcome.connectionId, outcome.result === 'created' ? 'Connection created' : 'Connection updated (reconnected)');
       await conclude(
         res,
         req,
@@ -120,6 +148,7 @@ export function oauthRoutes(deps: OAuthDeps): Router {
       );
     } else {
       log.info('flow failed', { config_key: outcome.providerConfigKey, connection_id: outcome.connectionId, error_code: outcome.error.code });
+      flowActivity('failed', outcome.providerConfigKey, outcome.connectionId, `Connect flow failed: ${outcome.error.message}`, outcome.error);
       // A flow id is only known from a valid state: the callback is authorised by it.
       await conclude(res, req, outcome, errorResult(outcome.error, outcome), outcome.error, true);
     }
@@ -135,8 +164,13 @@ export function oauthRoutes(deps: OAuthDeps): Router {
       deps.limits.checkAddress(req.socket.remoteAddress);
       const session = await authorize(query, deps);
       deps.limits.checkKey(limitKey(session));
-      const result = await connectWithCredentials({ mode, providerConfigKey: String(req.params.providerConfigKey), query, body: req.body, session }, { ...deps, providerTimeoutMs: config.providerTimeoutMs });
+      const key = String(req.params.providerConfigKey);
+      const result = await connectWithCredentials({ mode, providerConfigKey: key, query, body: req.body, session }, { ...deps, providerTimeoutMs: config.providerTimeoutMs }).catch((e: unknown) => {
+        if (e instanceof KeywayError) flowActivity('failed', key, flowId(query, session), `${mode === 'API_KEY' ? 'API-key' : 'Basic'} connection failed: ${e.message}`, e);
+        throw e;
+      });
       log.info('connection stored', { config_key: result.providerConfigKey, connection_id: result.connectionId, auth_mode: mode });
+      flowActivity('succeeded', result.providerConfigKey, result.connectionId, `${mode === 'API_KEY' ? 'API-key' : 'Basic'} connection stored`);
       res.json(result);
     });
   }

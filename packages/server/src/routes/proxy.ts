@@ -3,6 +3,8 @@ import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createBrotliDecompress, createGunzip, createInflate } from 'node:zlib';
 import { Router, type RequestHandler } from 'express';
+import type { ActivitySink } from '../activity/log.ts';
+import { isKeywayError } from '../errors.ts';
 import type { Logger } from '../log.ts';
 import type { ProxyService } from '../proxy/forward.ts';
 import { HOP_BY_HOP, parseProxyRequest } from '../proxy/request.ts';
@@ -17,18 +19,34 @@ const DECODERS: Record<string, () => NodeJS.ReadWriteStream> = { gzip: createGun
  * and body come back as they are, streamed both ways. Logged: method, path (no query: it may hold
  * a key), status, duration; never a credential.
  */
-export function proxyRoutes(deps: { proxy: ProxyService; guard: RequestHandler; log: Logger }): Router {
+export function proxyRoutes(deps: { proxy: ProxyService; guard: RequestHandler; log: Logger; activity: ActivitySink }): Router {
   const r = Router();
   r.use('/proxy', deps.guard, async (req, res) => {
     const started = performance.now();
     const path = req.url.split('?')[0]!;
     const abort = new AbortController();
     let target: { config_key?: string; connection_id?: string } = {};
+    let attempts = 0;
+    let failure: { code: string; message: string } | undefined;
     // Logged once the exchange ends, completed or not (a caller that went away is logged too).
     res.on('close', () => {
       const aborted = !res.writableFinished;
       if (aborted) abort.abort(new Error('the caller went away'));
-      deps.log.info('proxy', { method: req.method, path, status: res.statusCode, duration_ms: Math.round(performance.now() - started), ...target, ...(aborted && { aborted }) });
+      const duration_ms = Math.round(performance.now() - started);
+      deps.log.info('proxy', { method: req.method, path, status: res.statusCode, duration_ms, ...target, ...(aborted && { aborted }) });
+      // Only a call that named its connection is an activity of that connection.
+      if (target.config_key === undefined || target.connection_id === undefined) return;
+      const ok = !aborted && res.statusCode < 400;
+      deps.activity.record({
+        type: 'proxy',
+        action: aborted ? 'aborted' : 'request',
+        outcome: ok ? 'success' : 'failure',
+        provider_config_key: target.config_key,
+        connection_id: target.connection_id,
+        message: aborted ? `Proxied request aborted: the caller went away` : `Proxied request`,
+        http: { method: req.method, path, status: res.statusCode, duration_ms, retries: Math.max(0, attempts - 1), attempts },
+        ...(failure && { error: failure }),
+      });
     });
     const options = parseProxyRequest(req.headers);
     target = { config_key: options.providerConfigKey, connection_id: options.connectionId };
@@ -37,10 +55,12 @@ export function proxyRoutes(deps: { proxy: ProxyService; guard: RequestHandler; 
     const length = req.headers['content-length'];
     const headers = body instanceof Readable && length !== undefined ? { ...options.headers, 'content-length': length } : options.headers;
     const result = await deps.proxy.forward({ method: req.method, endpoint: req.url, options: { ...options, headers }, body, signal: abort.signal }).catch((e: unknown) => {
+      if (isKeywayError(e)) failure = { code: e.code, message: e.message };
       if (abort.signal.aborted) return undefined; // nobody is left to answer
       throw e;
     });
     if (!result) return;
+    attempts = result.attempts;
 
     const encoding = String(result.headers['content-encoding'] ?? '').trim().toLowerCase();
     const decode = options.decompress ? DECODERS[encoding] : undefined;

@@ -3,6 +3,7 @@
  * few times, in the background. A slow or dead receiver never delays the caller, never keeps the
  * process alive on its own, and cannot grow memory without bound.
  */
+import type { ActivitySink } from '../activity/log.ts';
 import type { Logger } from '../log.ts';
 import type { AuthEvent, AuthEventSink, AuthMode } from './events.ts';
 import { newMessageId, signatureHeaders, webhookKey } from './signature.ts';
@@ -23,6 +24,8 @@ export interface WebhookSenderOptions {
   /** Deliveries in flight (attempting or waiting to retry) beyond which new events are dropped. Default 1000. */
   readonly maxInFlight?: number;
   readonly log: Logger;
+  /** The activity log: each delivery's end (delivered, refused, abandoned) with its status and attempts. */
+  readonly activity?: ActivitySink;
   /** Injected for tests; defaults to the global fetch (resolved at call time). */
   readonly fetch?: typeof fetch;
 }
@@ -103,6 +106,7 @@ export class WebhookSender implements AuthEventSink {
   readonly #delays: readonly number[];
   readonly #maxInFlight: number;
   readonly #log: Logger;
+  readonly #activity: ActivitySink | undefined;
   readonly #fetch: typeof fetch;
   readonly #inFlight = new Set<Promise<void>>();
   /** Retry waits pending; unref'ed, except while someone drains. */
@@ -127,6 +131,7 @@ export class WebhookSender implements AuthEventSink {
     this.#maxInFlight = options.maxInFlight ?? DEFAULT_MAX_IN_FLIGHT;
     if (!Number.isSafeInteger(this.#maxInFlight) || this.#maxInFlight < 1) throw new TypeError('WebhookSender: maxInFlight must be a positive integer');
     this.#log = options.log;
+    this.#activity = options.activity;
     const injected = options.fetch;
     this.#fetch = injected ?? ((input, init) => globalThis.fetch(input, init));
   }
@@ -182,12 +187,18 @@ export class WebhookSender implements AuthEventSink {
     // Start on a later turn of the event loop: emit() returns before any network work begins.
     await new Promise<void>((resolve) => setImmediate(resolve));
     let attempts = 0;
+    const started = performance.now();
     for (;;) {
       const outcome = await this.#attempt(raw, this.headersFor(raw, id));
       attempts++;
-      if (outcome.kind === 'delivered') return;
+      if (outcome.kind === 'delivered') {
+        this.#record(event, 'delivered', `Auth webhook (${event.operation}) delivered`, outcome.status, attempts, started);
+        return;
+      }
       const delay = this.#delays[attempts - 1];
       if (!retryable(outcome) || delay === undefined) {
+        const { status, error } = describe(outcome);
+        this.#record(event, retryable(outcome) ? 'abandoned' : 'refused', `Auth webhook (${event.operation}) ${retryable(outcome) ? 'abandoned' : 'refused by the receiver'}`, status, attempts, started, error);
         this.#log.warn(
           retryable(outcome) ? 'webhook delivery abandoned' : 'webhook delivery refused by the receiver',
           { ...fieldsOf(event), ...describe(outcome), attempts },
@@ -197,6 +208,20 @@ export class WebhookSender implements AuthEventSink {
       this.#log.debug('webhook attempt failed, will retry', { ...fieldsOf(event), ...describe(outcome), attempt: attempts, delay_ms: delay });
       await this.#sleep(delay);
     }
+  }
+
+  /** The delivery's activity entry: the receiver's path only (its query may hold a key), status, attempts. */
+  #record(event: AuthEvent, action: string, message: string, status: number, attempts: number, started: number, error?: string): void {
+    this.#activity?.record({
+      type: 'webhook',
+      action,
+      outcome: action === 'delivered' ? 'success' : 'failure',
+      provider_config_key: event.providerConfigKey,
+      connection_id: event.connectionId,
+      message,
+      http: { method: 'POST', path: new URL(this.#url).pathname, status, duration_ms: Math.round(performance.now() - started), attempts, retries: attempts - 1 },
+      ...(action !== 'delivered' && { error: { code: error ?? `http_${status}`, message: error ? `The receiver could not be reached (${error})` : `The receiver answered ${status}` } }),
+    });
   }
 
   async #attempt(raw: string, headers: Record<string, string>): Promise<Outcome> {

@@ -60,6 +60,8 @@ export async function startKeyway(
     webhookLegacySignature: false,
     backgroundRefreshIntervalMs: 0,
     backgroundRefreshAfterMs: 7 * 24 * 3_600_000,
+    logRetentionDays: 14,
+    logMaxEntries: 50_000,
     ...options.config,
   };
   const logs = options.logs;
