@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import type { Config } from './config.ts';
@@ -10,17 +11,20 @@ import { requireSecretKey } from './http/auth.ts';
 import { createOutboundFetch, type HostResolver } from './http/outbound.ts';
 import { FlowRateLimits } from './http/rate-limit.ts';
 import { IntegrationService } from './integrations/service.ts';
-import { createLogger, type Logger } from './log.ts';
+import { createLogger, withRequestId, type Logger } from './log.ts';
+import { Metrics } from './metrics.ts';
 import { dashboardRoutes } from './dashboard/routes.ts';
 import { DashboardSessions } from './dashboard/session.ts';
 import { apiRoutes } from './routes/api.ts';
 import { connectUiRoutes } from './routes/connect-ui.ts';
+import { listenMetrics, metricsRoutes } from './routes/metrics.ts';
 import { oauthRoutes } from './routes/oauth.ts';
 import { proxyRoutes } from './routes/proxy.ts';
 import { ProxyService, type ProxyTiming } from './proxy/forward.ts';
 import { templateLogoRoutes } from './routes/template-logos.ts';
 import { ConnectSessionService } from './sessions/service.ts';
 import { openStore } from './store/open.ts';
+import { timeStoreWrites } from './store/timed.ts';
 import type { Store } from './store/types.ts';
 import { TemplateCatalog } from './templates/catalog.ts';
 import { NO_EVENTS, type AuthEventSink } from './webhooks/events.ts';
@@ -38,6 +42,8 @@ export interface Keyway {
   readonly templates: TemplateCatalog;
   readonly connections: ConnectionService;
   readonly integrations: IntegrationService;
+  /** This server's Prometheus instruments (`GET /metrics`); e.g. `metrics.openWebSockets.inc()`. */
+  readonly metrics: Metrics;
   /** Listens on config.port (0 = any free port) and resolves with the bound URL. */
   listen(): Promise<{ url: string; server: Server }>;
   close(): Promise<void>;
@@ -54,6 +60,9 @@ export interface KeywayOverrides {
   readonly proxySleep?: (ms: number, signal: AbortSignal) => Promise<void>;
 }
 
+/** A request id taken from the caller: short, and nothing a log reader could mistake for structure. */
+const REQUEST_ID = /^[A-Za-z0-9._:-]{8,128}$/;
+
 /** Wires the server: store, templates, services, routes. Throws a clear error if anything is wrong. */
 export async function createKeyway(config: Config, log: Logger = createLogger(), overrides: KeywayOverrides = {}): Promise<Keyway> {
   const { catalog: templates, overridden } = await TemplateCatalog.load(config.templatesDirs);
@@ -62,17 +71,19 @@ export async function createKeyway(config: Config, log: Logger = createLogger(),
     log.warn('KEYWAY_ALLOW_PUBLIC_KEY=true: any page holding the public key can start flows for any connection id (new connections only); unsafe for multi-user apps, use connect sessions');
   }
   if (config.allowedOrigins.length === 0) log.warn('KEYWAY_ALLOWED_ORIGINS is empty: the browser SDK cannot run flows from any page');
-  const store = await openStore(config, new Keyring(config.encryptionKeys));
+  const metrics = new Metrics();
+  const store = timeStoreWrites(await openStore(config, new Keyring(config.encryptionKeys)), (operation, seconds) => metrics.storeWriteDuration.observe({ operation }, seconds));
   const integrations = new IntegrationService(store, templates);
   // Every request made for a connection goes through this one guarded client (SSRF, DNS rebinding).
   const outbound = createOutboundFetch({ allowPrivateNetwork: config.allowPrivateNetwork, ...(overrides.resolveHost && { resolve: overrides.resolveHost }) });
   if (config.allowPrivateNetwork) log.info('KEYWAY_ALLOW_PRIVATE_NETWORK is on: connections may reach loopback and private addresses');
-  const webhooks = config.webhookUrl ? new WebhookSender({ url: config.webhookUrl, secret: config.webhookSecret, legacySignature: config.webhookLegacySignature, log }) : undefined;
+  const webhooks = config.webhookUrl ? new WebhookSender({ url: config.webhookUrl, secret: config.webhookSecret, legacySignature: config.webhookLegacySignature, log, metrics }) : undefined;
   const events: AuthEventSink = webhooks ?? NO_EVENTS;
   const connections = new ConnectionService(store, integrations, {
     providerTimeoutMs: config.providerTimeoutMs,
     outbound,
     log,
+    metrics,
     onRefreshFailure: (c, error) =>
       events.emit({
         operation: 'refresh',
@@ -104,6 +115,7 @@ export async function createKeyway(config: Config, log: Logger = createLogger(),
   app.get('/health', (_req, res) => {
     res.json({ status: 'ok' });
   });
+  app.use(metricsRoutes({ metrics, secretKey: config.secretKey, metricsToken: config.metricsToken ?? null }));
   const dashboardSessions = new DashboardSessions(config.secretKey, store);
   app.use(
     apiRoutes({
@@ -125,12 +137,12 @@ export async function createKeyway(config: Config, log: Logger = createLogger(),
     ...(overrides.proxySleep && { sleep: overrides.proxySleep }),
   });
   // No body parser: the proxy streams bodies as they come.
-  app.use(proxyRoutes({ proxy, guard: requireSecretKey(config.secretKey, config.publicKey, dashboardSessions), log }));
+  app.use(proxyRoutes({ proxy, guard: requireSecretKey(config.secretKey, config.publicKey, dashboardSessions), log, metrics }));
   app.use(templateLogoRoutes({ templates }));
   app.use(dashboardRoutes({ config, sessions: dashboardSessions }));
   app.use(connectUiRoutes({ config, integrations, sessions }));
   const limits = new FlowRateLimits({ perAddress: config.flowStartsPerMinutePerAddress, perKey: config.flowStartsPerMinutePerKey, ...(overrides.now && { now: overrides.now }) });
-  app.use(oauthRoutes({ config, store, integrations, connections, outcomes: new FlowOutcomes(store), sessions, events, log, outbound, limits }));
+  app.use(oauthRoutes({ config, store, integrations, connections, outcomes: new FlowOutcomes(store), sessions, events, log, outbound, limits, metrics }));
   app.use((req, _res, next) => next(new KeywayError('not_found', `No route ${req.method} ${req.path}`)));
   app.use((err: unknown, req: Request, res: Response, _next: NextFunction) => {
     const error = reportError(err, log, { method: req.method, path: req.path });
@@ -140,11 +152,19 @@ export async function createKeyway(config: Config, log: Logger = createLogger(),
 
   // getToken's route first, outside Express; everything else (and every error of that route but its own) through the app.
   const token = tokenRoute({ secretKey: config.secretKey, connections, log });
+  // Every request gets an id: on each log line it causes (AsyncLocalStorage carries it across
+  // awaits) and in the X-Request-Id answer header. A caller's (a proxy's) well-formed id is kept.
   const handler = (req: IncomingMessage, res: ServerResponse) => {
-    if (!token(req, res)) app(req, res);
+    const given = req.headers['x-request-id'];
+    const id = typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
+    res.setHeader('X-Request-Id', id);
+    withRequestId(id, () => {
+      if (!token(req, res)) app(req, res);
+    });
   };
 
   let server: Server | undefined;
+  let metricsServer: Server | undefined;
   return {
     app,
     handler,
@@ -153,11 +173,21 @@ export async function createKeyway(config: Config, log: Logger = createLogger(),
     templates,
     connections,
     integrations,
+    metrics,
     listen: () =>
       new Promise((resolve, reject) => {
         const s = createServer(handler);
-        s.listen(config.port, config.host, () => {
+        s.listen(config.port, config.host, async () => {
           server = s;
+          if (config.metricsPort) {
+            try {
+              metricsServer = await listenMetrics(metrics, config.metricsPort);
+            } catch (e) {
+              s.close();
+              reject(e);
+              return;
+            }
+          }
           backgroundRefresh.start();
           const address = s.address();
           const port = typeof address === 'object' && address ? address.port : config.port;
@@ -169,6 +199,10 @@ export async function createKeyway(config: Config, log: Logger = createLogger(),
       await backgroundRefresh.stop();
       // Deliveries in flight get a short grace period; a dead receiver must not hold the shutdown.
       if (webhooks) await Promise.race([webhooks.drain(), new Promise((r) => setTimeout(r, 5000).unref())]);
+      if (metricsServer) {
+        metricsServer.closeAllConnections();
+        await new Promise<void>((resolve) => metricsServer!.close(() => resolve()));
+      }
       if (server) {
         server.closeAllConnections();
         await new Promise<void>((resolve) => server!.close(() => resolve()));

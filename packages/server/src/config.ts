@@ -52,6 +52,10 @@ export interface Config {
   readonly backgroundRefreshIntervalMs: number;
   /** The job refreshes connections whose credentials are older than this (keeps refresh tokens from going stale). */
   readonly backgroundRefreshAfterMs: number;
+  /** A Bearer token that opens `GET /metrics` (and nothing else), besides the secret key; null = none. */
+  readonly metricsToken?: string | null;
+  /** Also serve `GET /metrics` without a token on this port, bound to 127.0.0.1; null = off. */
+  readonly metricsPort?: number | null;
 }
 
 export class ConfigError extends Error {
@@ -160,6 +164,8 @@ export async function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = pro
       webhookLegacySignature: parseBoolean('KEYWAY_WEBHOOK_LEGACY_SIGNATURE', env.KEYWAY_WEBHOOK_LEGACY_SIGNATURE ?? 'false'),
       backgroundRefreshIntervalMs: parseWholeNumber('KEYWAY_BACKGROUND_REFRESH_INTERVAL_SECONDS', env.KEYWAY_BACKGROUND_REFRESH_INTERVAL_SECONDS ?? '3600') * 1000,
       backgroundRefreshAfterMs: parsePositiveInt('KEYWAY_BACKGROUND_REFRESH_AFTER_HOURS', env.KEYWAY_BACKGROUND_REFRESH_AFTER_HOURS ?? '168') * 3_600_000,
+      metricsToken: parseMetricsToken(env.KEYWAY_METRICS_TOKEN, secretKey, publicKey),
+      metricsPort: env.KEYWAY_METRICS_PORT ? parseMetricsPort(env.KEYWAY_METRICS_PORT, port) : null,
     },
     notices,
   };
@@ -168,6 +174,20 @@ export async function loadConfig(env: NodeJS.ProcessEnv = process.env, cwd = pro
 function parsePort(value: string): number {
   const port = Number(value);
   if (!Number.isInteger(port) || port < 0 || port > 65535) throw new ConfigError(`PORT: "${value}" is not a port number`);
+  return port;
+}
+
+function parseMetricsToken(value: string | undefined, secretKey: string, publicKey: string): string | null {
+  if (value === undefined || value === '') return null;
+  if (value.length < 16) throw new ConfigError('KEYWAY_METRICS_TOKEN: must be at least 16 characters');
+  if (value === publicKey) throw new ConfigError('KEYWAY_METRICS_TOKEN: must differ from KEYWAY_PUBLIC_KEY (the public key is in every browser)');
+  return value === secretKey ? null : value;
+}
+
+function parseMetricsPort(value: string, apiPort: number): number {
+  const port = Number(value);
+  if (!Number.isInteger(port) || port < 1 || port > 65535) throw new ConfigError(`KEYWAY_METRICS_PORT: "${value}" is not a port number`);
+  if (port === apiPort) throw new ConfigError('KEYWAY_METRICS_PORT: must differ from PORT');
   return port;
 }
 

@@ -15,6 +15,7 @@ import type { OutboundFetch } from '../http/outbound.ts';
 import type { FlowRateLimits } from '../http/rate-limit.ts';
 import type { IntegrationService } from '../integrations/service.ts';
 import type { Logger } from '../log.ts';
+import type { Metrics } from '../metrics.ts';
 import type { ConnectSessionService } from '../sessions/service.ts';
 import type { ConnectSession, FlowResult, Store } from '../store/types.ts';
 import type { AuthEventSink } from '../webhooks/events.ts';
@@ -37,6 +38,7 @@ export interface OAuthDeps {
   readonly log: Logger;
   readonly outbound: OutboundFetch;
   readonly limits: FlowRateLimits;
+  readonly metrics: Metrics;
 }
 
 /**
@@ -45,7 +47,11 @@ export interface OAuthDeps {
  * API-key / Basic connections (`/api-auth/...`).
  */
 export function oauthRoutes(deps: OAuthDeps): Router {
-  const { config, log, outcomes } = deps;
+  const { config, log, outcomes, metrics } = deps;
+  /** A metric label names only an existing integration: the key in a refused request may be anything. */
+  const knownKey = (key: string | undefined): Promise<string> =>
+    key === undefined ? Promise.resolve('') : deps.integrations.get(key).then(() => key, () => '');
+  const failed = async (key: string | undefined, code: string) => metrics.flowsFailed.inc({ config_key: await knownKey(key), error_code: code });
   // The Connect UI runs on this server's own origin and starts flows like any allowed app page.
   const allowedOrigins = [...config.allowedOrigins, new URL(config.serverUrl).origin];
   const r = Router();
@@ -89,10 +95,12 @@ export function oauthRoutes(deps: OAuthDeps): Router {
         maxAge: config.flowTtlMs,
       });
       log.info('flow started', { config_key: req.params.providerConfigKey, sdk: to.flowId !== null });
+      metrics.flowsStarted.inc({ config_key: req.params.providerConfigKey });
       res.redirect(302, url.href);
     } catch (e) {
       if (!(e instanceof KeywayError)) throw e;
       log.info('flow refused', { config_key: req.params.providerConfigKey, error_code: e.code });
+      await failed(req.params.providerConfigKey, e.code);
       await conclude(res, req, to, errorResult(e), e, authorised);
     }
   });
@@ -101,6 +109,7 @@ export function oauthRoutes(deps: OAuthDeps): Router {
     const outcome = await finishFlow({ query: queryOf(req), binding: readBinding(req) }, deps);
     if (outcome.ok) {
       log.info('connection stored', { config_key: outcome.providerConfigKey, connection_id: outcome.connectionId, result: outcome.result });
+      metrics.flowsSucceeded.inc({ config_key: outcome.providerConfigKey });
       await conclude(
         res,
         req,
@@ -111,6 +120,7 @@ export function oauthRoutes(deps: OAuthDeps): Router {
       );
     } else {
       log.info('flow failed', { config_key: outcome.providerConfigKey, connection_id: outcome.connectionId, error_code: outcome.error.code });
+      await failed(outcome.providerConfigKey, outcome.error.code);
       // A flow id is only known from a valid state: the callback is authorised by it.
       await conclude(res, req, outcome, errorResult(outcome.error), outcome.error, true);
     }
@@ -124,9 +134,18 @@ export function oauthRoutes(deps: OAuthDeps): Router {
     r.post(path, cors, express.json({ limit: '16kb' }), async (req, res) => {
       const query = queryOf(req);
       deps.limits.checkAddress(req.socket.remoteAddress);
-      const session = await authorize(query, deps);
-      deps.limits.checkKey(limitKey(session));
-      const result = await connectWithCredentials({ mode, providerConfigKey: String(req.params.providerConfigKey), query, body: req.body, session }, { ...deps, providerTimeoutMs: config.providerTimeoutMs });
+      const key = String(req.params.providerConfigKey);
+      let result;
+      try {
+        const session = await authorize(query, deps);
+        deps.limits.checkKey(limitKey(session));
+        metrics.flowsStarted.inc({ config_key: await knownKey(key) });
+        result = await connectWithCredentials({ mode, providerConfigKey: key, query, body: req.body, session }, { ...deps, providerTimeoutMs: config.providerTimeoutMs });
+      } catch (e) {
+        await failed(key, e instanceof KeywayError ? e.code : 'server_error');
+        throw e;
+      }
+      metrics.flowsSucceeded.inc({ config_key: result.providerConfigKey });
       log.info('connection stored', { config_key: result.providerConfigKey, connection_id: result.connectionId, auth_mode: mode });
       res.json(result);
     });
@@ -139,7 +158,8 @@ export function oauthRoutes(deps: OAuthDeps): Router {
     const waitSeconds = intParam(queryOf(req), 'wait', MAX_WAIT_SECONDS, 0, MAX_WAIT_SECONDS);
     const gone = new AbortController();
     res.on('close', () => gone.abort());
-    const result = await outcomes.wait(flowId, waitSeconds * 1000, gone.signal);
+    metrics.openLongPolls.inc();
+    const result = await outcomes.wait(flowId, waitSeconds * 1000, gone.signal).finally(() => metrics.openLongPolls.dec());
     if (!gone.signal.aborted) res.json(result ?? { status: 'pending' });
   });
   return r;

@@ -4,6 +4,7 @@ import { pipeline } from 'node:stream/promises';
 import { createBrotliDecompress, createGunzip, createInflate } from 'node:zlib';
 import { Router, type RequestHandler } from 'express';
 import type { Logger } from '../log.ts';
+import type { Metrics } from '../metrics.ts';
 import type { ProxyService } from '../proxy/forward.ts';
 import { HOP_BY_HOP, parseProxyRequest } from '../proxy/request.ts';
 
@@ -17,18 +18,24 @@ const DECODERS: Record<string, () => NodeJS.ReadWriteStream> = { gzip: createGun
  * and body come back as they are, streamed both ways. Logged: method, path (no query: it may hold
  * a key), status, duration; never a credential.
  */
-export function proxyRoutes(deps: { proxy: ProxyService; guard: RequestHandler; log: Logger }): Router {
+export function proxyRoutes(deps: { proxy: ProxyService; guard: RequestHandler; log: Logger; metrics: Metrics }): Router {
   const r = Router();
   r.use('/proxy', deps.guard, async (req, res) => {
     const started = performance.now();
     const path = req.url.split('?')[0]!;
     const abort = new AbortController();
     let target: { config_key?: string; connection_id?: string } = {};
+    let answered = false;
     // Logged once the exchange ends, completed or not (a caller that went away is logged too).
     res.on('close', () => {
       const aborted = !res.writableFinished;
       if (aborted) abort.abort(new Error('the caller went away'));
-      deps.log.info('proxy', { method: req.method, path, status: res.statusCode, duration_ms: Math.round(performance.now() - started), ...target, ...(aborted && { aborted }) });
+      const seconds = (performance.now() - started) / 1000;
+      deps.log.info('proxy', { method: req.method, path, status: res.statusCode, duration_ms: Math.round(seconds * 1000), ...target, ...(aborted && { aborted }) });
+      // The config key is a label only once the provider answered (the integration exists): a caller's typo must not make a series.
+      const config_key = answered ? target.config_key ?? '' : '';
+      deps.metrics.proxyRequests.inc({ config_key, method: req.method, status: aborted ? 'aborted' : String(res.statusCode) });
+      deps.metrics.proxyDuration.observe({ config_key }, seconds);
     });
     const options = parseProxyRequest(req.headers);
     target = { config_key: options.providerConfigKey, connection_id: options.connectionId };
@@ -41,6 +48,7 @@ export function proxyRoutes(deps: { proxy: ProxyService; guard: RequestHandler; 
       throw e;
     });
     if (!result) return;
+    answered = true;
 
     const encoding = String(result.headers['content-encoding'] ?? '').trim().toLowerCase();
     const decode = options.decompress ? DECODERS[encoding] : undefined;

@@ -4,6 +4,7 @@
  * process alive on its own, and cannot grow memory without bound.
  */
 import type { Logger } from '../log.ts';
+import type { Metrics } from '../metrics.ts';
 import type { AuthEvent, AuthEventSink, AuthMode } from './events.ts';
 import { newMessageId, signatureHeaders, webhookKey } from './signature.ts';
 
@@ -23,6 +24,8 @@ export interface WebhookSenderOptions {
   /** Deliveries in flight (attempting or waiting to retry) beyond which new events are dropped. Default 1000. */
   readonly maxInFlight?: number;
   readonly log: Logger;
+  /** Deliveries counted by outcome (delivered, refused, abandoned, dropped). */
+  readonly metrics?: Pick<Metrics, 'webhookDeliveries'>;
   /** Injected for tests; defaults to the global fetch (resolved at call time). */
   readonly fetch?: typeof fetch;
 }
@@ -100,6 +103,7 @@ export class WebhookSender implements AuthEventSink {
   readonly #delays: readonly number[];
   readonly #maxInFlight: number;
   readonly #log: Logger;
+  readonly #metrics: Pick<Metrics, 'webhookDeliveries'> | undefined;
   readonly #fetch: typeof fetch;
   readonly #inFlight = new Set<Promise<void>>();
   /** Retry waits pending; unref'ed, except while someone drains. */
@@ -124,6 +128,7 @@ export class WebhookSender implements AuthEventSink {
     this.#maxInFlight = options.maxInFlight ?? DEFAULT_MAX_IN_FLIGHT;
     if (!Number.isSafeInteger(this.#maxInFlight) || this.#maxInFlight < 1) throw new TypeError('WebhookSender: maxInFlight must be a positive integer');
     this.#log = options.log;
+    this.#metrics = options.metrics;
     const injected = options.fetch;
     this.#fetch = injected ?? ((input, init) => globalThis.fetch(input, init));
   }
@@ -136,6 +141,7 @@ export class WebhookSender implements AuthEventSink {
   emit(event: AuthEvent): void {
     try {
       if (this.#inFlight.size >= this.#maxInFlight) {
+        this.#metrics?.webhookDeliveries.inc({ outcome: 'dropped' });
         this.#log.warn('webhook dropped: too many deliveries in flight', { ...fieldsOf(event), in_flight: this.#inFlight.size });
         return;
       }
@@ -182,9 +188,13 @@ export class WebhookSender implements AuthEventSink {
     for (;;) {
       const outcome = await this.#attempt(raw, this.headersFor(raw, id));
       attempts++;
-      if (outcome.kind === 'delivered') return;
+      if (outcome.kind === 'delivered') {
+        this.#metrics?.webhookDeliveries.inc({ outcome: 'delivered' });
+        return;
+      }
       const delay = this.#delays[attempts - 1];
       if (!retryable(outcome) || delay === undefined) {
+        this.#metrics?.webhookDeliveries.inc({ outcome: retryable(outcome) ? 'abandoned' : 'refused' });
         this.#log.warn(
           retryable(outcome) ? 'webhook delivery abandoned' : 'webhook delivery refused by the receiver',
           { ...fieldsOf(event), ...describe(outcome), attempts },
