@@ -10,6 +10,7 @@ import { FLOW_ID, type FlowOutcomes } from '../flows/outcomes.ts';
 import { safeEqual } from '../primitives.ts';
 import { readCookie } from '../http/cookies.ts';
 import { corsForAllowedOrigins } from '../http/cors.ts';
+import { toKeywayError } from '../http/errors.ts';
 import { intParam, queryOf } from '../http/request.ts';
 import type { OutboundFetch } from '../http/outbound.ts';
 import type { FlowRateLimits } from '../http/rate-limit.ts';
@@ -48,10 +49,12 @@ export interface OAuthDeps {
  */
 export function oauthRoutes(deps: OAuthDeps): Router {
   const { config, log, outcomes, metrics } = deps;
-  /** A metric label names only an existing integration: the key in a refused request may be anything. */
-  const knownKey = (key: string | undefined): Promise<string> =>
-    key === undefined ? Promise.resolve('') : deps.integrations.get(key).then(() => key, () => '');
-  const failed = async (key: string | undefined, code: string) => metrics.flowsFailed.inc({ config_key: await knownKey(key), error_code: code });
+  /**
+   * A metric label names only an existing integration: the key in a request's path may be anything.
+   * Looked up only for authorised requests (a refused flood must not cost a store read each).
+   */
+  const knownKey = (key: string, authorised: boolean): Promise<string> => (authorised ? deps.integrations.get(key).then(() => key, () => '') : Promise.resolve(''));
+  const failed = (key: string | undefined, code: string) => metrics.flowsFailed.inc({ config_key: key ?? '', error_code: code });
   // The Connect UI runs on this server's own origin and starts flows like any allowed app page.
   const allowedOrigins = [...config.allowedOrigins, new URL(config.serverUrl).origin];
   const r = Router();
@@ -100,7 +103,7 @@ export function oauthRoutes(deps: OAuthDeps): Router {
     } catch (e) {
       if (!(e instanceof KeywayError)) throw e;
       log.info('flow refused', { config_key: req.params.providerConfigKey, error_code: e.code });
-      await failed(req.params.providerConfigKey, e.code);
+      failed(await knownKey(req.params.providerConfigKey, authorised), e.code);
       await conclude(res, req, to, errorResult(e), e, authorised);
     }
   });
@@ -120,7 +123,7 @@ export function oauthRoutes(deps: OAuthDeps): Router {
       );
     } else {
       log.info('flow failed', { config_key: outcome.providerConfigKey, connection_id: outcome.connectionId, error_code: outcome.error.code });
-      await failed(outcome.providerConfigKey, outcome.error.code);
+      failed(outcome.providerConfigKey, outcome.error.code); // the key of a valid state, or none
       // A flow id is only known from a valid state: the callback is authorised by it.
       await conclude(res, req, outcome, errorResult(outcome.error), outcome.error, true);
     }
@@ -135,14 +138,16 @@ export function oauthRoutes(deps: OAuthDeps): Router {
       const query = queryOf(req);
       deps.limits.checkAddress(req.socket.remoteAddress);
       const key = String(req.params.providerConfigKey);
-      let result;
+      let result: Awaited<ReturnType<typeof connectWithCredentials>>;
+      let authorised = false;
       try {
         const session = await authorize(query, deps);
         deps.limits.checkKey(limitKey(session));
-        metrics.flowsStarted.inc({ config_key: await knownKey(key) });
+        authorised = true;
+        metrics.flowsStarted.inc({ config_key: await knownKey(key, true) });
         result = await connectWithCredentials({ mode, providerConfigKey: key, query, body: req.body, session }, { ...deps, providerTimeoutMs: config.providerTimeoutMs });
       } catch (e) {
-        await failed(key, e instanceof KeywayError ? e.code : 'server_error');
+        failed(await knownKey(key, authorised), toKeywayError(e).code);
         throw e;
       }
       metrics.flowsSucceeded.inc({ config_key: result.providerConfigKey });
