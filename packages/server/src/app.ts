@@ -11,7 +11,7 @@ import { requireSecretKey } from './http/auth.ts';
 import { createOutboundFetch, type HostResolver } from './http/outbound.ts';
 import { FlowRateLimits } from './http/rate-limit.ts';
 import { IntegrationService } from './integrations/service.ts';
-import { createLogger, withRequestId, type Logger } from './log.ts';
+import { createLogger, currentRequestId, withRequestId, type Logger } from './log.ts';
 import { Metrics } from './metrics.ts';
 import { dashboardRoutes } from './dashboard/routes.ts';
 import { DashboardSessions } from './dashboard/session.ts';
@@ -63,6 +63,14 @@ export interface KeywayOverrides {
 /** A request id taken from the caller: short, and nothing a log reader could mistake for structure. */
 const REQUEST_ID = /^[A-Za-z0-9._:-]{8,128}$/;
 
+/** The request's id (the caller's, when well-formed, or a new one), also sent back as X-Request-Id. */
+function assignRequestId(req: IncomingMessage, res: ServerResponse): string {
+  const given = req.headers['x-request-id'];
+  const id = typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
+  res.setHeader('X-Request-Id', id);
+  return id;
+}
+
 /** Wires the server: store, templates, services, routes. Throws a clear error if anything is wrong. */
 export async function createKeyway(config: Config, log: Logger = createLogger(), overrides: KeywayOverrides = {}): Promise<Keyway> {
   const { catalog: templates, overridden } = await TemplateCatalog.load(config.templatesDirs);
@@ -111,6 +119,8 @@ export async function createKeyway(config: Config, log: Logger = createLogger(),
     res.set({ 'Cache-Control': 'no-store', 'X-Content-Type-Options': 'nosniff' });
     next();
   });
+  // An app mounted in an embedder's Express (not through `handler`) gives its requests ids here.
+  app.use((req, res, next) => (currentRequestId() === undefined ? withRequestId(assignRequestId(req, res), next) : next()));
 
   app.get('/health', (_req, res) => {
     res.json({ status: 'ok' });
@@ -155,10 +165,7 @@ export async function createKeyway(config: Config, log: Logger = createLogger(),
   // Every request gets an id: on each log line it causes (AsyncLocalStorage carries it across
   // awaits) and in the X-Request-Id answer header. A caller's (a proxy's) well-formed id is kept.
   const handler = (req: IncomingMessage, res: ServerResponse) => {
-    const given = req.headers['x-request-id'];
-    const id = typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
-    res.setHeader('X-Request-Id', id);
-    withRequestId(id, () => {
+    withRequestId(assignRequestId(req, res), () => {
       if (!token(req, res)) app(req, res);
     });
   };

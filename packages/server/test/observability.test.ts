@@ -201,6 +201,16 @@ describe('structured logs', () => {
     const token = await fetch(`${stack.kw.url}/connections/alice?provider_config_key=sandbox`, { headers: { authorization: `Bearer ${SECRET_KEY}` } });
     expect(token.headers.get('x-request-id')).toMatch(/^[0-9a-f-]{36}$/);
 
+    // The Express app alone (mounted by an embedder) gives ids too.
+    const embedded = createServer(stack.kw.keyway.app);
+    await new Promise<void>((r) => embedded.listen(0, '127.0.0.1', r));
+    try {
+      const res = await fetch(`http://127.0.0.1:${(embedded.address() as { port: number }).port}/health`, { headers: { 'x-request-id': 'embedded-0001' } });
+      expect(res.headers.get('x-request-id')).toBe('embedded-0001');
+    } finally {
+      await new Promise((r) => embedded.close(r));
+    }
+
     // Lines logged while serving a flow carry an id too.
     expect(lines.filter((l) => l.msg === 'flow started' || l.msg === 'connection stored').every((l) => typeof l.request_id === 'string')).toBe(true);
   });
