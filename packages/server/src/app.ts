@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import type { ActivityLog } from './activity/log.ts';
@@ -13,11 +14,13 @@ import { requireSecretKey } from './http/auth.ts';
 import { createOutboundFetch, type HostResolver } from './http/outbound.ts';
 import { FlowRateLimits } from './http/rate-limit.ts';
 import { IntegrationService } from './integrations/service.ts';
-import { createLogger, type Logger } from './log.ts';
+import { createLogger, currentRequestId, withRequestId, type Logger } from './log.ts';
+import { Metrics } from './metrics.ts';
 import { dashboardRoutes } from './dashboard/routes.ts';
 import { DashboardSessions } from './dashboard/session.ts';
 import { apiRoutes } from './routes/api.ts';
 import { connectUiRoutes } from './routes/connect-ui.ts';
+import { listenMetrics, metricsRoutes } from './routes/metrics.ts';
 import { oauthRoutes } from './routes/oauth.ts';
 import { logRoutes } from './routes/logs.ts';
 import { proxyRoutes } from './routes/proxy.ts';
@@ -25,6 +28,7 @@ import { ProxyService, type ProxyTiming } from './proxy/forward.ts';
 import { templateLogoRoutes } from './routes/template-logos.ts';
 import { ConnectSessionService } from './sessions/service.ts';
 import { openStore } from './store/open.ts';
+import { timeStoreWrites } from './store/timed.ts';
 import type { Store } from './store/types.ts';
 import { TemplateCatalog } from './templates/catalog.ts';
 import { NO_EVENTS, type AuthEventSink } from './webhooks/events.ts';
@@ -49,6 +53,8 @@ export interface Keyway {
   attachWebSockets(server: Server): void;
   /** The activity log behind `GET /logs` (tests flush it rather than wait for its timer). */
   readonly activity: ActivityLog;
+  /** This server's Prometheus instruments (`GET /metrics`); e.g. `metrics.openWebSockets.inc()`. */
+  readonly metrics: Metrics;
   /** Listens on config.port (0 = any free port) and resolves with the bound URL. */
   listen(): Promise<{ url: string; server: Server }>;
   close(): Promise<void>;
@@ -70,6 +76,17 @@ export interface KeywayOverrides {
   readonly activityMaxQueue?: number;
 }
 
+/** A request id taken from the caller: short, and nothing a log reader could mistake for structure. */
+const REQUEST_ID = /^[A-Za-z0-9._:-]{8,128}$/;
+
+/** The request's id (the caller's, when well-formed, or a new one), also sent back as X-Request-Id. */
+function assignRequestId(req: IncomingMessage, res: ServerResponse): string {
+  const given = req.headers['x-request-id'];
+  const id = typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
+  res.setHeader('X-Request-Id', id);
+  return id;
+}
+
 /** Wires the server: store, templates, services, routes. Throws a clear error if anything is wrong. */
 export async function createKeyway(config: Config, log: Logger = createLogger(), overrides: KeywayOverrides = {}): Promise<Keyway> {
   const { catalog: templates, overridden } = await TemplateCatalog.load(config.templatesDirs);
@@ -78,7 +95,8 @@ export async function createKeyway(config: Config, log: Logger = createLogger(),
     log.warn('KEYWAY_ALLOW_PUBLIC_KEY=true: any page holding the public key can start flows for any connection id (new connections only); unsafe for multi-user apps, use connect sessions');
   }
   if (config.allowedOrigins.length === 0) log.warn('KEYWAY_ALLOWED_ORIGINS is empty: the browser SDK cannot run flows from any page');
-  const store = await openStore(config, new Keyring(config.encryptionKeys));
+  const metrics = new Metrics();
+  const store = timeStoreWrites(await openStore(config, new Keyring(config.encryptionKeys)), (operation, seconds) => metrics.storeWriteDuration.observe({ operation }, seconds));
   // Opened after the store: in PostgreSQL, the store's migrations create the activity table.
   const activity = await openActivityLog(config, log, {
     ...(overrides.activityNow && { now: overrides.activityNow }),
@@ -88,13 +106,14 @@ export async function createKeyway(config: Config, log: Logger = createLogger(),
   // Every request made for a connection goes through this one guarded client (SSRF, DNS rebinding).
   const outbound = createOutboundFetch({ allowPrivateNetwork: config.allowPrivateNetwork, ...(overrides.resolveHost && { resolve: overrides.resolveHost }) });
   if (config.allowPrivateNetwork) log.info('KEYWAY_ALLOW_PRIVATE_NETWORK is on: connections may reach loopback and private addresses');
-  const webhooks = config.webhookUrl ? new WebhookSender({ url: config.webhookUrl, secret: config.webhookSecret, legacySignature: config.webhookLegacySignature, log, activity }) : undefined;
+  const webhooks = config.webhookUrl ? new WebhookSender({ url: config.webhookUrl, secret: config.webhookSecret, legacySignature: config.webhookLegacySignature, log, activity, metrics }) : undefined;
   const events: AuthEventSink = webhooks ?? NO_EVENTS;
   const connections = new ConnectionService(store, integrations, {
     providerTimeoutMs: config.providerTimeoutMs,
     outbound,
     log,
     activity,
+    metrics,
     onRefreshFailure: (c, error) =>
       events.emit({
         operation: 'refresh',
@@ -135,10 +154,13 @@ export async function createKeyway(config: Config, log: Logger = createLogger(),
     res.set({ 'Cache-Control': 'no-store', 'X-Content-Type-Options': 'nosniff' });
     next();
   });
+  // An app mounted in an embedder's Express (not through `handler`) gives its requests ids here.
+  app.use((req, res, next) => (currentRequestId() === undefined ? withRequestId(assignRequestId(req, res), next) : next()));
 
   app.get('/health', (_req, res) => {
     res.json({ status: 'ok' });
   });
+  app.use(metricsRoutes({ metrics, secretKey: config.secretKey, metricsToken: config.metricsToken ?? null }));
   const dashboardSessions = new DashboardSessions(config.secretKey, store);
   app.use(
     apiRoutes({
@@ -161,13 +183,13 @@ export async function createKeyway(config: Config, log: Logger = createLogger(),
   });
   // No body parser: the proxy streams bodies as they come.
   app.use(logRoutes({ activity, guard: requireSecretKey(config.secretKey, config.publicKey, dashboardSessions) }));
-  app.use(proxyRoutes({ proxy, guard: requireSecretKey(config.secretKey, config.publicKey, dashboardSessions), log, activity }));
+  app.use(proxyRoutes({ proxy, guard: requireSecretKey(config.secretKey, config.publicKey, dashboardSessions), log, activity, metrics }));
   app.use(templateLogoRoutes({ templates }));
   app.use(dashboardRoutes({ config, sessions: dashboardSessions }));
   app.use(connectUiRoutes({ config, integrations, sessions }));
   const limits = new FlowRateLimits({ perAddress: config.flowStartsPerMinutePerAddress, perKey: config.flowStartsPerMinutePerKey, ...(overrides.now && { now: overrides.now }) });
   const outcomes = new FlowOutcomes(store);
-  app.use(oauthRoutes({ config, store, integrations, connections, outcomes, sessions, events, log, outbound, limits, activity }));
+  app.use(oauthRoutes({ config, store, integrations, connections, outcomes, sessions, events, log, outbound, limits, activity, metrics }));
   const sockets = new FlowSockets({
     path: config.websocketsPath,
     allowedOrigins: config.allowedOrigins,
@@ -177,6 +199,7 @@ export async function createKeyway(config: Config, log: Logger = createLogger(),
     pingIntervalMs: overrides.websocketPingMs ?? 30_000,
     outcomes,
     log,
+    onOpenChange: (delta) => metrics.openWebSockets.inc(delta),
   });
   app.use((req, _res, next) => next(new KeywayError('not_found', `No route ${req.method} ${req.path}`)));
   app.use((err: unknown, req: Request, res: Response, _next: NextFunction) => {
@@ -187,11 +210,16 @@ export async function createKeyway(config: Config, log: Logger = createLogger(),
 
   // getToken's route first, outside Express; everything else (and every error of that route but its own) through the app.
   const token = tokenRoute({ secretKey: config.secretKey, connections, log });
+  // Every request gets an id: on each log line it causes (AsyncLocalStorage carries it across
+  // awaits) and in the X-Request-Id answer header. A caller's (a proxy's) well-formed id is kept.
   const handler = (req: IncomingMessage, res: ServerResponse) => {
-    if (!token(req, res)) app(req, res);
+    withRequestId(assignRequestId(req, res), () => {
+      if (!token(req, res)) app(req, res);
+    });
   };
 
   let server: Server | undefined;
+  let metricsServer: Server | undefined;
   return {
     app,
     handler,
@@ -202,12 +230,22 @@ export async function createKeyway(config: Config, log: Logger = createLogger(),
     integrations,
     attachWebSockets: (s) => sockets.attach(s),
     activity,
+    metrics,
     listen: () =>
       new Promise((resolve, reject) => {
         const s = createServer(handler);
         sockets.attach(s); // the official SDK's WebSocket shares the port (its `upgrade` requests)
-        s.listen(config.port, config.host, () => {
+        s.listen(config.port, config.host, async () => {
           server = s;
+          if (config.metricsPort) {
+            try {
+              metricsServer = await listenMetrics(metrics, config.metricsPort);
+            } catch (e) {
+              s.close();
+              reject(e);
+              return;
+            }
+          }
           backgroundRefresh.start();
           activity.start();
           const address = s.address();
@@ -221,6 +259,10 @@ export async function createKeyway(config: Config, log: Logger = createLogger(),
       sockets.close();
       // Deliveries in flight get a short grace period; a dead receiver must not hold the shutdown.
       if (webhooks) await Promise.race([webhooks.drain(), new Promise((r) => setTimeout(r, 5000).unref())]);
+      if (metricsServer) {
+        metricsServer.closeAllConnections();
+        await new Promise<void>((resolve) => metricsServer!.close(() => resolve()));
+      }
       if (server) {
         server.closeAllConnections();
         await new Promise<void>((resolve) => server!.close(() => resolve()));

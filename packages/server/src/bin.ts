@@ -2,7 +2,7 @@
 import { existsSync } from 'node:fs';
 import { createKeyway } from './app.ts';
 import { ConfigError, loadConfig } from './config.ts';
-import { createLogger, type LogLevel } from './log.ts';
+import { createLogger, defaultLogFormat, type LogFormat, type LogLevel } from './log.ts';
 import { StoreError } from './store/json-file.ts';
 import { reencrypt as reencryptStore } from './store/reencrypt.ts';
 import { TemplateError } from './templates/catalog.ts';
@@ -29,6 +29,10 @@ Environment (a .env in the working directory is read too; real variables win):
   KEYWAY_ALLOWED_ORIGINS      comma-separated origins allowed to run the browser flow
   KEYWAY_PROVIDER_TIMEOUT_MS  time-out of every request to a provider (10000)
   KEYWAY_LOG_LEVEL            debug, info, warn, error, silent (info)
+  KEYWAY_LOG_FORMAT           json (one JSON object a line) or pretty; default: pretty when
+                              NODE_ENV is development or test, or unset with a terminal; else json
+  KEYWAY_METRICS_TOKEN        a Bearer token for GET /metrics only (the secret key works too)
+  KEYWAY_METRICS_PORT         also serve GET /metrics without a token on 127.0.0.1:PORT
 `;
 
 const command = process.argv[2];
@@ -48,7 +52,14 @@ if (command === 'reencrypt') await reencrypt();
 else await serve();
 
 async function serve(): Promise<void> {
-  const log = createLogger((process.env.KEYWAY_LOG_LEVEL as LogLevel | undefined) ?? 'info');
+  let format: LogFormat;
+  try {
+    format = defaultLogFormat();
+  } catch (e) {
+    process.stderr.write(`keyway-server: ${(e as Error).message}\n`);
+    process.exit(1);
+  }
+  const log = createLogger((process.env.KEYWAY_LOG_LEVEL as LogLevel | undefined) ?? 'info', undefined, { format });
   try {
     const { config, notices } = await loadConfig();
     for (const notice of notices) process.stdout.write(`${notice}\n`);

@@ -59,6 +59,26 @@ describe('a wrong configuration stops the start with one clear line', () => {
   });
 });
 
+describe('logs and metrics settings', () => {
+  it('refuses a log format other than json or pretty', async () => {
+    const { code, stderr } = await startFails({ KEYWAY_LOG_FORMAT: 'xml' });
+    expect(code).toBe(1);
+    expect(stderr.trim()).toBe('keyway-server: KEYWAY_LOG_FORMAT: "xml" must be json or pretty');
+  });
+
+  it('checks the metrics token and port', async () => {
+    const env = { KEYWAY_DB_PATH: join(dir, 'db.json'), KEYWAY_SECRET_KEY: 'secret-key-0123456789', KEYWAY_PUBLIC_KEY: 'public-key-0123456789', PORT: '3003' };
+    await expect(loadConfig({ ...env, KEYWAY_METRICS_TOKEN: 'short' }, dir)).rejects.toThrow(/^KEYWAY_METRICS_TOKEN: must be at least 16 characters/);
+    await expect(loadConfig({ ...env, KEYWAY_METRICS_TOKEN: env.KEYWAY_PUBLIC_KEY }, dir)).rejects.toThrow(/^KEYWAY_METRICS_TOKEN: must differ from KEYWAY_PUBLIC_KEY/);
+    await expect(loadConfig({ ...env, KEYWAY_METRICS_PORT: '3003' }, dir)).rejects.toThrow(/^KEYWAY_METRICS_PORT: must differ from PORT/);
+    await expect(loadConfig({ ...env, KEYWAY_METRICS_PORT: 'nine' }, dir)).rejects.toThrow(/^KEYWAY_METRICS_PORT: "nine" is not a port number/);
+    const { config } = await loadConfig({ ...env, KEYWAY_METRICS_TOKEN: 'metrics-token-0123456789', KEYWAY_METRICS_PORT: '9464' }, dir);
+    expect([config.metricsToken, config.metricsPort]).toEqual(['metrics-token-0123456789', 9464]);
+    const none = await loadConfig(env, dir);
+    expect([none.config.metricsToken, none.config.metricsPort]).toEqual([null, null]);
+  });
+});
+
 describe('webhook settings', () => {
   it('refuses a webhook secret that is not whsec_ and base64 of at least 24 bytes', async () => {
     await expect(loadConfig({ KEYWAY_DB_PATH: join(dir, 'db.json'), KEYWAY_WEBHOOK_SECRET: 'plain-secret' }, dir)).rejects.toThrow(/^KEYWAY_WEBHOOK_SECRET: must be whsec_/);

@@ -77,9 +77,13 @@ describe('the WebSocket of the official SDK', () => {
     expect(id1).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/);
     expect(id2).not.toBe(id1);
     expect(one.messages).toEqual([{ message_type: 'connection_ack', ws_client_id: id1 }]);
+    const gauge = async () => (await kw.keyway.metrics.openWebSockets.get()).values[0]?.value;
+    expect(await gauge()).toBe(2); // keyway_open_websockets
     one.ws.close();
     two.ws.close();
     await Promise.all([one.closed, two.closed]);
+    for (const deadline = Date.now() + 10_000; (await gauge()) !== 0 && Date.now() < deadline; ) await new Promise((r) => setTimeout(r, 20));
+    expect(await gauge()).toBe(0);
   });
 
   it('refuses another path, a page of an origin not allowed, and a client that sends no origin', async () => {

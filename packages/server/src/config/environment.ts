@@ -47,6 +47,10 @@ export interface Config {
   readonly logRetentionDays: number;
   /** At most this many activity log entries are kept, newest first (KEYWAY_LOG_MAX_ENTRIES). */
   readonly logMaxEntries: number;
+  /** A Bearer token that opens `GET /metrics` (and nothing else), besides the secret key; null = none. */
+  readonly metricsToken?: string | null;
+  /** Also serve `GET /metrics` without a token on this port, bound to 127.0.0.1; null = off. */
+  readonly metricsPort?: number | null;
   /**
    * Refuse public-key flows: every flow needs a connect session from the app's backend. True unless
    * the operator opts in with KEYWAY_ALLOW_PUBLIC_KEY=true (unsafe for multi-user apps: anyone with
@@ -170,6 +174,8 @@ export function parseConfig(env: NodeJS.ProcessEnv, cwd: string, kept: KeptSecre
     websocketsPerAddress: parseWholeNumber('KEYWAY_WEBSOCKETS_PER_ADDRESS', env.KEYWAY_WEBSOCKETS_PER_ADDRESS ?? '20'),
     logRetentionDays: parsePositiveInt('KEYWAY_LOG_RETENTION_DAYS', env.KEYWAY_LOG_RETENTION_DAYS ?? '14'),
     logMaxEntries: parsePositiveInt('KEYWAY_LOG_MAX_ENTRIES', env.KEYWAY_LOG_MAX_ENTRIES ?? '50000'),
+    metricsToken: parseMetricsToken(env.KEYWAY_METRICS_TOKEN, secretKey, publicKey),
+    metricsPort: env.KEYWAY_METRICS_PORT ? parseMetricsPort(env.KEYWAY_METRICS_PORT, port) : null,
     requireConnectSession: parseSessionRequirement(env),
     webhookUrl: env.KEYWAY_WEBHOOK_URL ? parseWebhookUrl(env.KEYWAY_WEBHOOK_URL) : null,
     webhookSecret,
@@ -177,6 +183,20 @@ export function parseConfig(env: NodeJS.ProcessEnv, cwd: string, kept: KeptSecre
     backgroundRefreshIntervalMs: parseWholeNumber('KEYWAY_BACKGROUND_REFRESH_INTERVAL_SECONDS', env.KEYWAY_BACKGROUND_REFRESH_INTERVAL_SECONDS ?? '3600') * 1000,
     backgroundRefreshAfterMs: parsePositiveInt('KEYWAY_BACKGROUND_REFRESH_AFTER_HOURS', env.KEYWAY_BACKGROUND_REFRESH_AFTER_HOURS ?? '168') * 3_600_000,
   };
+}
+
+function parseMetricsToken(value: string | undefined, secretKey: string, publicKey: string): string | null {
+  if (value === undefined || value === '') return null;
+  if (value.length < 16) throw new ConfigError('KEYWAY_METRICS_TOKEN: must be at least 16 characters');
+  if (value === publicKey) throw new ConfigError('KEYWAY_METRICS_TOKEN: must differ from KEYWAY_PUBLIC_KEY (the public key is in every browser)');
+  return value === secretKey ? null : value;
+}
+
+function parseMetricsPort(value: string, apiPort: number): number {
+  const port = Number(value);
+  if (!Number.isInteger(port) || port < 1 || port > 65535) throw new ConfigError(`KEYWAY_METRICS_PORT: "${value}" is not a port number`);
+  if (port === apiPort) throw new ConfigError('KEYWAY_METRICS_PORT: must differ from PORT');
+  return port;
 }
 
 function parseWebsocketsPath(value: string): string {

@@ -5,6 +5,7 @@ import type { OutboundFetch } from '../http/outbound.ts';
 import { assertSecretHosts } from '../integrations/host-policy.ts';
 import type { IntegrationService } from '../integrations/service.ts';
 import type { Logger } from '../log.ts';
+import type { Metrics } from '../metrics.ts';
 import { ProviderCallError, requestTokens, type OAuth2Tokens } from '../oauth/client.ts';
 import { hasToken, type Connection, type ConnectionFilter, type Credentials, type EndUser, type RefreshFailure, type Store, type TokenCredentials, type UpsertResult } from '../store/types.ts';
 import { resolveEndpoints } from '../templates/interpolate.ts';
@@ -45,6 +46,8 @@ export interface ConnectionServiceOptions {
   /** The guarded HTTP client every refresh goes through. */
   readonly outbound: OutboundFetch;
   readonly log: Logger;
+  /** Refresh counts by outcome and latency. */
+  readonly metrics?: Pick<Metrics, 'refreshes' | 'refreshDuration'>;
   /** Told when the provider refuses a refresh (webhooks). */
   readonly onRefreshFailure?: (connection: Connection, error: KeywayError) => void;
   /** Told when a refresh succeeds after failures (webhooks). */
@@ -203,6 +206,11 @@ export class ConnectionService {
     const config = Object.fromEntries(Object.entries(current.connection_config).filter((e): e is [string, string] => typeof e[1] === 'string'));
     const endpoints = resolveEndpoints(template, config);
     if (creds.type === 'OAUTH2') assertSecretHosts(integration, template, config);
+    const started = performance.now();
+    const observe = (outcome: 'success' | 'refused' | 'failed') => {
+      this.options.metrics?.refreshes.inc({ config_key: providerConfigKey, outcome });
+      this.options.metrics?.refreshDuration.observe({ outcome }, (performance.now() - started) / 1000);
+    };
     let tokens: OAuth2Tokens;
     try {
       tokens = await this.#withRetries(() =>
@@ -228,6 +236,7 @@ export class ConnectionService {
         ),
       );
     } catch (e) {
+      observe(e instanceof ProviderCallError && !e.transient ? 'refused' : 'failed');
       if (!(e instanceof ProviderCallError)) throw e;
       if (e.transient) {
         this.options.log.warn('refresh failed transiently', { config_key: providerConfigKey, connection_id: connectionId, error_code: e.code });
@@ -250,6 +259,7 @@ export class ConnectionService {
       recovered = latest.last_refresh_failure !== null;
       return { ...latest, credentials, last_refresh_failure: null, updated_at: new Date().toISOString() };
     });
+    observe('success');
     if (!connection) throw new KeywayError('unknown_connection', `The connection "${connectionId}" was deleted during its refresh`);
     if (recovered) this.options.onRefreshRecovered?.(connection);
     this.#activity(current, 'refreshed', 'success', creds.type === 'OAUTH2' ? 'Access token refreshed' : 'Client-credentials token renewed');

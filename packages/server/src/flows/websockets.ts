@@ -46,6 +46,8 @@ export interface FlowSocketOptions {
   readonly pingIntervalMs: number;
   readonly outcomes: FlowOutcomes;
   readonly log: Logger;
+  /** Told when a socket opens (+1) and closes (-1): the `keyway_open_websockets` gauge. */
+  readonly onOpenChange?: (delta: 1 | -1) => void;
 }
 
 /**
@@ -115,11 +117,13 @@ export class FlowSockets {
     const wsClientId = randomUUID();
     const gone = new AbortController();
     this.#alive.add(ws);
+    this.options.onOpenChange?.(1);
     ws.on('pong', () => this.#alive.add(ws));
     ws.on('error', () => ws.terminate());
     ws.on('close', () => {
       gone.abort();
       release();
+      this.options.onOpenChange?.(-1);
     });
     // The page sends nothing: any message is ignored (maxPayload bounds it).
     ws.send(JSON.stringify({ message_type: 'connection_ack', ws_client_id: wsClientId }));

@@ -33,6 +33,6 @@ export function toKeywayError(err: unknown): KeywayError {
 export function reportError(err: unknown, log: Logger, where: { method: string; path: string }): KeywayError {
   const error = toKeywayError(err);
   if (error.code === 'server_error') log.error('unexpected error', { ...where, error: String((err as Error)?.stack ?? err) });
-  else if (error.status >= 500) log.error(error.message, { ...where, code: error.code, cause: String((err as Error)?.message ?? err) });
+  else if (error.status >= 500) log.error(error.message, { ...where, error_code: error.code, cause: String((err as Error)?.message ?? err) });
   return error;
 }

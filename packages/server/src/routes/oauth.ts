@@ -13,11 +13,13 @@ import { parseConnectionId } from '../ids.ts';
 import { safeEqual } from '../primitives.ts';
 import { readCookie } from '../http/cookies.ts';
 import { corsForAllowedOrigins } from '../http/cors.ts';
+import { toKeywayError } from '../http/errors.ts';
 import { intParam, queryOf } from '../http/request.ts';
 import type { OutboundFetch } from '../http/outbound.ts';
 import type { FlowRateLimits } from '../http/rate-limit.ts';
 import type { IntegrationService } from '../integrations/service.ts';
 import type { Logger } from '../log.ts';
+import type { Metrics } from '../metrics.ts';
 import type { ConnectSessionService } from '../sessions/service.ts';
 import type { ConnectSession, FlowResult, Store } from '../store/types.ts';
 import type { AuthEventSink } from '../webhooks/events.ts';
@@ -41,6 +43,7 @@ export interface OAuthDeps {
   readonly outbound: OutboundFetch;
   readonly limits: FlowRateLimits;
   readonly activity: ActivitySink;
+  readonly metrics: Metrics;
 }
 
 /**
@@ -49,7 +52,13 @@ export interface OAuthDeps {
  * API-key / Basic connections (`/api-auth/...`).
  */
 export function oauthRoutes(deps: OAuthDeps): Router {
-  const { config, log, outcomes } = deps;
+  const { config, log, outcomes, metrics } = deps;
+  /**
+   * A metric label names only an existing integration: the key in a request's path may be anything.
+   * Looked up only for authorised requests (a refused flood must not cost a store read each).
+   */
+  const knownKey = (key: string, authorised: boolean): Promise<string> => (authorised ? deps.integrations.get(key).then(() => key, () => '') : Promise.resolve(''));
+  const failed = (key: string | undefined, code: string) => metrics.flowsFailed.inc({ config_key: key ?? '', error_code: code });
   // The Connect UI runs on this server's own origin and starts flows like any allowed app page.
   const allowedOrigins = [...config.allowedOrigins, new URL(config.serverUrl).origin];
   const r = Router();
@@ -122,6 +131,7 @@ export function oauthRoutes(deps: OAuthDeps): Router {
       });
       log.info('flow started', { config_key: req.params.providerConfigKey, sdk: to.flowId !== null });
       flowActivity('started', req.params.providerConfigKey, flowId(query, session), 'Connect flow started');
+      metrics.flowsStarted.inc({ config_key: req.params.providerConfigKey });
       res.redirect(302, url.href);
     } catch (e) {
       if (!(e instanceof KeywayError)) throw e;
@@ -129,6 +139,7 @@ export function oauthRoutes(deps: OAuthDeps): Router {
       const pair = { providerConfigKey: String(req.params.providerConfigKey), connectionId: query.get('connection_id') ?? undefined };
       // Only for a caller with a valid key: nobody else can fill the log.
       if (authorised) flowActivity('failed', req.params.providerConfigKey, flowId(query, session), `Connect flow refused: ${e.message}`, e);
+      failed(await knownKey(req.params.providerConfigKey, authorised), e.code);
       await conclude(res, req, to, errorResult(e, pair), e, authorised);
     }
   });
@@ -138,6 +149,7 @@ export function oauthRoutes(deps: OAuthDeps): Router {
     if (outcome.ok) {
       log.info('connection stored', { config_key: outcome.providerConfigKey, connection_id: outcome.connectionId, result: outcome.result });
       flowActivity('succeeded', outcome.providerConfigKey, outcome.connectionId, outcome.result === 'created' ? 'Connection created' : 'Connection updated (reconnected)');
+      metrics.flowsSucceeded.inc({ config_key: outcome.providerConfigKey });
       await conclude(
         res,
         req,
@@ -149,6 +161,7 @@ export function oauthRoutes(deps: OAuthDeps): Router {
     } else {
       log.info('flow failed', { config_key: outcome.providerConfigKey, connection_id: outcome.connectionId, error_code: outcome.error.code });
       flowActivity('failed', outcome.providerConfigKey, outcome.connectionId, `Connect flow failed: ${outcome.error.message}`, outcome.error);
+      failed(outcome.providerConfigKey, outcome.error.code); // the key of a valid state, or none
       // A flow id is only known from a valid state: the callback is authorised by it.
       await conclude(res, req, outcome, errorResult(outcome.error, outcome), outcome.error, true);
     }
@@ -162,13 +175,22 @@ export function oauthRoutes(deps: OAuthDeps): Router {
     r.post(path, cors, express.json({ limit: '16kb' }), async (req, res) => {
       const query = queryOf(req);
       deps.limits.checkAddress(req.socket.remoteAddress);
-      const session = await authorize(query, deps);
-      deps.limits.checkKey(limitKey(session));
       const key = String(req.params.providerConfigKey);
-      const result = await connectWithCredentials({ mode, providerConfigKey: key, query, body: req.body, session }, { ...deps, providerTimeoutMs: config.providerTimeoutMs }).catch((e: unknown) => {
-        if (e instanceof KeywayError) flowActivity('failed', key, flowId(query, session), `${mode === 'API_KEY' ? 'API-key' : 'Basic'} connection failed: ${e.message}`, e);
+      let result: Awaited<ReturnType<typeof connectWithCredentials>>;
+      let authorised = false;
+      let session: Awaited<ReturnType<typeof authorize>> | undefined;
+      try {
+        session = await authorize(query, deps);
+        deps.limits.checkKey(limitKey(session));
+        authorised = true;
+        metrics.flowsStarted.inc({ config_key: await knownKey(key, true) });
+        result = await connectWithCredentials({ mode, providerConfigKey: key, query, body: req.body, session }, { ...deps, providerTimeoutMs: config.providerTimeoutMs });
+      } catch (e) {
+        if (authorised && e instanceof KeywayError) flowActivity('failed', key, flowId(query, session), `${mode === 'API_KEY' ? 'API-key' : 'Basic'} connection failed: ${e.message}`, e);
+        failed(await knownKey(key, authorised), toKeywayError(e).code);
         throw e;
-      });
+      }
+      metrics.flowsSucceeded.inc({ config_key: result.providerConfigKey });
       log.info('connection stored', { config_key: result.providerConfigKey, connection_id: result.connectionId, auth_mode: mode });
       flowActivity('succeeded', result.providerConfigKey, result.connectionId, `${mode === 'API_KEY' ? 'API-key' : 'Basic'} connection stored`);
       res.json(result);
@@ -182,7 +204,8 @@ export function oauthRoutes(deps: OAuthDeps): Router {
     const waitSeconds = intParam(queryOf(req), 'wait', MAX_WAIT_SECONDS, 0, MAX_WAIT_SECONDS);
     const gone = new AbortController();
     res.on('close', () => gone.abort());
-    const result = await outcomes.wait(flowId, waitSeconds * 1000, gone.signal);
+    metrics.openLongPolls.inc();
+    const result = await outcomes.wait(flowId, waitSeconds * 1000, gone.signal).finally(() => metrics.openLongPolls.dec());
     if (!gone.signal.aborted) res.json(result ? sdkResult(result) : { status: 'pending' });
   });
   return r;

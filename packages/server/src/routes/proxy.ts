@@ -6,6 +6,7 @@ import { Router, type RequestHandler } from 'express';
 import type { ActivitySink } from '../activity/log.ts';
 import { isKeywayError } from '../errors.ts';
 import type { Logger } from '../log.ts';
+import type { Metrics } from '../metrics.ts';
 import type { ProxyService } from '../proxy/forward.ts';
 import { HOP_BY_HOP, parseProxyRequest } from '../proxy/request.ts';
 
@@ -19,7 +20,7 @@ const DECODERS: Record<string, () => NodeJS.ReadWriteStream> = { gzip: createGun
  * and body come back as they are, streamed both ways. Logged: method, path (no query: it may hold
  * a key), status, duration; never a credential.
  */
-export function proxyRoutes(deps: { proxy: ProxyService; guard: RequestHandler; log: Logger; activity: ActivitySink }): Router {
+export function proxyRoutes(deps: { proxy: ProxyService; guard: RequestHandler; log: Logger; activity: ActivitySink; metrics: Metrics }): Router {
   const r = Router();
   r.use('/proxy', deps.guard, async (req, res) => {
     const started = performance.now();
@@ -28,12 +29,18 @@ export function proxyRoutes(deps: { proxy: ProxyService; guard: RequestHandler; 
     let target: { config_key?: string; connection_id?: string } = {};
     let attempts = 0;
     let failure: { code: string; message: string } | undefined;
+    let answered = false;
     // Logged once the exchange ends, completed or not (a caller that went away is logged too).
     res.on('close', () => {
       const aborted = !res.writableFinished;
       if (aborted) abort.abort(new Error('the caller went away'));
-      const duration_ms = Math.round(performance.now() - started);
+      const seconds = (performance.now() - started) / 1000;
+      const duration_ms = Math.round(seconds * 1000);
       deps.log.info('proxy', { method: req.method, path, status: res.statusCode, duration_ms, ...target, ...(aborted && { aborted }) });
+      // The config key is a label only once the provider answered (the integration exists): a caller's typo must not make a series.
+      const config_key = answered ? target.config_key ?? '' : '';
+      deps.metrics.proxyRequests.inc({ config_key, method: req.method, status: aborted ? 'aborted' : String(res.statusCode) });
+      deps.metrics.proxyDuration.observe({ config_key }, seconds);
       // Only a call that named its connection is an activity of that connection.
       if (target.config_key === undefined || target.connection_id === undefined) return;
       const ok = !aborted && res.statusCode < 400;
@@ -61,6 +68,7 @@ export function proxyRoutes(deps: { proxy: ProxyService; guard: RequestHandler; 
     });
     if (!result) return;
     attempts = result.attempts;
+    answered = true;
 
     const encoding = String(result.headers['content-encoding'] ?? '').trim().toLowerCase();
     const decode = options.decompress ? DECODERS[encoding] : undefined;

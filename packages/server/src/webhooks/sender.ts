@@ -5,6 +5,7 @@
  */
 import type { ActivitySink } from '../activity/log.ts';
 import type { Logger } from '../log.ts';
+import type { Metrics } from '../metrics.ts';
 import type { AuthEvent, AuthEventSink, AuthMode } from './events.ts';
 import { newMessageId, signatureHeaders, webhookKey } from './signature.ts';
 
@@ -26,6 +27,8 @@ export interface WebhookSenderOptions {
   readonly log: Logger;
   /** The activity log: each delivery's end (delivered, refused, abandoned) with its status and attempts. */
   readonly activity?: ActivitySink;
+  /** Deliveries counted by outcome (delivered, refused, abandoned, dropped). */
+  readonly metrics?: Pick<Metrics, 'webhookDeliveries'>;
   /** Injected for tests; defaults to the global fetch (resolved at call time). */
   readonly fetch?: typeof fetch;
 }
@@ -107,6 +110,7 @@ export class WebhookSender implements AuthEventSink {
   readonly #maxInFlight: number;
   readonly #log: Logger;
   readonly #activity: ActivitySink | undefined;
+  readonly #metrics: Pick<Metrics, 'webhookDeliveries'> | undefined;
   readonly #fetch: typeof fetch;
   readonly #inFlight = new Set<Promise<void>>();
   /** Retry waits pending; unref'ed, except while someone drains. */
@@ -132,6 +136,7 @@ export class WebhookSender implements AuthEventSink {
     if (!Number.isSafeInteger(this.#maxInFlight) || this.#maxInFlight < 1) throw new TypeError('WebhookSender: maxInFlight must be a positive integer');
     this.#log = options.log;
     this.#activity = options.activity;
+    this.#metrics = options.metrics;
     const injected = options.fetch;
     this.#fetch = injected ?? ((input, init) => globalThis.fetch(input, init));
   }
@@ -144,6 +149,7 @@ export class WebhookSender implements AuthEventSink {
   emit(event: AuthEvent): void {
     try {
       if (this.#inFlight.size >= this.#maxInFlight) {
+        this.#metrics?.webhookDeliveries.inc({ outcome: 'dropped' });
         this.#log.warn('webhook dropped: too many deliveries in flight', { ...fieldsOf(event), in_flight: this.#inFlight.size });
         return;
       }
@@ -193,12 +199,14 @@ export class WebhookSender implements AuthEventSink {
       attempts++;
       if (outcome.kind === 'delivered') {
         this.#record(event, 'delivered', `Auth webhook (${event.operation}) delivered`, outcome.status, attempts, started);
+        this.#metrics?.webhookDeliveries.inc({ outcome: 'delivered' });
         return;
       }
       const delay = this.#delays[attempts - 1];
       if (!retryable(outcome) || delay === undefined) {
         const { status, error } = describe(outcome);
         this.#record(event, retryable(outcome) ? 'abandoned' : 'refused', `Auth webhook (${event.operation}) ${retryable(outcome) ? 'abandoned' : 'refused by the receiver'}`, status, attempts, started, error);
+        this.#metrics?.webhookDeliveries.inc({ outcome: retryable(outcome) ? 'abandoned' : 'refused' });
         this.#log.warn(
           retryable(outcome) ? 'webhook delivery abandoned' : 'webhook delivery refused by the receiver',
           { ...fieldsOf(event), ...describe(outcome), attempts },

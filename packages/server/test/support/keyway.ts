@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createKeyway, type Keyway, type KeywayOverrides } from '../../src/app.ts';
 import type { Config } from '../../src/config.ts';
-import { createLogger } from '../../src/log.ts';
+import { createLogger, type LogFormat } from '../../src/log.ts';
 import { BUILT_IN_TEMPLATES_DIR } from '../../src/templates/catalog.ts';
 
 export const SECRET_KEY = 'test-secret-key-0123456789';
@@ -26,7 +26,7 @@ export interface TestKeyway {
 
 /** A real Keyway server on 127.0.0.1 (ephemeral port) with its own DB and extra templates. */
 export async function startKeyway(
-  options: { templates?: Record<string, unknown>; config?: Partial<Config>; dir?: string; logs?: string[]; overrides?: KeywayOverrides } = {},
+  options: { templates?: Record<string, unknown>; config?: Partial<Config>; dir?: string; logs?: string[]; logFormat?: LogFormat; overrides?: KeywayOverrides } = {},
 ): Promise<TestKeyway> {
   const dir = options.dir ?? (await mkdtemp(join(tmpdir(), 'keyway-test-')));
   const templatesDir = join(dir, 'templates');
@@ -65,7 +65,7 @@ export async function startKeyway(
     ...options.config,
   };
   const logs = options.logs;
-  const keyway = await createKeyway(config, createLogger('debug', (line) => logs?.push(line)), options.overrides);
+  const keyway = await createKeyway(config, createLogger('debug', (line) => logs?.push(line), { format: options.logFormat ?? 'pretty' }), options.overrides);
   const { url } = await keyway.listen();
   return {
     keyway,
