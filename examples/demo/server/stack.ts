@@ -83,6 +83,19 @@ export function freePort(): Promise<number> {
 }
 
 export async function startDemoStack(options: DemoStackOptions = {}): Promise<DemoStack> {
+  // A port picked for us (0) is free when picked but bound only later: another process may take it
+  // meanwhile (tests start stacks in parallel). Then the whole start is tried again on new ports.
+  const picked = options.demoPort === 0 || options.keywayPort === 0;
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startOnce(options);
+    } catch (e) {
+      if (!picked || attempt >= 5 || (e as { code?: unknown })?.code !== 'EADDRINUSE') throw e;
+    }
+  }
+}
+
+async function startOnce(options: DemoStackOptions): Promise<DemoStack> {
   const quiet = options.quiet ?? false;
   const say = (line: string) => {
     if (!quiet) process.stdout.write(`${line}\n`);
@@ -270,7 +283,7 @@ async function writeSandboxTemplate(
 /** EADDRINUSE becomes a sentence naming the port and who wanted it. */
 function portError(e: unknown, port: number, who: string): unknown {
   if ((e as NodeJS.ErrnoException)?.code === 'EADDRINUSE') {
-    return new Error(`Port ${port} (${who}) is already in use on ${HOST}. Stop what uses it, or pass another port.`, { cause: e });
+    return Object.assign(new Error(`Port ${port} (${who}) is already in use on ${HOST}. Stop what uses it, or pass another port.`, { cause: e }), { code: 'EADDRINUSE' });
   }
   return e;
 }

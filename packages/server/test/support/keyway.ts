@@ -32,8 +32,24 @@ export async function startKeyway(
   const templatesDir = join(dir, 'templates');
   await mkdir(templatesDir, { recursive: true });
   for (const [name, t] of Object.entries(options.templates ?? {})) await writeFile(join(templatesDir, `${name}.json`), JSON.stringify(t));
-  // The server must know its public URL before it listens: reserve a port first.
-  const port = options.config?.port ?? (await freePort());
+  // The server must know its public URL before it listens: a free port is picked first. Another
+  // process (test files run in parallel) may bind it before we do: then we try again on a new one.
+  for (let attempt = 1; ; attempt++) {
+    const port = options.config?.port ?? (await freePort());
+    try {
+      return await startOn(port, dir, templatesDir, options);
+    } catch (e) {
+      if (options.config?.port !== undefined || attempt >= 5 || (e as NodeJS.ErrnoException)?.code !== 'EADDRINUSE') throw e;
+    }
+  }
+}
+
+async function startOn(
+  port: number,
+  dir: string,
+  templatesDir: string,
+  options: { config?: Partial<Config>; dir?: string; logs?: string[]; logFormat?: LogFormat; overrides?: KeywayOverrides },
+): Promise<TestKeyway> {
   const config: Config = {
     port,
     host: '127.0.0.1',
@@ -66,7 +82,10 @@ export async function startKeyway(
   };
   const logs = options.logs;
   const keyway = await createKeyway(config, createLogger('debug', (line) => logs?.push(line), { format: options.logFormat ?? 'pretty' }), options.overrides);
-  const { url } = await keyway.listen();
+  const { url } = await keyway.listen().catch(async (e: unknown) => {
+    await keyway.close();
+    throw e;
+  });
   return {
     keyway,
     url,
