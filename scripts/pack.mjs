@@ -1,5 +1,4 @@
-// Packs every publishable package with pnpm (which writes real versions over `workspace:` ranges and applies each
-// package's publishConfig) into release/<name>.tgz, then checks every tarball: no TypeScript sources other than
+// Packs every publishable package with pnpm (which writes real versions over `workspace:` ranges) into release/<name>.tgz, then checks every tarball: no TypeScript sources other than
 // .d.ts, no tests, no `workspace:` range, a CHANGELOG.md entry for the version. Exits 1 on any finding. Packs what is built: `pnpm release:check` builds
 // first; the install test (e2e/install.test.ts) runs after the test command's build and installs these tarballs,
 // and the Dockerfile copies release/keyway-server.tgz, so what ships is what the tests ran.
