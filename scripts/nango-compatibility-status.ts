@@ -30,10 +30,7 @@ const functions: MethodStatus = { status: 'not supported', why: 'Functions (scri
 const PROXY = 'packages/server/test/proxy.test.ts';
 const FRONTEND = 'e2e/nango-frontend.browser.test.ts';
 const proxy: MethodStatus = { status: 'supported', tests: [{ file: PROXY, name: '@nangohq/node proxy(), get() and post() work unchanged' }] };
-const proxyVerb: MethodStatus = {
-  status: 'untested',
-  why: 'The same request as proxy() with another method (the official client only sets `method`); Keyway\'s /proxy/* takes every method, but no test calls this one through the official client yet.',
-};
+const proxyVerb: MethodStatus = { status: 'supported', tests: [{ file: PROXY, name: '@nangohq/node put(), patch() and delete() work unchanged' }] };
 const frontendAuth: MethodStatus = {
   status: 'supported',
   tests: [
@@ -91,8 +88,9 @@ export const NANGO_COMPATIBILITY: Readonly<Record<string, ClassStatus>> = {
     syncStatus: syncs,
     updateSyncConnectionFrequency: syncs,
     waitForConnection: {
-      status: 'untested',
-      why: 'It polls listConnections({ endUserId }), which is supported, but waits 10 s before its first poll; no test covers it yet.',
+      status: 'supported',
+      tests: [{ file: NANGO_API, name: 'waitForConnection resolves with the connection the end user makes while the backend waits' }],
+      note: 'It polls listConnections({ endUserId }): at once, after 10 s, then every 2 s.',
     },
     createSyncVariant: syncs,
     deleteSyncVariant: syncs,

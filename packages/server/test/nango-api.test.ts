@@ -89,6 +89,17 @@ describe('connect sessions through the official client', () => {
     expect(after.id).toBe(before.id);
     expect(oauth2(after).access_token).not.toBe(oauth2(before).access_token);
   });
+
+  // The official client polls listConnections({ endUserId }) at once, then after 10 s, then every 2 s.
+  it('waitForConnection resolves with the connection the end user makes while the backend waits', async () => {
+    const { data } = await official.createConnectSession({ end_user: { id: 'walt' }, allowed_integrations: ['sandbox'] });
+    const waiting = official.waitForConnection('sandbox', 'walt');
+    expect((await connectWith(data.token)).body).toContain('data-outcome="success"');
+    const found = await waiting;
+    expect(found).toMatchObject({ connection_id: 'walt', provider_config_key: 'sandbox', end_user: { id: 'walt' } });
+    // Already connected: the first poll finds it.
+    expect((await official.waitForConnection('sandbox', 'walt')).connection_id).toBe('walt');
+  }, 60_000);
 });
 
 describe('getIntegration with include', () => {

@@ -428,6 +428,17 @@ describe('streaming', () => {
 });
 
 describe('the SDKs', () => {
+  it('@nangohq/node put(), patch() and delete() work unchanged', async () => {
+    const nango = new NangoNode({ host: kw.url, secretKey: SECRET_KEY });
+    const put = await nango.put({ endpoint: '/items/1', providerConfigKey: 'oauth', connectionId: 'u1', data: { name: 'p' } });
+    expect([put.status, put.data]).toEqual([200, { path: '/v1/items/1', method: 'PUT', body: '{"name":"p"}' }]);
+    const patched = await nango.patch({ endpoint: '/items/1', providerConfigKey: 'oauth', connectionId: 'u1', data: { name: 'q' }, params: { v: '2' } });
+    expect(patched.data).toEqual({ path: '/v1/items/1?v=2', method: 'PATCH', body: '{"name":"q"}' });
+    const deleted = await nango.delete({ endpoint: '/items/1', providerConfigKey: 'oauth', connectionId: 'u1' });
+    expect(deleted.data).toEqual({ path: '/v1/items/1', method: 'DELETE', body: '' });
+    expect(api.seen.slice(-3).map((s) => s.headers.authorization)).toEqual(Array(3).fill(`Bearer ${current}`));
+  });
+
   it('@nangohq/node proxy(), get() and post() work unchanged', async () => {
     const nango = new NangoNode({ host: kw.url, secretKey: SECRET_KEY });
     const got = await nango.get({ endpoint: '/users', providerConfigKey: 'oauth', connectionId: 'u1', params: { page: '2' }, headers: { 'X-Trace': 'n' } });
