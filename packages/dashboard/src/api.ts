@@ -376,6 +376,7 @@ function toActivity(v: unknown): ActivityEntry {
     outcome: str(e.outcome),
     provider_config_key: strOrNull(e.provider_config_key),
     connection_id: strOrNull(e.connection_id),
+    ...(typeof e.request_id === 'string' && { request_id: e.request_id }),
     message: str(e.message),
     error: error ? { code: str(error.code), message: str(error.message), provider_error: strOrNull(error.provider_error) } : null,
     http: http ? { method: str(http.method), path: str(http.path), status: num(http.status), duration_ms: num(http.duration_ms), retries: typeof http.retries === 'number' ? http.retries : null } : null,

@@ -151,6 +151,8 @@ export interface ActivityEntry {
   outcome: string;
   provider_config_key: string | null;
   connection_id: string | null;
+  /** The HTTP request that caused it (its X-Request-Id); absent for background work. */
+  request_id?: string;
   message: string;
   error: { code: string; message: string; provider_error: string | null } | null;
   http: { method: string; path: string; status: number; duration_ms: number; retries: number | null } | null;

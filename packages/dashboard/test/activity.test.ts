@@ -29,13 +29,13 @@ const paged = (total: number) => (req: Request) => {
 const queries = (t: { requests: Request[] }) => t.requests.filter((r) => r.path === '/logs').map((r) => r.query.toString());
 
 describe('activity', () => {
-  it('lists entries newest first with what happened: codes, the provider\'s error, method, path, status, duration, retries', async () => {
+  it('lists entries newest first with what happened: codes, the provider\'s error, method, path, status, duration, retries, request id', async () => {
     const t = await mount('/dashboard/activity', {
       'GET /logs': () => [
         200,
         {
           data: [
-            entry(3, { type: 'proxy', action: 'request', message: 'GET /user -> 200', http: { method: 'GET', path: '/user', status: 200, duration_ms: 42, retries: 2 } }),
+            entry(3, { type: 'proxy', action: 'request', request_id: 'req-0042', message: 'GET /user -> 200', http: { method: 'GET', path: '/user', status: 200, duration_ms: 42, retries: 2 } }),
             entry(2, { action: 'failed', outcome: 'failure', connection_id: 'bob', message: 'Connect flow failed', error: { code: 'access_denied', message: 'denied', provider_error: 'access_denied' } }),
             entry(1, { type: 'refresh', action: 'failed', outcome: 'failure', message: 'The provider refused the refresh', error: { code: 'refresh_failed', message: 'x', provider_error: 'invalid_grant' } }),
           ],
@@ -48,7 +48,8 @@ describe('activity', () => {
     expect(queries(t)).toEqual(['limit=50']);
     const rows = within(byTestId('activity')).getAllByRole('row').slice(1);
     expect(rows.map((r) => r.getAttribute('data-testid'))).toEqual([entry(3).id, entry(2).id, entry(1).id].map((id) => `activity-${id}`));
-    expect(rows[0]!.textContent).toContain('GET /user → 200, 42 ms, 2 retries');
+    expect(rows[0]!.textContent).toContain('GET /user → 200, 42 ms, 2 retries request req-0042');
+    expect(rows[1]!.textContent).not.toContain('request ');
     expect(rows[1]!.textContent).toContain('access_denied (provider: access_denied)');
     expect(within(rows[1]!).getByText('Failure')).toBeTruthy();
     expect(within(rows[2]!).getByText('Token refresh')).toBeTruthy();

@@ -34,7 +34,7 @@ async function connect(id: string, button: 'approve' | 'deny') {
   return browser.submit(consent, button);
 }
 
-interface Entry { id: string; at: string; type: string; action: string; outcome: string; connection_id: string | null; provider_config_key: string | null; message: string; error?: Record<string, string>; http?: Record<string, any> }
+interface Entry { id: string; at: string; type: string; action: string; outcome: string; connection_id: string | null; request_id?: string; provider_config_key: string | null; message: string; error?: Record<string, string>; http?: Record<string, any> }
 const logs = async (query: string) => {
   const res = await stack.kw.api(`/logs?${query}`);
   expect(res.status).toBe(200);
@@ -57,6 +57,10 @@ describe('GET /logs', () => {
     const connect_ = data.filter((e) => e.type === 'connect');
     expect(connect_.map((e) => [e.action, e.outcome])).toEqual([['succeeded', 'success'], ['started', 'info']]);
     expect(connect_[0]).toMatchObject({ provider_config_key: 'sandbox', connection_id: 'alice', message: 'Connection created' });
+    // Each step names the request that caused it (the flow's start, then the provider's callback).
+    const [succeeded, started] = connect_.map((e) => e.request_id);
+    expect([started, succeeded]).toEqual([expect.stringMatching(/^[0-9a-f-]{36}$/), expect.stringMatching(/^[0-9a-f-]{36}$/)]);
+    expect(started).not.toBe(succeeded);
     expect(data.find((e) => e.type === 'webhook')).toMatchObject({
       action: 'refused',
       outcome: 'failure',
@@ -72,14 +76,14 @@ describe('GET /logs', () => {
     expect(failed).toMatchObject({ action: 'failed', provider_config_key: 'sandbox', error: { code: 'access_denied', provider_error: 'access_denied' } });
   });
 
-  it('a proxied call: method, path without the query, status, duration, retries', async () => {
+  it('a proxied call: method, path without the query, status, duration, retries, and the request id', async () => {
     const path = new URL(stack.sandbox.userinfoUrl).pathname;
     const res = await fetch(`${stack.kw.url}/proxy${path}?api_key=query-secret-value`, {
-      headers: { authorization: `Bearer ${SECRET_KEY}`, 'provider-config-key': 'sandbox', 'connection-id': 'alice' },
+      headers: { authorization: `Bearer ${SECRET_KEY}`, 'provider-config-key': 'sandbox', 'connection-id': 'alice', 'x-request-id': 'proxy-call-0001' },
     });
     expect(res.status).toBe(200);
     const [entry] = await until('connection_id=alice&type=proxy', (d) => d.length > 0);
-    expect(entry).toMatchObject({ outcome: 'success', http: { method: 'GET', path, status: 200, retries: 0, attempts: 1 } });
+    expect(entry).toMatchObject({ outcome: 'success', request_id: 'proxy-call-0001', http: { method: 'GET', path, status: 200, retries: 0, attempts: 1 } });
     expect(entry!.http!.duration_ms).toEqual(expect.any(Number));
   });
 

@@ -169,6 +169,12 @@ function Row({ entry: e, showConnection }: { entry: ActivityEntry; showConnectio
             {e.error.provider_error ? ` (provider: ${e.error.provider_error})` : ''}
           </span>
         )}
+        {e.request_id && (
+          <span class="mono detail" title="The request that caused it: its X-Request-Id, also on the server's log lines">
+            {' '}
+            request {e.request_id}
+          </span>
+        )}
       </td>
     </tr>
   );

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import type { Logger } from '../log.ts';
+import { currentRequestId, type Logger } from '../log.ts';
 import { activityId, type ActivityEntry, type ActivityQuery, type ActivityStore, type NewActivity } from './types.ts';
 
 export interface ActivityLogOptions {
@@ -148,6 +148,7 @@ export class ActivityLog implements ActivitySink {
     this.#seq = ms === this.#lastMs ? this.#seq + 1 : 0;
     this.#lastMs = ms;
     const tail = `${this.#seq.toString(36).padStart(4, '0')}${INSTANCE}`;
+    const requestId = currentRequestId();
     return {
       id: activityId(ms, tail),
       at: new Date(now).toISOString(),
@@ -156,6 +157,7 @@ export class ActivityLog implements ActivitySink {
       outcome: e.outcome,
       provider_config_key: e.provider_config_key ?? null,
       connection_id: e.connection_id ?? null,
+      ...(requestId !== undefined && { request_id: requestId }),
       message: clip(e.message),
       ...(e.error && {
         error: { code: e.error.code, message: clip(e.error.message), ...(e.error.provider_error !== undefined && { provider_error: clip(e.error.provider_error) }) },

@@ -46,6 +46,8 @@ export interface ActivityEntry extends Required<Pick<NewActivity, 'type' | 'acti
   readonly at: string;
   readonly provider_config_key: string | null;
   readonly connection_id: string | null;
+  /** The id of the HTTP request that caused it (`X-Request-Id`, and on its log lines); none for background work. */
+  readonly request_id?: string;
   readonly error?: ActivityError;
   readonly http?: ActivityHttp;
 }
