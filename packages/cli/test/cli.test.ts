@@ -12,6 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { json, startFakeProvider } from '../../server/test/support/fake-provider.ts';
 import { freePort, SECRET_KEY, startKeyway, type TestKeyway } from '../../server/test/support/keyway.ts';
 import { startPostgres } from '../../server/test/support/postgres.ts';
+import { providerTemplate } from '../../server/test/support/templates.ts';
 import { JsonFileStore, Keyring, keyId, PostgresStore } from '../src/server-internals.ts';
 import { run, type Io } from '../src/main.ts';
 import type { Connection } from '../../server/src/store/types.ts';
@@ -28,15 +29,7 @@ beforeAll(async () => {
   provider = await startFakeProvider();
   kw = await startKeyway({
     templates: {
-      fake: {
-        display_name: 'Fake',
-        categories: ['other'],
-        docs: 'https://example.com/docs',
-        auth_mode: 'OAUTH2',
-        authorization_url: `${provider.url}/authorize`,
-        token_url: `${provider.url}/token`,
-        token_request_auth_method: 'body',
-      },
+      fake: providerTemplate(provider.url),
     },
   });
   cwd = await mkdtemp(join(tmpdir(), 'keyway-cli-'));

@@ -6,16 +6,13 @@ import { Nango } from '@keyway/node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SECRET_KEY, startKeyway, type TestKeyway } from '../../server/test/support/keyway.ts';
 import { run, type Io } from '../src/main.ts';
+import { oauthTemplate } from '../../server/test/support/templates.ts';
 
 /**
  * `keyway import nango`: Keyway speaks Nango's API, so the source here is one Keyway server and the
  * target another (with its own secret key, to show which key goes where).
  */
 const TARGET_KEY = 'target-secret-key-9876543210';
-const oauthTemplate = (name: string) => ({
-  display_name: name, categories: ['other'], docs: 'https://example.com/docs', auth_mode: 'OAUTH2',
-  authorization_url: 'https://example.com/authorize', token_url: 'https://example.com/token',
-});
 
 let source: TestKeyway;
 let target: TestKeyway;

@@ -4,6 +4,7 @@ import { TestBrowser } from './support/browser.ts';
 import { json, startFakeProvider } from './support/fake-provider.ts';
 import { ALLOW_PUBLIC_KEY, PUBLIC_KEY, reconnectToken, startKeyway, type TestKeyway } from './support/keyway.ts';
 import { readDb } from './support/json-db.ts';
+import { oauthTemplate, providerTemplate, tenantTemplate } from './support/templates.ts';
 
 /** The connect flow's failure paths, against a provider whose token endpoint misbehaves on demand. */
 let provider: Awaited<ReturnType<typeof startFakeProvider>>;
@@ -13,38 +14,19 @@ beforeAll(async () => {
   provider = await startFakeProvider();
   kw = await startKeyway({
     templates: {
-      fake: {
-        display_name: 'Fake',
-        categories: ['other'],
-        docs: 'https://example.com/docs',
-        auth_mode: 'OAUTH2',
-        authorization_url: `${provider.url}/authorize`,
-        token_url: `${provider.url}/token`,
+      fake: providerTemplate(provider.url, {
         issuer: provider.url,
         scope_separator: ',',
         default_scopes: ['a', 'b'],
-        token_request_auth_method: 'body',
         token_response_metadata: ['team.id'],
         redirect_uri_metadata: ['realmId'],
-      },
-      selfhosted: {
-        display_name: 'Self-hosted',
-        categories: ['other'],
-        docs: 'https://example.com/docs',
-        auth_mode: 'OAUTH2',
+      }),
+      selfhosted: oauthTemplate('Self-hosted', {
         authorization_url: 'https://${connectionConfig.host}/oauth/authorize',
         token_url: 'https://${connectionConfig.host}/oauth/token',
         connection_config: { host: { title: 'Host', pattern: '[a-z0-9.-]{1,253}', example: 'git.example.com' } },
-      },
-      tenant: {
-        display_name: 'Tenant',
-        categories: ['other'],
-        docs: 'https://example.com/docs',
-        auth_mode: 'OAUTH2',
-        authorization_url: 'https://${connectionConfig.subdomain}.example.com/authorize',
-        token_url: 'https://${connectionConfig.subdomain}.example.com/token',
-        connection_config: { subdomain: { title: 'Subdomain', pattern: '[a-z0-9-]{1,63}', example: 'acme' } },
-      },
+      }),
+      tenant: tenantTemplate(),
     },
     config: { ...ALLOW_PUBLIC_KEY, providerTimeoutMs: 500 },
   });

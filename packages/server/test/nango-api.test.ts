@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TestBrowser } from './support/browser.ts';
 import { oauth2, SECRET_KEY } from './support/keyway.ts';
 import { SANDBOX_CLIENT, startSandboxStack } from './support/sandbox-stack.ts';
+import { tenantTemplate } from './support/templates.ts';
 
 /**
  * The connection API Nango's guides use (issue 14, item 2), through the official `@nangohq/node`
@@ -18,12 +19,7 @@ beforeAll(async () => {
     sandbox: { autoApprove: true },
     keyway: {
       templates: {
-        tenant: {
-          display_name: 'Tenant', categories: ['other'], docs: 'https://example.com', auth_mode: 'OAUTH2',
-          authorization_url: 'https://${connectionConfig.subdomain}.example.com/authorize',
-          token_url: 'https://${connectionConfig.subdomain}.example.com/token',
-          connection_config: { subdomain: { title: 'Subdomain', pattern: '[a-z0-9-]{1,63}' } },
-        },
+        tenant: tenantTemplate(),
       },
     },
   });

@@ -3,6 +3,7 @@ import { sha256 } from '../src/primitives.ts';
 import { TestBrowser } from './support/browser.ts';
 import { PUBLIC_KEY, startKeyway, type TestKeyway } from './support/keyway.ts';
 import { SANDBOX_CLIENT, startSandboxStack } from './support/sandbox-stack.ts';
+import { tenantTemplate } from './support/templates.ts';
 
 /** Connect sessions: the backend decides who connects to what; the browser cannot step outside it. */
 let stack: Awaited<ReturnType<typeof startSandboxStack>>;
@@ -13,12 +14,7 @@ beforeAll(async () => {
     sandbox: { autoApprove: true },
     keyway: {
       templates: {
-        tenant: {
-          display_name: 'Tenant', categories: ['other'], docs: 'https://example.com', auth_mode: 'OAUTH2',
-          authorization_url: 'https://${connectionConfig.subdomain}.example.com/authorize',
-          token_url: 'https://${connectionConfig.subdomain}.example.com/token',
-          connection_config: { subdomain: { title: 'Subdomain', pattern: '[a-z0-9-]{1,63}' } },
-        },
+        tenant: tenantTemplate(),
       },
     },
   });

@@ -6,6 +6,7 @@ import { freeHostInput, hostInputs } from '../src/templates/hosts.ts';
 import { TemplateCatalog, BUILT_IN_TEMPLATES_DIR } from '../src/templates/catalog.ts';
 import { TestBrowser } from './support/browser.ts';
 import { ALLOW_PUBLIC_KEY, PUBLIC_KEY, startKeyway, type TestKeyway } from './support/keyway.ts';
+import { tenantTemplate } from './support/templates.ts';
 
 /**
  * Hosts chosen by the end user (issue 12, item 2): the client secret goes only to hosts the
@@ -32,15 +33,7 @@ const TEMPLATES = {
     verification: { url: 'https://${connectionConfig.host}/api/me', headers: { 'X-Key': '${credentials.apiKey}' } },
     connection_config: { host: HOST_INPUT },
   },
-  tenant: {
-    display_name: 'Tenant',
-    categories: ['other'],
-    docs: 'https://example.com/docs',
-    auth_mode: 'OAUTH2',
-    authorization_url: 'https://${connectionConfig.subdomain}.example.com/authorize',
-    token_url: 'https://${connectionConfig.subdomain}.example.com/token',
-    connection_config: { subdomain: { title: 'Subdomain', pattern: '[a-z0-9-]{1,63}', example: 'acme' } },
-  },
+  tenant: tenantTemplate(),
 };
 
 /** The resolver stub: public-looking names that answer loopback or private addresses. */
