@@ -1,7 +1,7 @@
 import { useState } from 'preact/hooks';
 import { useApp, useLoad } from '../context.ts';
 import { ACTIVITY_OUTCOMES, ACTIVITY_TYPES, type ActivityEntry, type ActivityQuery } from '../types.ts';
-import { DateTime, Empty, ErrorBox, Link, Loading } from './ui.tsx';
+import { DateTime, Empty, ErrorBox, IntegrationFilter, Link, Loading } from './ui.tsx';
 import { paths } from '../router.ts';
 
 const TYPE_LABELS: Record<string, string> = { connect: 'Connect flow', refresh: 'Token refresh', webhook: 'Webhook', proxy: 'Proxied request', verification: 'API-key check' };
@@ -45,18 +45,7 @@ export function ActivityList({ query, onQuery, fixed = [] }: { query: ActivityQu
     <div class="activity">
       <form class="filters" role="search" aria-label="Filter activity" onSubmit={(e) => e.preventDefault()}>
         {!fixed.includes('integration') && (
-          <div class="field">
-            <label for="activity-integration">Integration</label>
-            <select id="activity-integration" value={query.integration} onChange={(e) => change({ integration: e.currentTarget.value })} data-testid="activity-integration">
-              <option value="">All integrations</option>
-              {(integrations.data ?? []).map((i) => (
-                <option key={i.unique_key} value={i.unique_key}>
-                  {i.unique_key}
-                </option>
-              ))}
-              {query.integration && !(integrations.data ?? []).some((i) => i.unique_key === query.integration) && <option value={query.integration}>{query.integration}</option>}
-            </select>
-          </div>
+          <IntegrationFilter id="activity-integration" value={query.integration} integrations={integrations.data ?? []} onChange={(integration) => change({ integration })} testId="activity-integration" />
         )}
         {!fixed.includes('connection') && (
           <div class="field">

@@ -2,7 +2,7 @@ import type { ComponentChildren } from 'preact';
 import { useEffect, useId, useRef, useState } from 'preact/hooks';
 import { useApp } from '../context.ts';
 import { formatDate, relative, statusLabel } from '../format.ts';
-import type { ConnectionStatus } from '../types.ts';
+import type { ConnectionStatus, Integration } from '../types.ts';
 
 /** The view's title; focused when the view opens, so keyboard and screen-reader users land on it. */
 export function PageHeading({ children }: { children: ComponentChildren }) {
@@ -192,5 +192,26 @@ export function Facts({ rows }: { rows: [string, ComponentChildren][] }) {
         </div>
       ))}
     </dl>
+  );
+}
+
+/**
+ * A filter's integration choice: every integration by its key (and display name, when it says more), and the
+ * chosen key kept even when the list does not hold it (a link to a deleted integration's history).
+ */
+export function IntegrationFilter({ id, value, integrations, onChange, testId }: { id: string; value: string; integrations: readonly Integration[]; onChange: (key: string) => void; testId: string }) {
+  return (
+    <div class="field">
+      <label for={id}>Integration</label>
+      <select id={id} value={value} onChange={(e) => onChange(e.currentTarget.value)} data-testid={testId}>
+        <option value="">All integrations</option>
+        {integrations.map((i) => (
+          <option key={i.unique_key} value={i.unique_key}>
+            {i.display_name && i.display_name !== i.unique_key ? `${i.display_name} (${i.unique_key})` : i.unique_key}
+          </option>
+        ))}
+        {value && !integrations.some((i) => i.unique_key === value) && <option value={value}>{value}</option>}
+      </select>
+    </div>
   );
 }

@@ -1,7 +1,7 @@
 import { useEffect, useRef, useState } from 'preact/hooks';
 import { PAGE_SIZE } from '../api.ts';
 import { useApp, useDebounced, useLoad } from '../context.ts';
-import { DateTime, Empty, ErrorBox, Link, Loading, PageHeading, StatusBadge } from '../components/ui.tsx';
+import { DateTime, Empty, ErrorBox, IntegrationFilter, Link, Loading, PageHeading, StatusBadge } from '../components/ui.tsx';
 import { endUserLabel, plural, statusLabel } from '../format.ts';
 import { paths } from '../router.ts';
 import { STATUSES, type ConnectionQuery } from '../types.ts';
@@ -63,18 +63,7 @@ export function ConnectionsView({ query }: { query: ConnectionQuery }) {
             data-testid="connections-search"
           />
         </div>
-        <div class="field">
-          <label for="connections-integration">Integration</label>
-          <select id="connections-integration" value={query.integration} onChange={(e) => go({ integration: e.currentTarget.value })} data-testid="filter-integration">
-            <option value="">All integrations</option>
-            {(integrations.data ?? []).map((i) => (
-              <option key={i.unique_key} value={i.unique_key}>
-                {i.display_name && i.display_name !== i.unique_key ? `${i.display_name} (${i.unique_key})` : i.unique_key}
-              </option>
-            ))}
-            {query.integration && !(integrations.data ?? []).some((i) => i.unique_key === query.integration) && <option value={query.integration}>{query.integration}</option>}
-          </select>
-        </div>
+        <IntegrationFilter id="connections-integration" value={query.integration} integrations={integrations.data ?? []} onChange={(integration) => go({ integration })} testId="filter-integration" />
         <div class="field">
           <label for="connections-status">Status</label>
           <select id="connections-status" value={query.status} onChange={(e) => go({ status: e.currentTarget.value as ConnectionQuery['status'] })} data-testid="filter-status">
