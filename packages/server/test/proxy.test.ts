@@ -67,7 +67,8 @@ beforeAll(async () => {
     templates: {
       'px-oauth': {
         ...base, display_name: 'OAuth API', auth_mode: 'OAUTH2', authorization_url: `${api.url}/auth`, token_url: `${api.url}/token`, token_request_auth_method: 'body',
-        proxy: { ...proxy, headers: { 'x-api-version': '2026-01' }, retry: { at: ['x-ratelimit-reset'] } },
+        connection_config: { account: { title: 'Account', pattern: '^[0-9]+$', optional: true } },
+        proxy: { ...proxy, headers: { 'x-api-version': '2026-01', 'x-account-id': '${connectionConfig.account}' }, retry: { at: ['x-ratelimit-reset'] } },
       },
       'px-key-header': { ...base, display_name: 'Header key', auth_mode: 'API_KEY', credentials: { apiKey: { title: 'Key' } }, proxy: { ...proxy, headers: { 'x-api-key': '${apiKey}' } } },
       'px-key-query': { ...base, display_name: 'Query key', auth_mode: 'API_KEY', credentials: { apiKey: { title: 'Key' } }, proxy: { ...proxy, query: { api_key: '${credentials.apiKey}' } } },
@@ -132,6 +133,15 @@ describe('credentials, as the template says', () => {
     expect(headers['connection-id']).toBeUndefined();
     expect(headers['provider-config-key']).toBeUndefined();
     expect(JSON.stringify(headers)).not.toContain(SECRET_KEY);
+    // A header from an input the connection does not have is not sent empty.
+    expect(headers).not.toHaveProperty('x-account-id');
+  });
+
+  it('a caller\'s Nango-Proxy- header replaces a template default (an API version), never the credential', async () => {
+    const res = await proxy('/users', { ...as('oauth'), 'Nango-Proxy-X-Api-Version': '2027-04', 'Nango-Proxy-Authorization': 'Bearer not-the-token' });
+    expect(res.status).toBe(200);
+    const { headers } = api.seen.at(-1)!;
+    expect([headers['x-api-version'], headers.authorization]).toEqual(['2027-04', `Bearer ${current}`]);
   });
 
   it.each([

@@ -90,7 +90,7 @@ export class ProxyService {
       try {
         res = await this.deps.outbound(target.url, {
           method: call.method,
-          headers: { ...call.options.headers, ...target.headers },
+          headers: { ...target.defaultHeaders, ...call.options.headers, ...target.headers },
           ...(call.body !== undefined && { body: call.body }),
           signal: call.signal,
           headersTimeoutMs: this.#timing.headersTimeoutMs,

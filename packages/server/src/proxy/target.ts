@@ -13,8 +13,13 @@ import { isAllowedProviderUrl } from '../templates/urls.ts';
 
 export interface ProxyTarget {
   readonly url: string;
-  /** Lower-case names: the template's headers and the credential. */
+  /** Lower-case names: the credential, and the template's headers that carry it. The caller cannot replace these. */
   readonly headers: Readonly<Record<string, string>>;
+  /**
+   * Lower-case names: the template's other headers (an API version, an account id from an input). A caller's
+   * `Nango-Proxy-<name>` replaces one (it may need another API version); one whose input is empty is not sent.
+   */
+  readonly defaultHeaders: Readonly<Record<string, string>>;
 }
 
 /** `${accessToken}`, `${apiKey}` (Nango's names), `${credentials.x}` and `${connectionConfig.x}`. */
@@ -38,10 +43,15 @@ export function proxyTarget(template: ProviderTemplate, integration: Integration
   const { headers: headerTemplates, query: queryTemplates } = placement(template);
   const fill = (s: string) => fillValue(s, connection.credentials, config);
   const headers: Record<string, string> = {};
-  for (const [name, value] of Object.entries(headerTemplates)) headers[name.toLowerCase()] = fill(value);
+  const defaultHeaders: Record<string, string> = {};
+  for (const [name, value] of Object.entries(headerTemplates)) {
+    const filled = fill(value);
+    if (CREDENTIAL.test(value)) headers[name.toLowerCase()] = filled;
+    else if (filled.trim() !== '') defaultHeaders[name.toLowerCase()] = filled;
+  }
   const credentialInQuery = Object.values(queryTemplates).some((v) => CREDENTIAL.test(v));
   const c = connection.credentials;
-  if (!('authorization' in headers)) {
+  if (!('authorization' in headers) && !('authorization' in defaultHeaders)) {
     if ((c.type === 'OAUTH2' || c.type === 'OAUTH2_CC') && !credentialInQuery) headers.authorization = `Bearer ${c.access_token}`;
     if (c.type === 'BASIC') headers.authorization = `Basic ${Buffer.from(`${c.username}:${c.password}`).toString('base64')}`;
   }
@@ -50,7 +60,7 @@ export function proxyTarget(template: ProviderTemplate, integration: Integration
   }
   const query = new URLSearchParams(Object.entries(queryTemplates).map(([k, v]): [string, string] => [k, fill(v)]));
   const extra = query.toString();
-  return { url: extra ? `${url}${url.includes('?') ? '&' : '?'}${extra}` : url, headers };
+  return { url: extra ? `${url}${url.includes('?') ? '&' : '?'}${extra}` : url, headers, defaultHeaders };
 }
 
 /** A caller's other base URL: only the template's own host or one the integration's `allowed_hosts` names. */
