@@ -23,6 +23,26 @@ describe('credentialsFrom', () => {
   });
 });
 
+describe('the lifetime of a token without expires_in', () => {
+  const jwt = (claims: Record<string, unknown>) =>
+    ['{"alg":"HS256","typ":"JWT"}', JSON.stringify(claims)].map((p) => Buffer.from(p).toString('base64url')).join('.') + '.c2ln';
+  it('is the exp of a JWT access token (monday.com sends no expires_in), before the template default', () => {
+    const exp = Math.floor(Date.now() / 1000) + 7200;
+    expect(credentialsFrom(new OAuth2Tokens({ access_token: jwt({ exp, sub: 'u' }) }), { defaultExpiresIn: 60 }).expires_at).toBe(new Date(exp * 1000).toISOString());
+    // expires_in still wins when given.
+    const withIn = Date.parse(credentialsFrom(new OAuth2Tokens({ access_token: jwt({ exp }), expires_in: 600 })).expires_at!);
+    expect(Math.abs(withIn - (Date.now() + 600_000))).toBeLessThan(10_000);
+  });
+  it('falls back to the template default, or none, for an opaque token, a JWT without exp, or one already past it', () => {
+    const past = Math.floor(Date.now() / 1000) - 10;
+    for (const access_token of ['opaque-token', jwt({ sub: 'u' }), jwt({ exp: past }), jwt({ exp: 'soon' }), 'a.b.c']) {
+      expect(credentialsFrom(new OAuth2Tokens({ access_token })).expires_at, access_token).toBeUndefined();
+      const at = Date.parse(credentialsFrom(new OAuth2Tokens({ access_token }), { defaultExpiresIn: 60 }).expires_at!);
+      expect(Math.abs(at - (Date.now() + 60_000)), access_token).toBeLessThan(10_000);
+    }
+  });
+});
+
 describe('refreshDue', () => {
   const at = (msFromNow: number, lifetimeS?: number) => ({
     type: 'OAUTH2' as const,

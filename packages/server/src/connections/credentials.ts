@@ -1,3 +1,4 @@
+import { decodeJwt } from 'jose';
 import { KeywayError } from '../errors.ts';
 import { OAuth2Tokens } from '../oauth/client.ts';
 import type { ClientCredentials, OAuth2Credentials, TokenCredentials } from '../store/types.ts';
@@ -14,7 +15,8 @@ export function tokensAt(tokens: OAuth2Tokens, path: string | undefined): OAuth2
 
 /**
  * Credentials from a token response. A refresh response without a refresh token keeps the
- * previous one (Nango #298: losing it ends the connection). Without `expires_in`, the template's
+ * previous one (Nango #298: losing it ends the connection). Without `expires_in`, a JWT access token's
+ * own `exp` says when it expires (monday.com's OAuth 2.1 tokens carry only that), else the template's
  * default lifetime applies, if it has one; otherwise the token never expires.
  */
 export function credentialsFrom(
@@ -55,10 +57,27 @@ function accessToken(tokens: OAuth2Tokens): string {
 
 function expiry(tokens: OAuth2Tokens, defaultExpiresIn: number | undefined): { expires_at?: string; obtained_at: string } {
   const now = Date.now();
-  // Some providers send expires_in as a string; a missing or unusable one means "no expiry".
+  const obtained_at = new Date(now).toISOString();
+  // Some providers send expires_in as a string; a missing or unusable one is not a lifetime.
   const given = Number((tokens.data as Record<string, unknown>).expires_in);
-  const expiresIn = Number.isFinite(given) && given > 0 ? given : defaultExpiresIn;
-  return { ...(expiresIn !== undefined && { expires_at: new Date(now + expiresIn * 1000).toISOString() }), obtained_at: new Date(now).toISOString() };
+  if (Number.isFinite(given) && given > 0) return { expires_at: new Date(now + given * 1000).toISOString(), obtained_at };
+  const exp = jwtExpiry((tokens.data as Record<string, unknown>).access_token);
+  if (exp !== undefined && exp > now) return { expires_at: new Date(exp).toISOString(), obtained_at };
+  return { ...(defaultExpiresIn !== undefined && { expires_at: new Date(now + defaultExpiresIn * 1000).toISOString() }), obtained_at };
+}
+
+/**
+ * The `exp` of an access token that is a JWT, read without verifying it: the token is the provider's to
+ * check, we only learn when to stop handing it out. Opaque tokens have none.
+ */
+function jwtExpiry(token: unknown): number | undefined {
+  if (typeof token !== 'string' || token.split('.').length !== 3) return undefined;
+  try {
+    const { exp } = decodeJwt(token);
+    return typeof exp === 'number' && Number.isFinite(exp) ? exp * 1000 : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 /** True when the token is gone or goes within `marginMs`. A token without expiry never expires. */
