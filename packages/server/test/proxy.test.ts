@@ -68,7 +68,7 @@ beforeAll(async () => {
       'px-oauth': {
         ...base, display_name: 'OAuth API', auth_mode: 'OAUTH2', authorization_url: `${api.url}/auth`, token_url: `${api.url}/token`, token_request_auth_method: 'body',
         connection_config: { account: { title: 'Account', pattern: '^[0-9]+$', optional: true } },
-        proxy: { ...proxy, headers: { 'x-api-version': '2026-01', 'x-account-id': '${connectionConfig.account}' }, retry: { at: ['x-ratelimit-reset'] } },
+        proxy: { ...proxy, headers: { 'x-api-version': '2026-01', 'x-account-id': '${connectionConfig.account}', 'x-client-id': '${integration.clientId}' }, retry: { at: ['x-ratelimit-reset'] } },
       },
       'px-key-header': { ...base, display_name: 'Header key', auth_mode: 'API_KEY', credentials: { apiKey: { title: 'Key' } }, proxy: { ...proxy, headers: { 'x-api-key': '${apiKey}' } } },
       'px-key-query': { ...base, display_name: 'Query key', auth_mode: 'API_KEY', credentials: { apiKey: { title: 'Key' } }, proxy: { ...proxy, query: { api_key: '${credentials.apiKey}' } } },
@@ -128,6 +128,7 @@ describe('credentials, as the template says', () => {
     const { headers } = api.seen.at(-1)!;
     expect(headers.authorization).toBe(`Bearer ${current}`);
     expect(headers['x-api-version']).toBe('2026-01');
+    expect(headers['x-client-id']).toBe('cid');
     expect(headers['x-trace']).toBe('t-1');
     expect(headers.cookie).toBeUndefined();
     expect(headers['connection-id']).toBeUndefined();

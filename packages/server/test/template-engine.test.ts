@@ -47,6 +47,8 @@ describe('template validation of the engine fields', () => {
     [{ proxy: { base_url: 'https://api.acme.example.com', retry: { after: 'retry-after' } } }, /proxy.retry.after` must be a list of header names/],
     [{ proxy: { base_url: 'https://api.acme.example.com', retry: { every: ['x'] } } }, /proxy.retry.every` is not a retry field/],
     [{ proxy: { base_url: 'https://${connectionConfig.nowhere}.acme.example.com' } }, /no input, post-connection request or token response provides/],
+    [{ proxy: { base_url: 'https://api.acme.example.com', headers: { 'x-client': '${integration.clientSecret}' } } }, /\$\{integration.clientSecret\} is not a placeholder the proxy fills/],
+    [{ proxy: { base_url: 'https://api.acme.example.com', query: { key: '${apikey}' } } }, /\$\{apikey\} is not a placeholder the proxy fills/],
     [{ body_format: 'xml' }, /body_format` must be "form" or "json"/],
     [{ default_scopes: ['https://${connectionConfig.org}/user_impersonation'] }, /must declare "org"/],
     [{ refresh_params: { a: 1 } }, /refresh_params` must map names to strings/],

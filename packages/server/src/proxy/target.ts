@@ -22,8 +22,11 @@ export interface ProxyTarget {
   readonly defaultHeaders: Readonly<Record<string, string>>;
 }
 
-/** `${accessToken}`, `${apiKey}` (Nango's names), `${credentials.x}` and `${connectionConfig.x}`. */
-const PLACEHOLDER = /\$\{(accessToken|apiKey|credentials\.([A-Za-z0-9_]+)|connectionConfig\.([A-Za-z0-9_]+))\}/g;
+/**
+ * `${accessToken}`, `${apiKey}` (Nango's names), `${credentials.x}`, `${connectionConfig.x}`, and
+ * `${integration.clientId}` (Amazon Ads, MYOB and Deel want the app's client id on every call; never the secret).
+ */
+const PLACEHOLDER = /\$\{(accessToken|apiKey|integration\.clientId|credentials\.([A-Za-z0-9_]+)|connectionConfig\.([A-Za-z0-9_.-]+))\}/g;
 const CREDENTIAL = /\$\{(accessToken|apiKey|credentials\.[A-Za-z0-9_]+)\}/;
 
 /**
@@ -41,7 +44,7 @@ export function proxyTarget(template: ProviderTemplate, integration: Integration
   if (new URL(url).origin !== new URL(base).origin) throw new KeywayError('invalid_proxy_headers', 'The endpoint must be a path on the provider\'s API');
 
   const { headers: headerTemplates, query: queryTemplates } = placement(template);
-  const fill = (s: string) => fillValue(s, connection.credentials, config);
+  const fill = (s: string) => fillValue(s, connection.credentials, config, integration);
   const headers: Record<string, string> = {};
   const defaultHeaders: Record<string, string> = {};
   for (const [name, value] of Object.entries(headerTemplates)) {
@@ -94,9 +97,10 @@ function placement(template: ProviderTemplate): { headers: Readonly<Record<strin
   };
 }
 
-function fillValue(value: string, credentials: Credentials, config: ConnectionConfig): string {
+function fillValue(value: string, credentials: Credentials, config: ConnectionConfig, integration: Integration): string {
   return value.replace(PLACEHOLDER, (_, name: string, credential?: string, input?: string) => {
     if (input !== undefined) return config[input] ?? '';
+    if (name === 'integration.clientId') return integration.client_id;
     const c = credentials;
     if (name === 'accessToken') return c.type === 'OAUTH2' || c.type === 'OAUTH2_CC' ? c.access_token : '';
     if (name === 'apiKey') return c.type === 'API_KEY' ? c.apiKey : '';

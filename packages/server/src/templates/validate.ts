@@ -6,6 +6,8 @@ const CONFIG_PLACEHOLDER = /\$\{connectionConfig\.([A-Za-z0-9_]+)\}/g;
 /** In proxy texts a placeholder may name a stored dot-path (`${connectionConfig.team.id}`). */
 const STORED_PLACEHOLDER = /\$\{connectionConfig\.([A-Za-z0-9_.-]+)\}/g;
 const CREDENTIAL_PLACEHOLDER = /\$\{credentials\.([A-Za-z0-9_]+)\}/g;
+/** What the proxy fills in its URL, headers and query (proxy/target.ts). */
+const PROXY_PLACEHOLDER = /^\$\{(accessToken|apiKey|integration\.clientId|credentials\.[A-Za-z0-9_]+|connectionConfig\.[A-Za-z0-9_.-]+)\}$/;
 const NAME = /^[a-z0-9][a-z0-9_.-]{0,63}$/;
 const FIELD_NAME = /^[A-Za-z][A-Za-z0-9_]{0,63}$/;
 
@@ -123,6 +125,11 @@ export function validateTemplate(name: string, data: unknown): ProviderTemplate 
   const proxyTexts = proxy ? [proxy.base_url, ...Object.values(proxy.headers ?? {}), ...Object.values(proxy.query ?? {})] : [];
   for (const key of proxyTexts.flatMap((t) => [...t.matchAll(STORED_PLACEHOLDER)].map((m) => m[1]!))) {
     if (!stored.has(key)) fail('proxy', `uses \${connectionConfig.${key}}, which no input, post-connection request or token response provides`);
+  }
+  for (const text of proxyTexts) {
+    for (const [placeholder] of text.matchAll(/\$\{[^}]*\}/g)) {
+      if (!PROXY_PLACEHOLDER.test(placeholder)) fail('proxy', `${placeholder} is not a placeholder the proxy fills (\${accessToken}, \${apiKey}, \${credentials.x}, \${connectionConfig.x}, \${integration.clientId})`);
+    }
   }
   for (const text of [...texts, ...proxyTexts]) {
     for (const key of [...text.matchAll(CREDENTIAL_PLACEHOLDER)].map((m) => m[1]!)) {
