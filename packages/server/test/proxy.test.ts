@@ -67,8 +67,12 @@ beforeAll(async () => {
     templates: {
       'px-oauth': {
         ...base, display_name: 'OAuth API', auth_mode: 'OAUTH2', authorization_url: `${api.url}/auth`, token_url: `${api.url}/token`, token_request_auth_method: 'body',
-        connection_config: { account: { title: 'Account', pattern: '^[0-9]+$', optional: true } },
-        proxy: { ...proxy, headers: { 'x-api-version': '2026-01', 'x-account-id': '${connectionConfig.account}', 'x-client-id': '${integration.clientId}' }, retry: { at: ['x-ratelimit-reset'] } },
+        connection_config: { account: { title: 'Account', pattern: '^[0-9]+$', optional: true }, region: { title: 'Region', enum: ['eu', 'us'], default_value: 'eu', optional: true } },
+        proxy: { ...proxy, headers: { 'x-api-version': '2026-01', 'x-account-id': '${connectionConfig.account}', 'x-client-id': '${integration.clientId}', 'x-region': '${connectionConfig.region}' }, retry: { at: ['x-ratelimit-reset'] } },
+      },
+      'px-origin': {
+        ...base, display_name: 'Origin from the token response', auth_mode: 'OAUTH2', authorization_url: `${api.url}/auth`, token_url: `${api.url}/token`, token_request_auth_method: 'body',
+        token_response_metadata: ['instance_url'], proxy: { base_url: '${connectionConfig.instance_url}/services/data/v62.0' },
       },
       'px-key-header': { ...base, display_name: 'Header key', auth_mode: 'API_KEY', credentials: { apiKey: { title: 'Key' } }, proxy: { ...proxy, headers: { 'x-api-key': '${apiKey}' } } },
       'px-key-query': { ...base, display_name: 'Query key', auth_mode: 'API_KEY', credentials: { apiKey: { title: 'Key' } }, proxy: { ...proxy, query: { api_key: '${credentials.apiKey}' } } },
@@ -91,6 +95,11 @@ beforeAll(async () => {
   await upsert('oauth', 'px-oauth', { type: 'OAUTH2', access_token: 'at-0', refresh_token: 'rt', expires_at: new Date(Date.now() + 3_600_000).toISOString(), obtained_at: new Date().toISOString(), raw: {} });
   for (const key of ['hk', 'qk', 'vk', 'nk', 'np']) await upsert(key, `px-key-${key}`, { type: 'API_KEY', apiKey: 'sk_live_123', fields: {} });
   await upsert('basic', 'px-basic', { type: 'BASIC', username: 'ann', password: 'p@ss:word', fields: {} });
+  await admin.createIntegration({ unique_key: 'origin', provider: 'px-origin', credentials: { type: 'OAUTH2', client_id: 'cid', client_secret: 'csecret' } } as never);
+  const token = { type: 'OAUTH2', access_token: 'at-origin', expires_at: new Date(Date.now() + 3_600_000).toISOString(), obtained_at: new Date().toISOString(), raw: {} } as never;
+  for (const [id, instance_url] of [['u1', api.url], ['path', `${api.url}/other`], ['query', `${api.url}?x=1`], ['text', 'not a url']]) {
+    await kw.keyway.connections.upsert({ providerConfigKey: 'origin', connectionId: id!, provider: 'px-origin', credentials: token, connectionConfig: { instance_url: instance_url! }, endUser: null });
+  }
 });
 afterAll(async () => {
   await kw?.close();
@@ -129,6 +138,8 @@ describe('credentials, as the template says', () => {
     expect(headers.authorization).toBe(`Bearer ${current}`);
     expect(headers['x-api-version']).toBe('2026-01');
     expect(headers['x-client-id']).toBe('cid');
+    // An input added to the template after the connection was made: its default stands in.
+    expect(headers['x-region']).toBe('eu');
     expect(headers['x-trace']).toBe('t-1');
     expect(headers.cookie).toBeUndefined();
     expect(headers['connection-id']).toBeUndefined();
@@ -136,6 +147,18 @@ describe('credentials, as the template says', () => {
     expect(JSON.stringify(headers)).not.toContain(SECRET_KEY);
     // A header from an input the connection does not have is not sent empty.
     expect(headers).not.toHaveProperty('x-account-id');
+  });
+
+  it('a base URL that starts with an origin the token response gave (Salesforce\'s instance_url) goes there, and only to a bare origin', async () => {
+    api.on((req, _body, res) => json(res, 200, { path: req.url }));
+    const res = await fetch(`${kw.url}/proxy/sobjects?limit=1`, { headers: { authorization: `Bearer ${SECRET_KEY}`, 'provider-config-key': 'origin', 'connection-id': 'u1' } });
+    expect(res.status).toBe(200);
+    expect(api.seen.at(-1)).toMatchObject({ url: '/services/data/v62.0/sobjects?limit=1', headers: { authorization: 'Bearer at-origin' } });
+    for (const id of ['path', 'query', 'text']) {
+      const refused = await fetch(`${kw.url}/proxy/sobjects`, { headers: { authorization: `Bearer ${SECRET_KEY}`, 'provider-config-key': 'origin', 'connection-id': id } });
+      expect([refused.status, ((await refused.json()) as { error: { code: string } }).error.code], id).toEqual([400, 'invalid_connection_config']);
+    }
+    expect(api.seen).toHaveLength(1);
   });
 
   it('a caller\'s Nango-Proxy- header replaces a template default (an API version), never the credential', async () => {

@@ -7,7 +7,7 @@
 import { KeywayError } from '../errors.ts';
 import type { Connection, Credentials, Integration } from '../store/types.ts';
 import { hostAllowed } from '../templates/hosts.ts';
-import { fillUrl, type ConnectionConfig } from '../templates/interpolate.ts';
+import { fillBaseUrl, withDefaults, type ConnectionConfig } from '../templates/interpolate.ts';
 import type { ProviderTemplate } from '../templates/schema.ts';
 import { isAllowedProviderUrl } from '../templates/urls.ts';
 
@@ -35,8 +35,9 @@ const CREDENTIAL = /\$\{(accessToken|apiKey|credentials\.[A-Za-z0-9_]+)\}/;
  */
 export function proxyTarget(template: ProviderTemplate, integration: Integration, connection: Connection, endpoint: string, baseUrlOverride: string | undefined): ProxyTarget {
   if (!template.proxy) throw new KeywayError('proxy_not_configured', `The template "${template.name}" has no proxy.base_url: Keyway does not know its API's address`);
-  const config: ConnectionConfig = Object.fromEntries(Object.entries(connection.connection_config).filter((e): e is [string, string] => typeof e[1] === 'string'));
-  const templateBase = fillUrl(template.proxy.base_url, config);
+  const stored: ConnectionConfig = Object.fromEntries(Object.entries(connection.connection_config).filter((e): e is [string, string] => typeof e[1] === 'string'));
+  const config = withDefaults(template, stored);
+  const templateBase = fillBaseUrl(template.proxy.base_url, config);
   const base = baseUrlOverride === undefined ? templateBase : checkedOverride(baseUrlOverride, templateBase, integration);
 
   const url = `${base.replace(/\/+$/, '')}${endpoint.startsWith('/') ? '' : '/'}${endpoint}`;

@@ -117,13 +117,47 @@ export function fillUrl(template: string, config: ConnectionConfig, extra: (s: s
   return filled;
 }
 
-export function resolveEndpoints(template: OAuth2Template | OAuth2ClientCredentialsTemplate, stored: ConnectionConfig): ProviderEndpoints {
-  // An input added to a template later, with a default, must not break connections made before it
-  // (a refresh reads the stored config): its default stands in.
+/**
+ * A stored connection's config as the template reads it now: an input added to the template later, with
+ * a default, must not break connections made before it (a refresh, a proxied call): its default stands in.
+ */
+export function withDefaults(template: ProviderTemplate, stored: ConnectionConfig): ConnectionConfig {
   const config: Record<string, string> = { ...stored };
   for (const [key, input] of Object.entries(template.connection_config ?? {})) {
     if (config[key] === undefined && input.default_value !== undefined) config[key] = input.default_value;
   }
+  return config;
+}
+
+/** A base URL that starts with a whole origin the flow stored (`${connectionConfig.instance_url}/services/data`). */
+const ORIGIN_FIRST = /^\$\{connectionConfig\.([A-Za-z0-9_.-]+)\}(?=\/|$)/;
+
+/**
+ * Fills the proxy's base URL. Most start with a scheme and fill inputs as `fillUrl` does; some start with an
+ * origin the token response or the callback gave (Salesforce's `instance_url`, Zoho's and Pipedrive's
+ * `api_domain`), which is taken whole, not encoded, and only when it is exactly an allowed origin (https; no
+ * path, query or credentials), so a stored value cannot smuggle a path or a second URL. The outbound
+ * client still checks its addresses when it connects.
+ */
+export function fillBaseUrl(template: string, config: ConnectionConfig): string {
+  const origin = ORIGIN_FIRST.exec(template);
+  if (!origin) return fillUrl(template, config);
+  const value = config[origin[1]!] ?? '';
+  let url: URL | undefined;
+  try {
+    url = new URL(value);
+  } catch {
+    // refused below
+  }
+  if (!url || !isAllowedProviderUrl(value) || url.search || url.hash || url.pathname !== '/' || !/^https?:\/\/[^/?#]+\/?$/i.test(value)) {
+    throw new KeywayError('invalid_connection_config', `The connection's "${origin[1]}" is not an https origin the proxy can call`);
+  }
+  const rest = template.slice(origin[0].length);
+  return url.origin + fillPlaceholders(rest, config);
+}
+
+export function resolveEndpoints(template: OAuth2Template | OAuth2ClientCredentialsTemplate, stored: ConnectionConfig): ProviderEndpoints {
+  const config = withDefaults(template, stored);
   const fill = (s: string): string => s.replace(PLACEHOLDER, (_, key: string) => encodeURIComponent(config[key] ?? ''));
   const isCode = template.auth_mode === 'OAUTH2';
   const authorizationParams: Record<string, string> = {};
