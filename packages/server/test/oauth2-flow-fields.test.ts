@@ -180,6 +180,13 @@ describe('inputs the integration sets, and the code parameter, in a real flow', 
     expect(tokenBodies.length).toBe(sent);
   });
 
+  it('lets an integration fix an input given by an enum (Smartsheet\'s region), checked as the input checks it', async () => {
+    const create = (key: string, domain: string) =>
+      kw.api('/integrations', { method: 'POST', body: JSON.stringify({ unique_key: key, provider: 'smartsheet', credentials: { client_id: 'id', client_secret: 'secret' }, connection_config: { domain } }) });
+    expect((await create('smartsheet-eu', 'smartsheet.eu')).status).toBe(200);
+    expect((await create('smartsheet-evil', 'evil.example.com')).status).toBe(400);
+  });
+
   it('fails with missing_code when the code comes under another name', async () => {
     const sent = tokenBodies.length;
     const done = await connect('acme', '&authorization_params[mode]=plain-code');
