@@ -187,6 +187,13 @@ describe('inputs the integration sets, and the code parameter, in a real flow', 
     expect((await create('smartsheet-evil', 'evil.example.com')).status).toBe(400);
   });
 
+  it('never asks the end user for it in the Connect UI, even before the integration has it', async () => {
+    const token = (await kw.api('/connect/sessions', { method: 'POST', body: JSON.stringify({ end_user: { id: 'u1' } }) })).body.data.token as string;
+    const res = await fetch(`${kw.url}/connect/session`, { headers: { authorization: `Bearer ${token}` } });
+    const listed = ((await res.json()) as { data: { integrations: { unique_key: string; connection_config: Record<string, unknown> }[] } }).data.integrations;
+    expect(listed.find((i) => i.unique_key === 'acme-unset')!.connection_config).toEqual({});
+  });
+
   it('fails with missing_code when the code comes under another name', async () => {
     const sent = tokenBodies.length;
     const done = await connect('acme', '&authorization_params[mode]=plain-code');
