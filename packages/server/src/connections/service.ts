@@ -221,6 +221,7 @@ export class ConnectionService {
                 client: { clientId: integration.client_id, clientSecret: integration.client_secret, authMethod: template.token_request_auth_method ?? 'basic' },
                 grant: { grant_type: 'refresh_token', refresh_token: creds.refresh_token! },
                 ...refreshParams(template),
+                ...(template.auth_mode === 'OAUTH2' && template.token_param_names && { paramNames: template.token_param_names }),
                 timeoutMs: this.options.providerTimeoutMs,
                 fetch: this.options.outbound,
               }

@@ -10,6 +10,7 @@ import { requestTokens } from '../oauth/client.ts';
 import type { Store, UpsertResult } from '../store/types.ts';
 import { callbackInputs, resolveEndpoints } from '../templates/interpolate.ts';
 import { postConnection } from './post-connection.ts';
+import { redirectUriFor } from './redirect-uri.ts';
 import type { AuthEventSink } from '../webhooks/events.ts';
 import { safeEqual, sha256 } from '../primitives.ts';
 
@@ -101,11 +102,14 @@ async function runCallback(req: CallbackRequest, deps: CallbackDeps): Promise<Fl
         ? fail(new KeywayError('access_denied', 'The authorization was denied at the provider', details))
         : fail(new KeywayError('authorization_err', `The provider answered ${details.provider_error}`, details));
     }
-    const code = req.query.get('code');
-    if (!code) return fail(new KeywayError('missing_code', 'The callback has no authorization code'));
+    // Some providers name the code otherwise (Amazon: spapi_oauth_code; TikTok: auth_code).
+    const codeParam = template.authorization_code_param_in_callback ?? 'code';
+    const code = req.query.get(codeParam);
+    if (!code) return fail(new KeywayError('missing_code', `The callback has no authorization code (${codeParam})`));
 
     assertSecretHosts(integration, template, flow.connection_config); // the integration may have changed since the start
-    const redirectUri = `${deps.config.serverUrl}/oauth/callback`;
+    // The value the authorization request sent, which the exchange must repeat (RFC 6749 4.1.3).
+    const redirectUri = redirectUriFor(template, flow.connection_config, deps.config.serverUrl);
     // Inputs the provider names in the callback (its data centre) take part in the token URL.
     const config = { ...flow.connection_config, ...callbackInputs(template, req.query) };
     const tokens = await requestTokens({
@@ -113,6 +117,7 @@ async function runCallback(req: CallbackRequest, deps: CallbackDeps): Promise<Fl
       client: { clientId: integration.client_id, clientSecret: integration.client_secret, authMethod: template.token_request_auth_method ?? 'basic' },
       grant: { grant_type: 'authorization_code', code, redirect_uri: redirectUri, code_verifier: flow.code_verifier },
       ...(template.token_params && { extraParams: template.token_params }),
+      ...(template.token_param_names && { paramNames: template.token_param_names }),
       ...(template.body_format && { bodyFormat: template.body_format }),
       timeoutMs: deps.config.providerTimeoutMs,
       fetch: deps.outbound,

@@ -5,6 +5,7 @@ import { buildAuthorizationUrl, generateCodeVerifier, generateState } from '../o
 import type { ConnectSession, Store } from '../store/types.ts';
 import { fillScope, resolveEndpoints } from '../templates/interpolate.ts';
 import { sha256 } from '../primitives.ts';
+import { redirectUriFor } from './redirect-uri.ts';
 import { bracketParams } from './state.ts';
 import { asUnknownConfigKey, connectTarget, refuseReplacement } from './target.ts';
 
@@ -25,7 +26,7 @@ export interface ConnectRequest {
  * hash of a fresh single-use `state` (with the PKCE verifier and the browser binding), and
  * returns the provider's authorization URL.
  */
-export async function startFlow(req: ConnectRequest, deps: { config: Config; store: Store; integrations: IntegrationService }): Promise<URL> {
+export async function startFlow(req: ConnectRequest, deps: { config: Config; store: Store; integrations: IntegrationService }): Promise<string> {
   const { integration, template } = await deps.integrations.withTemplate(req.providerConfigKey, 'OAUTH2').catch(asUnknownConfigKey(req.providerConfigKey));
   const target = connectTarget(integration, template, req.query, req.session);
   const { connectionId, connectionConfig, endUser } = target;
@@ -58,11 +59,13 @@ export async function startFlow(req: ConnectRequest, deps: { config: Config; sto
   return buildAuthorizationUrl({
     authorizationUrl: endpoints.authorizationUrl,
     clientId: integration.client_id,
-    redirectUri: `${deps.config.serverUrl}/oauth/callback`,
+    redirectUri: redirectUriFor(template, connectionConfig, deps.config.serverUrl),
     state,
     codeVerifier,
     scopes: (integration.scopes.length > 0 ? integration.scopes : (template.default_scopes ?? [])).map((s) => fillScope(s, connectionConfig)),
     scopeSeparator,
     params,
+    ...(template.authorization_url_replacements && { paramNames: template.authorization_url_replacements }),
+    ...(template.authorization_url_fragment !== undefined && { fragment: template.authorization_url_fragment }),
   });
 }

@@ -2,7 +2,7 @@ import { connectionExists } from '../connections/service.ts';
 import { KeywayError } from '../errors.ts';
 import { parseConnectionId } from '../ids.ts';
 import type { ConnectSession, EndUser, Integration, Store } from '../store/types.ts';
-import { withFixedInputs } from '../integrations/host-policy.ts';
+import { assertIntegrationInputs, withFixedInputs } from '../integrations/host-policy.ts';
 import { validateConnectionConfig, type ConnectionConfig } from '../templates/interpolate.ts';
 import type { ProviderTemplate } from '../templates/schema.ts';
 import { bracketParams } from './state.ts';
@@ -35,15 +35,11 @@ export function connectTarget(integration: Integration, template: ProviderTempla
   if (fixed !== undefined && requested !== undefined && requested !== fixed) {
     throw new KeywayError('connection_id_not_allowed', 'This connect session is for another connection id');
   }
+  const given = { ...bracketParams(query, 'params'), ...session?.integrations_config_defaults[integration.unique_key]?.connection_config };
+  assertIntegrationInputs(integration, template, given);
   return {
     connectionId: parseConnectionId(fixed ?? requested),
-    connectionConfig: validateConnectionConfig(
-      template,
-      withFixedInputs(integration, {
-        ...bracketParams(query, 'params'),
-        ...session?.integrations_config_defaults[integration.unique_key]?.connection_config,
-      }),
-    ),
+    connectionConfig: validateConnectionConfig(template, withFixedInputs(integration, given)),
     endUser: session?.end_user ?? null,
     tags: session?.tags,
     mayReplace: session !== null,

@@ -10,7 +10,7 @@ import { KeywayError } from '../errors.ts';
 import type { Integration } from '../store/types.ts';
 import { freeHostInput, hostAllowed } from '../templates/hosts.ts';
 import { fillUrl, type ConnectionConfig } from '../templates/interpolate.ts';
-import type { OAuth2ClientCredentialsTemplate, OAuth2Template } from '../templates/schema.ts';
+import type { OAuth2ClientCredentialsTemplate, OAuth2Template, ProviderTemplate } from '../templates/schema.ts';
 
 /** The end user's (and connect session's) inputs with the integration's fixed ones over them. */
 export function withFixedInputs(integration: Integration, given: Readonly<Record<string, string>>): Record<string, string> {
@@ -21,6 +21,24 @@ export function withFixedInputs(integration: Integration, given: Readonly<Record
     }
   }
   return { ...given, ...fixed };
+}
+
+/**
+ * Refuses a flow whose `from_integration` inputs (an app-wide value: Amazon's application id,
+ * eBay's RuName) the end user tries to give, or that the integration has not set yet.
+ */
+export function assertIntegrationInputs(integration: Integration, template: ProviderTemplate, given: Readonly<Record<string, string>>): void {
+  const fixed = integration.connection_config ?? {};
+  for (const [key, input] of Object.entries(template.connection_config ?? {})) {
+    if (!input.from_integration) continue;
+    const set = Object.hasOwn(fixed, key);
+    if (Object.hasOwn(given, key) && !(set && given[key] === fixed[key])) {
+      throw new KeywayError('invalid_connection_config', `Connection config "${key}" is set by the integration, not by the end user`);
+    }
+    if (!set && !input.optional && input.default_value === undefined) {
+      throw new KeywayError('invalid_connection_config', `The integration "${integration.unique_key}" must set connection_config.${key} (${input.title}) before connections can be made`);
+    }
+  }
 }
 
 /** Throws `host_not_allowed` unless every host the integration's secret is sent to was chosen or allowed by the operator. */

@@ -3,6 +3,7 @@ import { parseConfigKey } from '../ids.ts';
 import type { Integration, Store } from '../store/types.ts';
 import type { TemplateCatalog } from '../templates/catalog.ts';
 import { HOST_PATTERN } from '../templates/hosts.ts';
+import { inputProblem } from '../templates/validate.ts';
 import type { AuthMode, ProviderTemplate } from '../templates/schema.ts';
 
 export interface IntegrationInput {
@@ -127,7 +128,9 @@ function hostSettings(template: ProviderTemplate, input: IntegrationInput): Pick
     for (const [key, value] of Object.entries(input.connection_config)) {
       const declared = template.connection_config?.[key];
       if (!declared || !Object.hasOwn(template.connection_config!, key)) throw new KeywayError('invalid_body', `"${key}" is not a connection config input of ${template.name}`);
-      if (value.length > 255 || !new RegExp(`^(?:${declared.pattern})$`, 'u').test(value)) throw new KeywayError('invalid_body', `connection_config.${key} does not match ${declared.pattern}`);
+      // The input's own check (enum, pattern, format): an enum-only input has no pattern to test.
+      const problem = typeof value === 'string' ? inputProblem(declared, value) : 'must be a string';
+      if (problem !== null) throw new KeywayError('invalid_body', `connection_config.${key} ${problem}`);
       config[key] = value;
     }
     out.connection_config = config;

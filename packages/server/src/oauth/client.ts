@@ -17,15 +17,17 @@ import {
   generateCodeVerifier,
   generateState,
 } from 'arctic';
+import { createHash } from 'node:crypto';
 import { KeywayError } from '../errors.ts';
 import type { OutboundFetch } from '../http/outbound.ts';
+import type { AuthorizationParamName, TokenParamName } from '../templates/schema.ts';
 
 export { OAuth2Tokens, generateCodeVerifier, generateState };
 
 export interface ClientCredentials {
   readonly clientId: string;
   readonly clientSecret: string;
-  readonly authMethod: 'basic' | 'body';
+  readonly authMethod: 'basic' | 'body' | 'secret_hash';
 }
 
 export interface AuthorizationRequest {
@@ -39,19 +41,45 @@ export interface AuthorizationRequest {
   readonly scopeSeparator: string;
   /** Template params first, then the caller's; OAuth's own parameters cannot be overridden. */
   readonly params: Readonly<Record<string, string>>;
+  /** Other names for OAuth's own parameters (TikTok Ads: `client_id` is `app_id`). */
+  readonly paramNames?: Readonly<Partial<Record<AuthorizationParamName, string>>>;
+  /** A route in the fragment that the query follows (`/oauth/authorize`: `https://app.example.com/#/oauth/authorize?...`). */
+  readonly fragment?: string;
 }
 
 const PROTECTED_PARAMS = new Set(['response_type', 'client_id', 'redirect_uri', 'state', 'code_challenge', 'code_challenge_method', 'scope']);
 
-export function buildAuthorizationUrl(req: AuthorizationRequest): URL {
+/**
+ * The provider's authorization URL as a string (a fragment route, when there is one, carries the
+ * query, so a `URL` object would re-encode it): arctic's URL, then the template's renames.
+ */
+export function buildAuthorizationUrl(req: AuthorizationRequest): string {
+  const url = standardAuthorizationUrl(req);
+  const renames = Object.entries(req.paramNames ?? {});
+  if (renames.length > 0) {
+    // Rebuilt in the same order, each own parameter under the provider's name for it.
+    const names = new Map<string, string>(renames);
+    const query = new URLSearchParams();
+    for (const [k, v] of url.searchParams) query.append(names.get(k) ?? k, v);
+    url.search = query.toString();
+  }
+  if (req.fragment === undefined) return url.href;
+  const search = url.search;
+  url.search = '';
+  url.hash = '';
+  return `${url.href}#${req.fragment}${search}`;
+}
+
+function standardAuthorizationUrl(req: AuthorizationRequest): URL {
   const client = new OAuth2Client(req.clientId, null, req.redirectUri);
   const url =
     req.codeVerifier === null
       ? client.createAuthorizationURL(req.authorizationUrl, req.state, [])
       : client.createAuthorizationURLWithPKCE(req.authorizationUrl, req.state, CodeChallengeMethod.S256, req.codeVerifier, []);
   if (req.scopes.length > 0) url.searchParams.set('scope', req.scopes.join(req.scopeSeparator));
+  const renamed = new Set(Object.values(req.paramNames ?? {}));
   for (const [k, v] of Object.entries(req.params)) {
-    if (!PROTECTED_PARAMS.has(k)) url.searchParams.set(k, v);
+    if (!PROTECTED_PARAMS.has(k) && !renamed.has(k)) url.searchParams.set(k, v);
   }
   return url;
 }
@@ -66,6 +94,8 @@ export interface TokenRequest {
   readonly client: ClientCredentials;
   readonly grant: TokenGrant;
   readonly extraParams?: Readonly<Record<string, string>>;
+  /** Other names for the standard parameters (TikTok: `app_id`, `secret`, `auth_code`). */
+  readonly paramNames?: Readonly<Partial<Record<TokenParamName, string>>>;
   /** `form` (default, RFC 6749) or `json`, for providers that only read JSON bodies. */
   readonly bodyFormat?: 'form' | 'json';
   readonly timeoutMs: number;
@@ -77,6 +107,16 @@ export interface TokenRequest {
 function basicAuthorization(id: string, secret: string): string {
   const enc = (s: string) => encodeURIComponent(s).replace(/%20/g, '+');
   return `Basic ${Buffer.from(`${enc(id)}:${enc(secret)}`).toString('base64')}`;
+}
+
+/**
+ * Smartsheet's client authentication: the hex SHA-256 of `<secret>|<code>` (or `|<refresh token>`),
+ * so the secret itself never travels. A client-credentials grant has no value to bind it to.
+ */
+function secretHash(secret: string, grant: TokenGrant): string {
+  const bound = grant.grant_type === 'authorization_code' ? grant.code : grant.grant_type === 'refresh_token' ? grant.refresh_token : null;
+  if (bound === null) throw new KeywayError('token_err', 'The secret_hash client authentication needs a code or a refresh token');
+  return createHash('sha256').update(`${secret}|${bound}`).digest('hex');
 }
 
 /**
@@ -113,9 +153,19 @@ export async function requestTokens(req: TokenRequest): Promise<OAuth2Tokens> {
   };
   if (req.client.authMethod === 'basic') {
     headers.Authorization = basicAuthorization(req.client.clientId, req.client.clientSecret);
+  } else if (req.client.authMethod === 'secret_hash') {
+    body.set('client_id', req.client.clientId);
+    body.set('hash', secretHash(req.client.clientSecret, req.grant));
   } else {
     body.set('client_id', req.client.clientId);
     body.set('client_secret', req.client.clientSecret);
+  }
+  // The provider's own names for the standard parameters, renamed last so nothing is missed.
+  for (const [standard, name] of Object.entries(req.paramNames ?? {})) {
+    const value = body.get(standard);
+    if (value === null) continue;
+    body.delete(standard);
+    body.set(name, value);
   }
   try {
     const response = await req.fetch(req.tokenUrl, {

@@ -41,9 +41,9 @@ export function connectUiRoutes(deps: { config: Config; integrations: Integratio
         docs: template.docs,
         // What the end user must type: credentials (API key, Basic) and the inputs nobody fixed.
         ...('credentials' in template && { credentials: publicFields(template) }),
-        // Inputs from the provider's callback and hidden ones are never typed by the end user.
+        // Inputs from the provider's callback, hidden ones and the integration's own are never typed by the end user.
         connection_config: Object.fromEntries(
-          Object.entries(template.connection_config ?? {}).filter(([k, input]) => !Object.hasOwn(fixed, k) && input.callback_param === undefined && !input.hidden),
+          Object.entries(template.connection_config ?? {}).filter(([k, input]) => !Object.hasOwn(fixed, k) && input.callback_param === undefined && !input.hidden && !input.from_integration),
         ),
       });
     }

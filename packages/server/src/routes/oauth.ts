@@ -132,7 +132,7 @@ export function oauthRoutes(deps: OAuthDeps): Router {
       log.info('flow started', { config_key: req.params.providerConfigKey, sdk: to.flowId !== null });
       flowActivity('started', req.params.providerConfigKey, flowId(query, session), 'Connect flow started');
       metrics.flowsStarted.inc({ config_key: req.params.providerConfigKey });
-      res.redirect(302, url.href);
+      res.redirect(302, url);
     } catch (e) {
       if (!(e instanceof KeywayError)) throw e;
       log.info('flow refused', { config_key: req.params.providerConfigKey, error_code: e.code });

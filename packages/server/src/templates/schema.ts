@@ -75,8 +75,10 @@ interface TokenEndpoint {
   /**
    * How the client authenticates at the token endpoint. Required by the lint in every built-in
    * template (Nango defaults to `body`; a missing value here means `basic`, for user templates).
+   * `secret_hash` sends `client_id` and `hash`, the hex SHA-256 of `<secret>|<code or refresh
+   * token>`, and never the secret itself (Smartsheet).
    */
-  readonly token_request_auth_method?: 'basic' | 'body';
+  readonly token_request_auth_method?: 'basic' | 'body' | 'secret_hash';
   /** The token request's body: `form` (default, RFC 6749) or `json` (a few providers require it). */
   readonly body_format?: 'form' | 'json';
   /** Dot-paths kept from the token response into connection_config (`team.id`). */
@@ -107,7 +109,37 @@ export interface OAuth2Template extends TemplateBase, TokenEndpoint {
   readonly refresh_params?: Readonly<Record<string, string>>;
   /** One request after the token exchange whose answer fills connection_config (Atlassian's cloudId). */
   readonly post_connection?: PostConnectionRequest;
+  /**
+   * Other names for the standard parameters of token requests (exchange and refresh), as a
+   * provider spells them: `{ client_id: 'app_id', client_secret: 'secret', code: 'auth_code' }` (TikTok).
+   */
+  readonly token_param_names?: Readonly<Partial<Record<TokenParamName, string>>>;
+  /**
+   * Other names for OAuth's own query parameters in the authorization URL (Nango's field):
+   * `{ client_id: 'app_id' }` (TikTok Ads).
+   */
+  readonly authorization_url_replacements?: Readonly<Partial<Record<AuthorizationParamName, string>>>;
+  /**
+   * A route in the URL's fragment, for single-page consent screens (Nango's field): with
+   * `/oauth/authorize`, the URL is `<authorization_url>#/oauth/authorize?client_id=...` (Apollo).
+   */
+  readonly authorization_url_fragment?: string;
+  /** The callback query parameter carrying the code, when not `code` (Nango's field; Amazon: `spapi_oauth_code`). */
+  readonly authorization_code_param_in_callback?: string;
+  /**
+   * The `redirect_uri` sent in place of Keyway's callback URL: `${connectionConfig.<input>}` naming an
+   * input the integration sets (`from_integration`), such as eBay's RuName, a name the provider maps
+   * to the callback URL registered with it.
+   */
+  readonly redirect_uri?: string;
 }
+
+/** OAuth's own parameters of the authorization URL, which `authorization_url_replacements` may rename. */
+export const AUTHORIZATION_PARAM_NAMES = ['client_id', 'redirect_uri', 'response_type', 'scope', 'state', 'code_challenge', 'code_challenge_method'] as const;
+export type AuthorizationParamName = (typeof AUTHORIZATION_PARAM_NAMES)[number];
+/** The standard parameters of token requests, which `token_param_names` may rename. */
+export const TOKEN_PARAM_NAMES = ['grant_type', 'code', 'redirect_uri', 'code_verifier', 'refresh_token', 'scope', 'client_id', 'client_secret'] as const;
+export type TokenParamName = (typeof TOKEN_PARAM_NAMES)[number];
 
 /** OAuth 2.0 client credentials: created from the backend, re-minted before expiry. */
 export interface OAuth2ClientCredentialsTemplate extends TemplateBase, TokenEndpoint {
@@ -180,6 +212,12 @@ export interface ConnectionConfigInput {
    * With `format: hostname`, an https origin is accepted and its host kept.
    */
   readonly callback_param?: string;
+  /**
+   * Set by the integration's operator (the integration's `connection_config`), never by the end
+   * user: an app-wide value such as Amazon's application id or eBay's RuName. A connect flow is
+   * refused while the integration lacks it (unless `optional`).
+   */
+  readonly from_integration?: boolean;
 }
 
 export const CATEGORIES = [

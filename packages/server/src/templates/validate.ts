@@ -1,5 +1,5 @@
 import { isRecord } from '../primitives.ts';
-import { CATEGORIES, type ConnectionConfigInput, type ProviderTemplate } from './schema.ts';
+import { AUTHORIZATION_PARAM_NAMES, CATEGORIES, TOKEN_PARAM_NAMES, type ConnectionConfigInput, type ProviderTemplate } from './schema.ts';
 import { isAllowedProviderUrl } from './urls.ts';
 
 const CONFIG_PLACEHOLDER = /\$\{connectionConfig\.([A-Za-z0-9_]+)\}/g;
@@ -15,7 +15,7 @@ const COMMON = ['display_name', 'categories', 'docs', 'auth_mode', 'connection_c
 const TOKEN_ENDPOINT = ['token_url', 'scope_separator', 'default_scopes', 'token_params', 'token_request_auth_method', 'body_format', 'token_response_metadata', 'token_expiration_buffer', 'default_expires_in'];
 /** The fields each auth mode allows; anything else is a mistake worth a clear error. */
 const FIELDS: Record<ProviderTemplate['auth_mode'], ReadonlySet<string>> = {
-  OAUTH2: new Set([...COMMON, ...TOKEN_ENDPOINT, 'authorization_url', 'refresh_url', 'issuer', 'authorization_params', 'pkce', 'redirect_uri_metadata', 'token_path', 'refresh_params', 'post_connection']),
+  OAUTH2: new Set([...COMMON, ...TOKEN_ENDPOINT, 'authorization_url', 'refresh_url', 'issuer', 'authorization_params', 'pkce', 'redirect_uri_metadata', 'token_path', 'refresh_params', 'post_connection', 'token_param_names', 'authorization_url_replacements', 'authorization_url_fragment', 'authorization_code_param_in_callback', 'redirect_uri']),
   OAUTH2_CC: new Set([...COMMON, ...TOKEN_ENDPOINT]),
   API_KEY: new Set([...COMMON, 'credentials', 'verification']),
   BASIC: new Set([...COMMON, 'credentials', 'verification']),
@@ -66,7 +66,9 @@ export function validateTemplate(name: string, data: unknown): ProviderTemplate 
   if (!/^https:\/\/[^\s]+$/.test(str('docs')!)) fail('docs', 'must be an https URL');
   if (data.pkce !== undefined && typeof data.pkce !== 'boolean') fail('pkce', 'must be true or false');
   const method = data.token_request_auth_method;
-  if (method !== undefined && method !== 'basic' && method !== 'body') fail('token_request_auth_method', 'must be "basic" or "body"');
+  if (method !== undefined && method !== 'basic' && method !== 'body' && !(method === 'secret_hash' && mode === 'OAUTH2')) {
+    fail('token_request_auth_method', mode === 'OAUTH2' ? 'must be "basic", "body" or "secret_hash"' : 'must be "basic" or "body"');
+  }
   if (data.body_format !== undefined && data.body_format !== 'form' && data.body_format !== 'json') fail('body_format', 'must be "form" or "json"');
   verifiedField(data.verified, fail);
   for (const field of ['scope_separator', 'issuer', 'token_path']) str(field, false);
@@ -81,6 +83,7 @@ export function validateTemplate(name: string, data: unknown): ProviderTemplate 
   const authorizationParams = strMap('authorization_params');
 
   const inputs = connectionConfigInputs(data.connection_config, fail);
+  flowNames(data, inputs, fail);
   const credentialFields = credentials(mode as string, data.credentials, fail);
   const exampleUrl = (url: string) =>
     url.replace(CONFIG_PLACEHOLDER, (_, k: string) => inputs[k]?.example ?? inputs[k]?.default_value ?? inputs[k]?.enum?.[0] ?? 'example').replace(CREDENTIAL_PLACEHOLDER, 'x');
@@ -139,6 +142,45 @@ export function validateTemplate(name: string, data: unknown): ProviderTemplate 
   return Object.freeze({ ...(data as object), name }) as ProviderTemplate;
 }
 
+/** A query or body parameter name a provider may use (`app_id`, `spapi_oauth_code`). */
+const PARAM_NAME = /^[A-Za-z][A-Za-z0-9_.-]{0,63}$/;
+/** A fragment route: path characters only, no query, no placeholder (`/oauth/authorize`). */
+const FRAGMENT_ROUTE = /^[A-Za-z0-9/._~!$&'()*+,;=:@-]{1,200}$/;
+const WHOLE_PLACEHOLDER = /^\$\{connectionConfig\.([A-Za-z0-9_]+)\}$/;
+
+/**
+ * The fields that rename or relocate the flow's own parameters: each name a plain parameter
+ * name, renames only of OAuth's own parameters and never two to one name, and a `redirect_uri`
+ * only from an input the integration sets (a value the end user typed must never choose it).
+ */
+function flowNames(data: Record<string, unknown>, inputs: Record<string, ConnectionConfigInput>, fail: Fail): void {
+  const renames = (field: string, allowed: readonly string[]) => {
+    const v = data[field];
+    if (v === undefined) return;
+    if (!isRecord(v) || Object.keys(v).length === 0) fail(field, 'must map parameter names to the provider\'s names for them');
+    const seen = new Set<string>();
+    for (const [k, name] of Object.entries(v as Record<string, unknown>)) {
+      if (!allowed.includes(k)) fail(`${field}.${k}`, `is not a parameter it can rename (${allowed.join(', ')})`);
+      if (typeof name !== 'string' || !PARAM_NAME.test(name)) fail(`${field}.${k}`, 'must be a parameter name');
+      if (seen.has(name as string) || (allowed.includes(name as string) && name !== k)) fail(`${field}.${k}`, `renames to "${String(name)}", which another parameter already uses`);
+      seen.add(name as string);
+    }
+  };
+  renames('authorization_url_replacements', AUTHORIZATION_PARAM_NAMES);
+  renames('token_param_names', TOKEN_PARAM_NAMES);
+  const fragment = data.authorization_url_fragment;
+  if (fragment !== undefined && (typeof fragment !== 'string' || !FRAGMENT_ROUTE.test(fragment))) fail('authorization_url_fragment', 'must be a route without query or placeholders (/oauth/authorize)');
+  const codeParam = data.authorization_code_param_in_callback;
+  if (codeParam !== undefined && (typeof codeParam !== 'string' || !PARAM_NAME.test(codeParam) || codeParam === 'state')) fail('authorization_code_param_in_callback', 'must be a parameter name (not state)');
+  const redirect = data.redirect_uri;
+  if (redirect !== undefined) {
+    const key = typeof redirect === 'string' ? WHOLE_PLACEHOLDER.exec(redirect)?.[1] : undefined;
+    if (key === undefined) fail('redirect_uri', 'must be ${connectionConfig.<input>} naming an input the integration sets');
+    const input = inputs[key!];
+    if (!input?.from_integration || input.optional) fail('redirect_uri', `names "${key!}", which must be a required input with from_integration: true`);
+  }
+}
+
 /** Header names that must not be set by a template (the transport's own, or hop-by-hop). */
 const RESERVED_PROXY_HEADERS = /^(host|content-length|transfer-encoding|connection|keep-alive|upgrade|te|trailer|proxy-.*)$/i;
 const TOKEN_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
@@ -178,7 +220,7 @@ function connectionConfigInputs(value: unknown, fail: Fail): Record<string, Conn
     const at = `connection_config.${key}`;
     if (!FIELD_NAME.test(key)) fail(at, 'must be a plain name');
     if (!isRecord(input)) fail(at, 'must be an object');
-    const { title, pattern, description, example, optional, default_value, format, prefix, suffix, doc_section, hidden, callback_param, ...rest } = input as Record<string, unknown>;
+    const { title, pattern, description, example, optional, default_value, format, prefix, suffix, doc_section, hidden, callback_param, from_integration, ...rest } = input as Record<string, unknown>;
     const choices = (input as Record<string, unknown>).enum;
     for (const k of Object.keys(rest)) if (k !== 'enum') fail(`${at}.${k}`, 'is not an input field');
     if (typeof title !== 'string') fail(`${at}.title`, 'is missing');
@@ -191,7 +233,8 @@ function connectionConfigInputs(value: unknown, fail: Fail): Record<string, Conn
       if (v !== undefined && typeof v !== 'string') fail(`${at}.${k}`, 'must be a string');
     }
     if (typeof doc_section === 'string' && !doc_section.startsWith('#')) fail(`${at}.doc_section`, 'must be an anchor (#...)');
-    for (const [k, v] of Object.entries({ optional, hidden })) if (v !== undefined && typeof v !== 'boolean') fail(`${at}.${k}`, 'must be true or false');
+    for (const [k, v] of Object.entries({ optional, hidden, from_integration })) if (v !== undefined && typeof v !== 'boolean') fail(`${at}.${k}`, 'must be true or false');
+    if (from_integration === true && callback_param !== undefined) fail(`${at}.from_integration`, 'cannot be combined with callback_param (one source per input)');
     if (format !== undefined && !['hostname', 'uuid', 'uri'].includes(format as string)) fail(`${at}.format`, 'must be hostname, uuid or uri');
     const candidate = input as unknown as ConnectionConfigInput;
     for (const [k, v] of Object.entries({ example, default_value })) {
