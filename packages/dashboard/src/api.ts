@@ -285,6 +285,7 @@ function toProvider(v: unknown): Provider {
       ...(typeof i.description === 'string' && { description: i.description }),
       ...(typeof i.pattern === 'string' && { pattern: i.pattern }),
       ...(typeof i.example === 'string' && { example: i.example }),
+      ...(i.from_integration === true && { from_integration: true }),
     };
   }
   return {

@@ -33,6 +33,8 @@ export interface ConnectionConfigInput {
   description?: string;
   pattern?: string;
   example?: string;
+  /** Set on the integration only (eBay's RuName, Amazon's application id): end users never see it. */
+  from_integration?: boolean;
 }
 
 /** A Provider Template, as far as the dashboard needs it. */

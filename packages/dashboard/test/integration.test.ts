@@ -1,5 +1,5 @@
 // @vitest-environment happy-dom
-import { screen } from '@testing-library/preact';
+import { screen, within } from '@testing-library/preact';
 import { describe, expect, it } from 'vitest';
 import { CSRF, INTEGRATION, NOW, SETTINGS, byTestId, click, flush, heading, mount, statusText, submit, type } from './harness.ts';
 
@@ -193,5 +193,38 @@ describe('an integration whose template takes a host from the end user', () => {
   it('has no host fields when the template takes no host', async () => {
     await mount('/dashboard/integrations/github-prod');
     expect(screen.queryByLabelText('Allowed hosts')).toBeNull();
+    expect(screen.queryByTestId('app-inputs-form')).toBeNull();
+  });
+});
+
+describe('an integration whose template has inputs only the integration sets', () => {
+  const EBAY = {
+    name: 'ebay',
+    display_name: 'eBay',
+    auth_mode: 'OAUTH2',
+    categories: ['e-commerce'],
+    docs: 'https://developer.ebay.com',
+    connection_config: { ruName: { title: 'RuName', description: 'The RuName of the app.', pattern: '[A-Za-z0-9_-]+', example: 'Acme-App-PRD', from_integration: true }, market: { title: 'Market', pattern: '[A-Z_]+' } },
+    host_inputs: [],
+  };
+  const STORED = { ...INTEGRATION, unique_key: 'ebay', provider: 'ebay', display_name: 'eBay', connection_config: { market: 'EBAY_DE' }, allowed_hosts: [] };
+  const routes = {
+    'GET /providers/:name': () => [200, { data: EBAY }] as [number, unknown],
+    'GET /integrations/:key': () => [200, { data: { ...STORED, credentials: { type: 'OAUTH2', client_id: 'c', client_secret: 'S', scopes: '', webhook_secret: null } } }] as [number, unknown],
+    'PATCH /integrations/:key': (req: { body: unknown }) => [200, { data: { ...STORED, ...(req.body as object) } }] as [number, unknown],
+  };
+
+  it('shows them under App settings (not the other inputs), and saves one keeping the other fixed inputs', async () => {
+    const t = await mount('/dashboard/integrations/ebay', routes);
+    expect(screen.queryByLabelText('Allowed hosts')).toBeNull();
+    const form = byTestId('app-inputs-form');
+    expect(within(form).getAllByRole('textbox').map((i) => i.getAttribute('data-testid'))).toEqual(['app-input-ruName']);
+    expect(screen.getByText('The RuName of the app. For example Acme-App-PRD.')).toBeTruthy();
+    await type(screen.getByLabelText('RuName'), 'Acme-App-PRD-123');
+    await submit(form);
+    expect(t.requests.find((r) => r.method === 'PATCH')!.body).toEqual({ connection_config: { market: 'EBAY_DE', ruName: 'Acme-App-PRD-123' } });
+    expect(statusText()).toBe('App settings saved.');
+    // "Try it" asks only what an end user gives: the RuName is not among its fields.
+    expect(within(byTestId('try-it').closest('form')!).queryByLabelText('RuName')).toBeNull();
   });
 });

@@ -6,7 +6,7 @@ import { connectionTabs, Tabs } from '../components/Tabs.tsx';
 import { CopyField, DateTime, ErrorBox, Facts, Link, Loading, PageHeading, TextField } from '../components/ui.tsx';
 import { authModeLabel, hasClient } from '../format.ts';
 import { paths } from '../router.ts';
-import { HostsForm } from './IntegrationHosts.tsx';
+import { AppInputsForm, HostsForm } from './IntegrationHosts.tsx';
 import type { AuthMode, Integration, IntegrationClient, IntegrationInput, Provider, Settings } from '../types.ts';
 
 interface Loaded {
@@ -101,6 +101,10 @@ export function IntegrationView({ uniqueKey }: { uniqueKey: string }) {
         <HostsForm integration={integration} template={template} onSaved={(updated) => load.set({ ...load.data, integration: updated })} />
       )}
 
+      {template && Object.values(template.connection_config).some((input) => input.from_integration) && (
+        <AppInputsForm integration={integration} template={template} onSaved={(updated) => load.set({ ...load.data, integration: updated })} />
+      )}
+
       <EditForm
         integration={integration}
         client={client}
@@ -169,7 +173,7 @@ function TryIt({ integration, template, publicKey, sessionRequired }: { integrat
   const [errors, setErrors] = useState<Record<string, string>>({});
   const [state, setState] = useState<{ kind: 'idle' } | { kind: 'running'; id: string } | { kind: 'done'; id: string } | { kind: 'failed'; message: string }>({ kind: 'idle' });
   // Inputs the integration fixes are not the tester's to give.
-  const inputs = Object.entries(template.connection_config).filter(([name]) => !Object.hasOwn(integration.connection_config, name));
+  const inputs = Object.entries(template.connection_config).filter(([name, input]) => !Object.hasOwn(integration.connection_config, name) && !input.from_integration);
   const [session, setSession] = useState<PreparedSession | null>(null);
   const [renewals, setRenewals] = useState(0);
   const wantedId = connectionId.trim();

@@ -11,14 +11,18 @@ export const splitHosts = (text: string): string[] => text.split(/[\s,]+/).map((
  * (non-host) inputs, set through the API, are kept: the server replaces `connection_config` whole.
  */
 export function hostsPatch(form: { fixed: Record<string, string>; allowed: string }, integration: Integration, hostInputs: readonly string[]): IntegrationInput | undefined {
-  const config: Record<string, string> = {};
-  for (const [k, v] of Object.entries(integration.connection_config)) if (!hostInputs.includes(k)) config[k] = v;
-  for (const k of hostInputs) if (form.fixed[k]?.trim()) config[k] = form.fixed[k]!.trim();
   const allowed = splitHosts(form.allowed);
-  const body: IntegrationInput = {};
-  if (JSON.stringify(config) !== JSON.stringify(integration.connection_config)) body.connection_config = config;
+  const body: IntegrationInput = inputsPatch(form.fixed, integration, hostInputs) ?? {};
   if (allowed.join(',') !== integration.allowed_hosts.join(',')) body.allowed_hosts = allowed;
   return Object.keys(body).length > 0 ? body : undefined;
+}
+
+/** `{ connection_config }` with the named inputs set to the typed values (empty: removed), the others kept; undefined when unchanged. */
+export function inputsPatch(values: Record<string, string>, integration: Integration, names: readonly string[]): IntegrationInput | undefined {
+  const config: Record<string, string> = {};
+  for (const [k, v] of Object.entries(integration.connection_config)) if (!names.includes(k)) config[k] = v;
+  for (const k of names) if (values[k]?.trim()) config[k] = values[k]!.trim();
+  return JSON.stringify(config) !== JSON.stringify(integration.connection_config) ? { connection_config: config } : undefined;
 }
 
 /**
@@ -29,7 +33,7 @@ export function HostsForm({ integration, template, onSaved }: { integration: Int
   const { api, announce } = useApp();
   const mounted = useMounted();
   const id = useId();
-  const inputs = template.host_inputs.filter((name) => Object.hasOwn(template.connection_config, name));
+  const inputs = template.host_inputs.filter((name) => Object.hasOwn(template.connection_config, name) && !template.connection_config[name]!.from_integration);
   const initial = () => ({ fixed: Object.fromEntries(inputs.map((n) => [n, integration.connection_config[n] ?? ''])), allowed: integration.allowed_hosts.join(', ') });
   const [form, setForm] = useState(initial);
   const [error, setError] = useState<string | null>(null);
@@ -98,6 +102,73 @@ export function HostsForm({ integration, template, onSaved }: { integration: Int
         )}
         <button type="submit" disabled={busy} data-testid="save-hosts">
           {busy ? 'Saving…' : 'Save hosts'}
+        </button>
+      </form>
+    </section>
+  );
+}
+
+/**
+ * Inputs only the integration sets (`from_integration`): values of the app at the provider, such as eBay's RuName
+ * or Amazon's application id. A flow is refused until each required one is set.
+ */
+export function AppInputsForm({ integration, template, onSaved }: { integration: Integration; template: Provider; onSaved(i: Integration): void }) {
+  const { api, announce } = useApp();
+  const mounted = useMounted();
+  const id = useId();
+  const inputs = Object.entries(template.connection_config).filter(([, input]) => input.from_integration).map(([name]) => name);
+  const [values, setValues] = useState(() => Object.fromEntries(inputs.map((n) => [n, integration.connection_config[n] ?? ''])));
+  const [error, setError] = useState<string | null>(null);
+  const [busy, setBusy] = useState(false);
+
+  const submit = async (e: Event) => {
+    e.preventDefault();
+    if (busy) return;
+    const body = inputsPatch(values, integration, inputs);
+    if (!body) {
+      announce('Nothing to save: no field was changed.');
+      return;
+    }
+    setError(null);
+    setBusy(true);
+    try {
+      const updated = await api.updateIntegration(integration.unique_key, body);
+      announce('App settings saved.', 'success');
+      if (mounted.current) onSaved(updated);
+    } catch (err) {
+      if (mounted.current) setError(err instanceof Error ? err.message : String(err));
+    } finally {
+      if (mounted.current) setBusy(false);
+    }
+  };
+
+  return (
+    <section class="card" aria-labelledby={`${id}-h`}>
+      <h2 id={`${id}-h`}>App settings</h2>
+      <p>Values of your app at the provider. Your users never see them; connecting is refused until they are set.</p>
+      <form onSubmit={submit} noValidate data-testid="app-inputs-form">
+        {inputs.map((name) => {
+          const input = template.connection_config[name]!;
+          return (
+            <TextField
+              key={name}
+              label={input.title}
+              value={values[name] ?? ''}
+              onValue={(v) => setValues((f) => ({ ...f, [name]: v }))}
+              hint={`${input.description ?? ''}${input.example ? ` For example ${input.example}.` : ''}`.trim() || undefined}
+              autoComplete="off"
+              spellcheck={false}
+              data-testid={`app-input-${name}`}
+            />
+          );
+        })}
+        {error && (
+          <p class="field-error" role="alert" data-testid="app-inputs-error">
+            {error}
+          </p>
+        )}
+        <button type="submit" disabled={busy} data-testid="save-app-inputs">
+          {busy ? 'Saving…' : 'Save app settings'}
         </button>
       </form>
     </section>
