@@ -33,7 +33,9 @@ export interface TwoStepRequest {
 export async function requestTwoStepToken(req: TwoStepRequest): Promise<TwoStepCredentials> {
   const { template } = req;
   // Placeholders are filled in the template's text only: a typed value is never parsed again.
-  const fill = (text: string) => text.replace(PLACEHOLDER, (_, kind: string, key: string) => (kind === 'credentials' ? req.fields[key] : req.config[key]) ?? '');
+  // `${base64(...)}` first: its output holds no placeholder, so the second pass cannot touch it.
+  const plain = (text: string) => text.replace(PLACEHOLDER, (_, kind: string, key: string) => (kind === 'credentials' ? req.fields[key] : req.config[key]) ?? '');
+  const fill = (text: string) => plain(text.replace(BASE64, (_, inner: string) => Buffer.from(plain(inner)).toString('base64')));
   const method = template.token_request_method ?? 'POST';
   const json = (template.body_format ?? 'json') === 'json';
   const headers: Record<string, string> = { Accept: 'application/json', 'User-Agent': 'keyway' };
@@ -49,11 +51,9 @@ export async function requestTwoStepToken(req: TwoStepRequest): Promise<TwoStepC
     body = json ? JSON.stringify(params) : new URLSearchParams(params as Record<string, string>);
   }
   for (const [name, value] of Object.entries(template.token_headers ?? {})) {
-    // base64 output holds no placeholder: filling after encoding cannot touch it.
-    const filled = fill(value.replace(BASE64, (_, inner: string) => Buffer.from(fill(inner)).toString('base64')));
     // Replace a default of ours whatever the case the template writes the name in.
     for (const k of Object.keys(headers)) if (k.toLowerCase() === name.toLowerCase()) delete headers[k];
-    headers[name] = filled;
+    headers[name] = fill(value);
   }
 
   let status = 0;

@@ -154,7 +154,7 @@ export interface BasicTemplate extends TemplateBase {
  * Nango's TWO_STEP: the end user types credentials (as for API_KEY / BASIC); Keyway posts them to
  * `token_url` and keeps the token it gets back, and posts them again before that token expires.
  * `token_url`, `token_headers` and `token_params` may contain `${credentials.<field>}` and
- * `${connectionConfig.<input>}`; header values also `${base64(...)}` (`Basic ${base64(${credentials.username}:${credentials.password})}`).
+ * `${connectionConfig.<input>}`; header and body values also `${base64(...)}` (`Basic ${base64(${credentials.username}:${credentials.password})}`).
  */
 export interface TwoStepTemplate extends TemplateBase {
   readonly auth_mode: 'TWO_STEP';

@@ -285,7 +285,7 @@ function twoStepFields(data: Record<string, unknown>, credentialFields: Set<stri
   const params = data.token_params;
   const leaves = (value: unknown, at: string, depth: number): void => {
     if (typeof value === 'string') {
-      texts.push(value);
+      texts.push(value.replace(/\$\{base64\((.*?)\)\}/g, '$1'));
       return;
     }
     if (!isRecord(value) || depth > MAX_PARAM_DEPTH) fail(at, 'must map names to strings (or, in a JSON body, to objects of strings)');
