@@ -114,8 +114,13 @@ describe('TWO_STEP connect', () => {
     for (const secret of [GOOD.password, lastToken]) expect(db).not.toContain(secret);
   });
 
-  it('answers at /api-auth/two-step too', async () => {
+  it('answers at /api-auth/two-step too, and takes the type marker of Nango\'s browser SDK', async () => {
     expect((await connect('c1b', GOOD, '/api-auth/two-step/hr')).status).toBe(200);
+    expect((await connect('c1c', { type: 'TWO_STEP', ...GOOD })).status).toBe(200);
+    expect(tokenRequests.at(-1)!.body.username).toBe(GOOD.username);
+    const { body } = await connection('c1c');
+    expect(body.credentials.type).toBe('TWO_STEP');
+    expect(Object.keys(body.credentials).sort()).toEqual(['expires_at', 'password', 'raw', 'token', 'type', 'username']);
   });
 
   it.each([

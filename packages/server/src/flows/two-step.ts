@@ -5,7 +5,9 @@ import type { OutboundFetch } from '../http/outbound.ts';
 import type { IntegrationService } from '../integrations/service.ts';
 import { ProviderCallError } from '../oauth/client.ts';
 import { requestTwoStepToken } from '../oauth/two-step.ts';
+import { isRecord } from '../primitives.ts';
 import type { ConnectSession, Store } from '../store/types.ts';
+import type { TwoStepTemplate } from '../templates/schema.ts';
 import type { AuthEventSink } from '../webhooks/events.ts';
 import { parseCredentials } from './api-auth.ts';
 import { asUnknownConfigKey, connectTarget, refuseReplacement } from './target.ts';
@@ -34,7 +36,7 @@ export interface TwoStepConnectDeps {
 export async function connectTwoStep(req: TwoStepConnectRequest, deps: TwoStepConnectDeps): Promise<{ providerConfigKey: string; connectionId: string }> {
   const { integration, template } = await deps.integrations.withTemplate(req.providerConfigKey, 'TWO_STEP').catch(asUnknownConfigKey(req.providerConfigKey));
   const target = connectTarget(integration, template, req.query, req.session);
-  const fields = parseCredentials(template, req.body);
+  const fields = parseCredentials(template, withoutTypeMarker(template, req.body));
   await refuseReplacement(deps.store, integration.unique_key, target);
   const credentials = await requestTwoStepToken({ template, fields, config: target.connectionConfig, timeoutMs: deps.providerTimeoutMs, fetch: deps.outbound }).catch(
     (e: unknown) => {
@@ -62,6 +64,13 @@ export async function connectTwoStep(req: TwoStepConnectRequest, deps: TwoStepCo
     ...(target.tags && { tags: target.tags }),
   });
   return { providerConfigKey: integration.unique_key, connectionId: target.connectionId };
+}
+
+/** Nango's browser SDK marks two-step credentials with `type: 'TWO_STEP'`: a marker, not a field (unless the template declares one). */
+function withoutTypeMarker(template: TwoStepTemplate, body: unknown): unknown {
+  if (!isRecord(body) || body.type !== 'TWO_STEP' || Object.hasOwn(template.credentials, 'type')) return body;
+  const { type: _, ...fields } = body;
+  return fields;
 }
 
 /** At connect time a 400, 401 or 403 from the token URL means the typed credentials are wrong: the end user's to fix. */
