@@ -1,7 +1,11 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { Nango as KeywayNode } from '@keyway/node';
-import type { HostResolver } from '../src/http/outbound.ts';
+import { createOutboundFetch, type HostResolver } from '../src/http/outbound.ts';
+import { requestTwoStepToken } from '../src/oauth/two-step.ts';
+import type { TwoStepTemplate } from '../src/templates/schema.ts';
+import { validateTemplate } from '../src/templates/validate.ts';
+import { lintTemplate } from '../src/templates/lint.ts';
 import { atRest } from './support/json-db.ts';
 import { ALLOW_PUBLIC_KEY, PUBLIC_KEY, SECRET_KEY, startKeyway, type TestKeyway } from './support/keyway.ts';
 
@@ -18,6 +22,8 @@ let issued = 0;
 let lastToken = '';
 /** What the token endpoint does next: answer, refuse the API's tokens, fail, or never answer. */
 let mode: 'ok' | 'html' | 'unavailable' | 'hang' | 'not-found' = 'ok';
+/** When set, the token endpoint answers this body instead (expiry formats). */
+let answer: Record<string, unknown> | null = null;
 /** The expiry the next token gets (the `expires` field of the answer). */
 let nextExpiry = () => new Date(Date.now() + 3_600_000).toISOString();
 const tokenRequests: { headers: IncomingMessage['headers']; body: any }[] = [];
@@ -28,6 +34,7 @@ function onRequest(req: IncomingMessage, res: ServerResponse, raw: string): void
     const body = raw ? JSON.parse(raw) : {};
     tokenRequests.push({ headers: req.headers, body });
     if (mode === 'hang') return;
+    if (answer) return void res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(answer));
     if (mode === 'html') return void res.writeHead(200, { 'content-type': 'text/html' }).end('<html>login</html>');
     if (mode === 'unavailable') return void res.writeHead(503).end('{"error":"busy"}');
     if (mode === 'not-found') return void res.writeHead(404).end('{}');
@@ -85,6 +92,7 @@ afterAll(async () => {
 });
 beforeEach(() => {
   mode = 'ok';
+  answer = null;
   nextExpiry = () => new Date(Date.now() + 3_600_000).toISOString();
 });
 
@@ -229,5 +237,78 @@ describe('TWO_STEP token_url hosts', () => {
     const body = (await res.json()) as any;
     expect([res.status, body.error.code]).toEqual([status, code]);
     expect(await atRest(guarded.config.dbPath)).toBe(before);
+  });
+});
+
+describe('TWO_STEP token lifetimes', () => {
+  const NOW = Date.parse('2026-11-30T12:00:00Z');
+  const outbound = createOutboundFetch({ allowPrivateNetwork: true });
+  afterAll(() => outbound.close());
+  const obtain = (tokenResponse: Record<string, unknown>, extra: Record<string, unknown> = {}) =>
+    requestTwoStepToken({
+      template: validateTemplate('lifetimes', { ...template(`${url}/auth`), token_response: tokenResponse, ...extra }) as TwoStepTemplate,
+      fields: GOOD,
+      config: { site: 'acme' },
+      timeoutMs: 1000,
+      fetch: outbound,
+      now: () => NOW,
+    });
+
+  it.each([
+    ['a date', { token: 't', exp: '2026-11-30T13:00:00Z' }, { token: 'token', token_expiration: 'exp' }, '2026-11-30T13:00:00.000Z'],
+    ['epoch seconds', { token: 't', exp: NOW / 1000 + 60 }, { token: 'token', token_expiration: 'exp' }, '2026-11-30T12:01:00.000Z'],
+    ['epoch milliseconds', { token: 't', exp: NOW + 120_000 }, { token: 'token', token_expiration: 'exp' }, '2026-11-30T12:02:00.000Z'],
+    ['expires_in seconds', { token: 't', d: { ttl: '300' } }, { token: 'token', expires_in: 'd.ttl' }, '2026-11-30T12:05:00.000Z'],
+    ["Nango's expireIn strategy", { token: 't', exp: 600 }, { token: 'token', token_expiration: 'exp', token_expiration_strategy: 'expireIn' }, '2026-11-30T12:10:00.000Z'],
+    ['nothing: the default lifetime', { token: 't' }, { token: 'token', token_expiration: 'exp' }, '2026-11-30T13:00:00.000Z'],
+  ])('reads %s', async (_n, body, tokenResponse, expiresAt) => {
+    answer = body;
+    const creds = await obtain(tokenResponse);
+    expect([creds.access_token, creds.expires_at, creds.obtained_at]).toEqual(['t', expiresAt, new Date(NOW).toISOString()]);
+  });
+
+  it('refuses an answer without a token where the template says (nothing to store)', async () => {
+    answer = { access_token: 'elsewhere' };
+    await expect(obtain({ token: 'data.token' })).rejects.toMatchObject({ code: 'token_err', transient: false });
+  });
+});
+
+describe('TWO_STEP template validation', () => {
+  const base = template('https://auth.example.com/token');
+  const problem = (change: Record<string, unknown>) => {
+    try {
+      validateTemplate('t', { ...base, ...change });
+      return null;
+    } catch (e) {
+      return (e as Error).message;
+    }
+  };
+
+  it('accepts a complete template, which the lint passes once it has a proxy', () => {
+    expect(problem({})).toBeNull();
+    expect(lintTemplate(validateTemplate('t', { ...base, verified: { source: 'https://example.com/docs', date: '2026-11-30' }, proxy: { base_url: 'https://api.example.com' } }))).toEqual([]);
+  });
+
+  it.each([
+    ['credentials in the token URL', { token_url: 'https://auth.example.com/${credentials.username}' }, 'token_url'],
+    ['an undeclared credential in a parameter', { token_params: { user: '${credentials.email}' } }, 'credentials'],
+    ['an undeclared input in a header', { token_headers: { 'x-tenant': '${connectionConfig.tenant}' } }, 'connection_config'],
+    ['no token path', { token_response: {} }, 'token_response.token'],
+    ['a token path that is not a dot-path', { token_response: { token: 'a..b' } }, 'token_response.token'],
+    ['two expiries', { token_response: { token: 't', token_expiration: 'e', expires_in: 'x' } }, 'token_response'],
+    ['a nested form body', { body_format: 'form' }, 'token_params.site'],
+    ['a transport header', { token_headers: { Host: 'evil.example.com' } }, 'token_headers.Host'],
+    ['a method other than POST, GET or PUT', { token_request_method: 'DELETE' }, 'token_request_method'],
+    ['no credentials', { credentials: {} }, 'credentials'],
+    ['an http token URL to a public host', { token_url: 'http://auth.example.com/token' }, 'token_url'],
+    ['an OAuth field', { authorization_url: 'https://auth.example.com/authorize' }, 'authorization_url'],
+  ])('refuses %s', (_n, change, field) => {
+    expect(problem(change)).toContain(`\`${field}\``);
+  });
+
+  it('the lint wants a lifetime when the answer gives none', () => {
+    const { token_expires_in_ms: _, ...withoutDefault } = base;
+    const t = validateTemplate('t', { ...withoutDefault, token_response: { token: 'data.token' }, verified: { source: 'https://example.com/docs', date: '2026-11-30' }, proxy: { base_url: 'https://api.example.com' } });
+    expect(lintTemplate(t)).toEqual([expect.stringContaining('token_expires_in_ms')]);
   });
 });
