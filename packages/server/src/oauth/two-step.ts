@@ -116,7 +116,8 @@ function expiry(template: TwoStepTemplate, data: Record<string, unknown>, now: n
 }
 
 function fillParams(params: Readonly<Record<string, TwoStepParam>>, fill: (s: string) => string): Record<string, TwoStepParam> {
-  const out: Record<string, TwoStepParam> = {};
+  // Keys are the template's; a null prototype keeps a `__proto__` key a key.
+  const out: Record<string, TwoStepParam> = Object.create(null);
   for (const [k, v] of Object.entries(params)) out[k] = typeof v === 'string' ? fill(v) : fillParams(v, fill);
   return out;
 }
