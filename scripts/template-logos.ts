@@ -20,6 +20,7 @@ const NOT_THE_BRAND = new Set<string>([
   'lucid', // nor is its "Lucid" Lucid Software
   'outline', 'outline-api-key', 'outline-self-hosted', // nor its "Outline" the Outline wiki
   'kit', 'kit-oauth', // nor its "Kit" (kit.co) Kit, formerly ConvertKit (kit.com)
+  'prisma-cloud', // nor its "Prisma" (the ORM) Palo Alto Networks' Prisma Cloud
 ]);
 
 const norm = (s: string) => s.toLowerCase().replace(/&/g, 'and').replace(/[^a-z0-9]/g, '');

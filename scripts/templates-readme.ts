@@ -17,7 +17,7 @@ export async function renderTable(): Promise<string> {
   const rows = templates.map((t) => `| \`${t.name}\` | ${cell(t.display_name)} | ${t.auth_mode} | ${t.categories.join(', ')} | [docs](${t.docs}) |`);
   return [
     START,
-    `${templates.length} templates: ${count('OAUTH2')} OAUTH2, ${count('OAUTH2_CC')} OAUTH2_CC, ${count('API_KEY')} API_KEY, ${count('BASIC')} BASIC.`,
+    `${templates.length} templates: ${count('OAUTH2')} OAUTH2, ${count('OAUTH2_CC')} OAUTH2_CC, ${count('API_KEY')} API_KEY, ${count('BASIC')} BASIC, ${count('TWO_STEP')} TWO_STEP.`,
     '',
     '| template | display name | auth mode | categories | docs |',
     '|---|---|---|---|---|',

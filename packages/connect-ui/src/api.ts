@@ -14,10 +14,10 @@ export class ApiError extends Error {
 export interface Api {
   /** `GET /connect/session`: the end user and the integrations this session may connect. */
   session(token: string): Promise<Session>;
-  /** `POST /api-auth/api-key|basic/:key`: stores the connection once the provider accepted the credentials. */
+  /** `POST /api-auth/api-key|basic|two-step/:key`: stores the connection once the provider accepted the credentials. */
   connectWithCredentials(
     token: string,
-    mode: 'API_KEY' | 'BASIC',
+    mode: CredentialMode,
     providerConfigKey: string,
     credentials: Record<string, string>,
     params: Record<string, string>,
@@ -25,6 +25,10 @@ export interface Api {
 }
 
 const enc = encodeURIComponent;
+
+/** The auth modes whose credentials the end user types into the form. */
+export type CredentialMode = 'API_KEY' | 'BASIC' | 'TWO_STEP';
+const PATHS: Record<CredentialMode, string> = { API_KEY: 'api-key', BASIC: 'basic', TWO_STEP: 'two-step' };
 
 /** The Keyway server's browser routes, on the page's own origin. */
 export function createApi(fetchFn: typeof fetch): Api {
@@ -53,7 +57,7 @@ export function createApi(fetchFn: typeof fetch): Api {
     },
     async connectWithCredentials(token, mode, providerConfigKey, credentials, params) {
       const q = [`connect_session_token=${enc(token)}`, ...Object.entries(params).map(([k, v]) => `params[${enc(k)}]=${enc(v)}`)];
-      const path = mode === 'API_KEY' ? 'api-key' : 'basic';
+      const path = PATHS[mode];
       const body = (await call(`/api-auth/${path}/${enc(providerConfigKey)}?${q.join('&')}`, {
         method: 'POST',
         headers: { 'Content-Type': 'application/json' },

@@ -35,7 +35,7 @@ export function formFields(integration: Integration): FormField[] {
     }),
   );
   const credentials =
-    integration.auth_mode === 'API_KEY' || integration.auth_mode === 'BASIC'
+    integration.auth_mode === 'API_KEY' || integration.auth_mode === 'BASIC' || integration.auth_mode === 'TWO_STEP'
       ? Object.entries(integration.credentials ?? {}).map(
           ([name, f]): FormField => ({
             id: `credentials.${name}`,
@@ -88,7 +88,7 @@ export const categoryLabel = (c: string): string => ACRONYMS[c] ?? c.charAt(0).t
 /** The integrations an end user can connect here (OAUTH2_CC is backend-only), sorted by name. */
 export const userIntegrations = (all: readonly Integration[]): Integration[] =>
   all
-    .filter((i) => i.auth_mode === 'OAUTH2' || i.auth_mode === 'API_KEY' || i.auth_mode === 'BASIC')
+    .filter((i) => i.auth_mode === 'OAUTH2' || i.auth_mode === 'API_KEY' || i.auth_mode === 'BASIC' || i.auth_mode === 'TWO_STEP')
     .sort((a, b) => a.display_name.localeCompare(b.display_name));
 
 const fold = (s: string) => s.normalize('NFD').replace(/[\u0300-\u036f]/g, '').toLowerCase();

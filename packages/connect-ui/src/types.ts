@@ -5,7 +5,7 @@ export interface Session {
   readonly integrations: readonly Integration[];
 }
 
-export type AuthMode = 'OAUTH2' | 'OAUTH2_CC' | 'API_KEY' | 'BASIC';
+export type AuthMode = 'OAUTH2' | 'OAUTH2_CC' | 'API_KEY' | 'BASIC' | 'TWO_STEP';
 
 export interface Integration {
   readonly unique_key: string;
@@ -14,7 +14,7 @@ export interface Integration {
   readonly auth_mode: AuthMode;
   readonly categories: readonly string[];
   readonly docs: string;
-  /** API_KEY and BASIC: what the end user types. */
+  /** API_KEY, BASIC and TWO_STEP: what the end user types. */
   readonly credentials?: Readonly<Record<string, CredentialField>>;
   /** Connection config inputs the backend did not fix. */
   readonly connection_config: Readonly<Record<string, ConfigInput>>;

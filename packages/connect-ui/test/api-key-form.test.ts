@@ -1,7 +1,7 @@
 // @vitest-environment happy-dom
 import { fireEvent, screen } from '@testing-library/preact';
 import { describe, expect, it } from 'vitest';
-import { ATTIO, BAMBOO, TOKEN, heading, mount, sessionOf, settle, type Harness } from './harness.ts';
+import { ATTIO, BAMBOO, TOKEN, ZOOMINFO, heading, mount, sessionOf, settle, type Harness } from './harness.ts';
 
 const KEY = 'ab'.repeat(32);
 const type = (label: string | RegExp, value: string) => settle(() => fireEvent.input(screen.getByLabelText(label), { target: { value } }));
@@ -107,6 +107,21 @@ describe('the API-key form', () => {
     const post = t.calls[1]!;
     expect(post.url).toBe(`/api-auth/basic/bamboo?connect_session_token=${TOKEN}&params[subdomain]=acme-corp`);
     expect(JSON.parse(String(post.init.body))).toEqual({ username: 'f'.repeat(40), password: ' x ' }); // a password is sent as typed
+  });
+
+  it('TWO_STEP: the typed credentials, posted to /api-auth/two-step (the server obtains the token)', async () => {
+    const t = await open(ZOOMINFO);
+    expect(heading().textContent).toBe('Connect ZoomInfo (username and password)');
+    expect((screen.getByLabelText('Password') as HTMLInputElement).type).toBe('password');
+    expect((screen.getByLabelText('ZoomInfo user name') as HTMLInputElement).type).toBe('text');
+    await type('ZoomInfo user name', ' ana@example.com ');
+    await type('Password', ' p w ');
+    await connect();
+    const post = t.calls[1]!;
+    expect(post.url).toBe(`/api-auth/two-step/zoominfo?connect_session_token=${TOKEN}`);
+    expect(JSON.parse(String(post.init.body))).toEqual({ username: 'ana@example.com', password: ' p w ' });
+    await post.respond(200, { providerConfigKey: 'zoominfo', connectionId: 'user-42' });
+    expect(heading().textContent).toBe('ZoomInfo is connected');
   });
 
   it('a server that cannot be reached: a readable message', async () => {

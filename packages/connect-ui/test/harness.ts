@@ -40,6 +40,16 @@ export const ATTIO: Integration = {
   credentials: { apiKey: { title: 'Access token', description: 'From Workspace settings > Developers.', pattern: '[a-f0-9]{64}', secret: true } },
   connection_config: {},
 };
+export const ZOOMINFO: Integration = {
+  unique_key: 'zoominfo',
+  provider: 'zoominfo',
+  display_name: 'ZoomInfo (username and password)',
+  auth_mode: 'TWO_STEP',
+  categories: ['sales'],
+  docs: 'https://github.com/Zoominfo/api-auth-java-client',
+  credentials: { username: { title: 'ZoomInfo user name', secret: false }, password: { title: 'Password', secret: true } },
+  connection_config: {},
+};
 export const BAMBOO: Integration = {
   unique_key: 'bamboo',
   provider: 'bamboohr-basic',

@@ -271,7 +271,7 @@ export class Api {
 
 export const splitScopes = (text: string): string[] => text.split(/[\s,]+/).filter(Boolean);
 
-const AUTH_MODES: readonly AuthMode[] = ['OAUTH2', 'OAUTH2_CC', 'API_KEY', 'BASIC'];
+const AUTH_MODES: readonly AuthMode[] = ['OAUTH2', 'OAUTH2_CC', 'API_KEY', 'BASIC', 'TWO_STEP'];
 const authMode = (v: unknown): AuthMode => (AUTH_MODES.includes(v as AuthMode) ? (v as AuthMode) : 'OAUTH2');
 const STATUS_VALUES: readonly ConnectionStatus[] = ['ok', 'expiring', 'refresh_failed', 'exhausted'];
 

@@ -33,6 +33,7 @@ const AUTH_MODE_LABELS: Record<AuthMode, string> = {
   OAUTH2_CC: 'OAuth 2.0 client credentials',
   API_KEY: 'API key',
   BASIC: 'Basic (username and password)',
+  TWO_STEP: 'Two-step (credentials exchanged for a token)',
 };
 export const authModeLabel = (m: AuthMode): string => AUTH_MODE_LABELS[m];
 

@@ -3,7 +3,7 @@
  * only these fields out of each response, so no view can ever render a token, a key or a client secret.
  */
 
-export type AuthMode = 'OAUTH2' | 'OAUTH2_CC' | 'API_KEY' | 'BASIC';
+export type AuthMode = 'OAUTH2' | 'OAUTH2_CC' | 'API_KEY' | 'BASIC' | 'TWO_STEP';
 export type ConnectionStatus = 'ok' | 'expiring' | 'refresh_failed' | 'exhausted';
 export const STATUSES: readonly ConnectionStatus[] = ['ok', 'expiring', 'refresh_failed', 'exhausted'];
 

@@ -4,9 +4,10 @@ import type { AuthOptions, AuthResult } from './types.ts';
 const enc = encodeURIComponent;
 
 /**
- * `auth(key, id, { credentials })` for API-key and Basic integrations (Nango's
- * POST /api-auth/api-key|basic/:providerConfigKey): the server verifies the credentials at the
- * provider before it stores them; its typed error becomes the AuthError's type.
+ * `auth(key, id, { credentials })` for API-key, Basic and two-step integrations (Nango's
+ * POST /api-auth/api-key|basic/:providerConfigKey, /auth/two-step/:providerConfigKey): the server
+ * verifies the credentials at the provider (or obtains a token with them) before it stores them;
+ * its typed error becomes the AuthError's type.
  */
 export const apiAuth = async (
   host: string,
@@ -18,10 +19,11 @@ export const apiAuth = async (
   const q = [credential[0] + '=' + enc(credential[1])];
   if (connectionId) q.push('connection_id=' + enc(connectionId));
   for (const k in o.params) q.push(`params[${enc(k)}]=${enc(o.params[k]!)}`);
-  const kind = 'apiKey' in o.credentials! ? 'api-key' : 'basic';
+  const c = o.credentials!;
+  const kind = c.type == 'TWO_STEP' ? 'auth/two-step' : 'apiKey' in c ? 'api-auth/api-key' : 'api-auth/basic';
   let r: Response;
   try {
-    r = await fetch(`${host}/api-auth/${kind}/${enc(providerConfigKey)}?${q.join('&')}`, {
+    r = await fetch(`${host}/${kind}/${enc(providerConfigKey)}?${q.join('&')}`, {
       method: 'POST',
       headers: { 'Content-Type': 'application/json' },
       body: JSON.stringify(o.credentials),

@@ -47,14 +47,16 @@ export interface AuthOptions extends ConnectionConfig {
   /** Rejects with `timeout` (and closes the popup) after this many ms. Default 600000. */
   timeoutMs?: number;
   /**
-   * For API-key and Basic integrations: the credentials the user typed. No popup: they are sent to
-   * the server, checked by the template's verification request, and stored (Nango's shape).
+   * For API-key, Basic and two-step integrations: the credentials the user typed. No popup: they
+   * are sent to the server, checked by the template's verification request (or, two-step, exchanged
+   * for a token), and stored (Nango's shape: `type: 'TWO_STEP'` marks two-step credentials).
    */
-  credentials?: ApiKeyCredentials | BasicCredentials;
+  credentials?: ApiKeyCredentials | BasicCredentials | TwoStepCredentials;
 }
 
 export type ApiKeyCredentials = { apiKey: string } & Record<string, string>;
 export type BasicCredentials = { username: string; password: string } & Record<string, string>;
+export type TwoStepCredentials = { type: 'TWO_STEP' } & Record<string, string>;
 
 export interface AuthResult {
   providerConfigKey: string;

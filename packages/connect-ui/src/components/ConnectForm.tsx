@@ -21,7 +21,7 @@ export interface ConnectFormProps {
 type Busy = null | 'popup' | 'checking';
 
 /**
- * One integration: its connection config inputs and, for API_KEY and BASIC, its credentials, checked inline;
+ * One integration: its connection config inputs and, for API_KEY, BASIC and TWO_STEP, its credentials, checked inline;
  * then the OAuth popup (through the SDK) or the credentials request.
  */
 export function ConnectForm(props: ConnectFormProps) {
@@ -88,7 +88,7 @@ export function ConnectForm(props: ConnectFormProps) {
       setBusy('popup');
       setStatus(`Waiting for you to finish in the ${name} window…`);
     } else {
-      attempt = props.api.connectWithCredentials(props.token, integration.auth_mode === 'BASIC' ? 'BASIC' : 'API_KEY', integration.unique_key, credentials, params);
+      attempt = props.api.connectWithCredentials(props.token, integration.auth_mode === 'BASIC' || integration.auth_mode === 'TWO_STEP' ? integration.auth_mode : 'API_KEY', integration.unique_key, credentials, params);
       setBusy('checking');
       setStatus(`Checking with ${name}…`);
     }

@@ -20,7 +20,7 @@ export function statusOf(c: ConnectionDetail, now: number): ConnectionStatus {
   return exp !== null && Date.parse(exp) - now < EXPIRING_WITHIN_MS ? 'expiring' : 'ok';
 }
 
-const hasToken = (c: ConnectionDetail) => c.credentials.type === 'OAUTH2' || c.credentials.type === 'OAUTH2_CC';
+const hasToken = (c: ConnectionDetail) => c.credentials.type === 'OAUTH2' || c.credentials.type === 'OAUTH2_CC' || c.credentials.type === 'TWO_STEP';
 
 /**
  * What the page shows. Reading a connection renews its token when due; when that renewal fails the server answers

@@ -7,9 +7,10 @@ import type { IntegrationService } from '../integrations/service.ts';
 import type { Logger } from '../log.ts';
 import type { Metrics } from '../metrics.ts';
 import { ProviderCallError, requestTokens, type OAuth2Tokens } from '../oauth/client.ts';
-import { hasToken, type Connection, type ConnectionFilter, type Credentials, type EndUser, type RefreshFailure, type Store, type TokenCredentials, type UpsertResult } from '../store/types.ts';
+import { hasToken, type Connection, type ConnectionFilter, type Credentials, type EndUser, type Integration, type RefreshFailure, type Store, type TokenCredentials, type UpsertResult } from '../store/types.ts';
 import { resolveEndpoints } from '../templates/interpolate.ts';
-import type { OAuth2ClientCredentialsTemplate, OAuth2Template } from '../templates/schema.ts';
+import type { OAuth2ClientCredentialsTemplate, OAuth2Template, TwoStepTemplate } from '../templates/schema.ts';
+import { requestTwoStepToken } from '../oauth/two-step.ts';
 import { clientCredentialsFrom, credentialsFrom, expiresWithin, refreshDue } from './credentials.ts';
 import { checkMetadataSize, mergeMetadata } from './metadata.ts';
 import { EXHAUSTED_AFTER_DAYS } from '../store/status.ts';
@@ -202,40 +203,17 @@ export class ConnectionService {
       return current; // still valid for a while; nothing to refresh it with
     }
 
-    const { integration, template } = await this.integrations.withTemplate(providerConfigKey, 'OAUTH2', 'OAUTH2_CC');
+    const { integration, template } = await this.integrations.withTemplate(providerConfigKey, 'OAUTH2', 'OAUTH2_CC', 'TWO_STEP');
     const config = Object.fromEntries(Object.entries(current.connection_config).filter((e): e is [string, string] => typeof e[1] === 'string'));
-    const endpoints = resolveEndpoints(template, config);
-    if (creds.type === 'OAUTH2') assertSecretHosts(integration, template, config);
+    if (creds.type === 'OAUTH2' && template.auth_mode !== 'TWO_STEP') assertSecretHosts(integration, template, config);
     const started = performance.now();
     const observe = (outcome: 'success' | 'refused' | 'failed') => {
       this.options.metrics?.refreshes.inc({ config_key: providerConfigKey, outcome });
       this.options.metrics?.refreshDuration.observe({ outcome }, (performance.now() - started) / 1000);
     };
-    let tokens: OAuth2Tokens;
+    let credentials: TokenCredentials;
     try {
-      tokens = await this.#withRetries(() =>
-        requestTokens(
-          creds.type === 'OAUTH2'
-            ? {
-                tokenUrl: endpoints.refreshUrl,
-                client: { clientId: integration.client_id, clientSecret: integration.client_secret, authMethod: template.token_request_auth_method ?? 'basic' },
-                grant: { grant_type: 'refresh_token', refresh_token: creds.refresh_token! },
-                ...refreshParams(template),
-                ...(template.auth_mode === 'OAUTH2' && template.token_param_names && { paramNames: template.token_param_names }),
-                timeoutMs: this.options.providerTimeoutMs,
-                fetch: this.options.outbound,
-              }
-            : {
-                tokenUrl: endpoints.tokenUrl,
-                client: { clientId: creds.client_id, clientSecret: creds.client_secret, authMethod: template.token_request_auth_method ?? 'basic' },
-                grant: { grant_type: 'client_credentials', scope: creds.scopes.join(template.scope_separator ?? ' ') || null },
-                ...(template.token_params && { extraParams: template.token_params }),
-                ...(template.body_format && { bodyFormat: template.body_format }),
-                timeoutMs: this.options.providerTimeoutMs,
-                fetch: this.options.outbound,
-              },
-        ),
-      );
+      credentials = await this.#withRetries(() => this.#renew(integration, template, creds, config));
     } catch (e) {
       observe(e instanceof ProviderCallError && !e.transient ? 'refused' : 'failed');
       if (!(e instanceof ProviderCallError)) throw e;
@@ -248,10 +226,6 @@ export class ConnectionService {
       return this.#refused(current, creds.access_token, e);
     }
 
-    const credentials: TokenCredentials =
-      creds.type === 'OAUTH2'
-        ? credentialsFrom(tokens, { previous: creds, defaultExpiresIn: template.default_expires_in, ...(template.auth_mode === 'OAUTH2' && { tokenPath: template.token_path }) })
-        : clientCredentialsFrom(tokens, creds, template.default_expires_in);
     // Stored before any caller sees the new token: a rotated refresh token must never be lost.
     let recovered = false;
     const { connection } = await this.store.writeConnection(providerConfigKey, connectionId, (latest) => {
@@ -263,8 +237,44 @@ export class ConnectionService {
     observe('success');
     if (!connection) throw new KeywayError('unknown_connection', `The connection "${connectionId}" was deleted during its refresh`);
     if (recovered) this.options.onRefreshRecovered?.(connection);
-    this.#activity(current, 'refreshed', 'success', creds.type === 'OAUTH2' ? 'Access token refreshed' : 'Client-credentials token renewed');
+    this.#activity(current, 'refreshed', 'success', creds.type === 'OAUTH2' ? 'Access token refreshed' : creds.type === 'TWO_STEP' ? 'Two-step token obtained again' : 'Client-credentials token renewed');
     return connection;
+  }
+
+  /**
+   * One renewal request: an OAuth 2.0 refresh, a client-credentials mint, or (TWO_STEP) the stored
+   * credentials posted again to the token URL. Failures are ProviderCallErrors.
+   */
+  async #renew(integration: Integration, template: OAuth2Template | OAuth2ClientCredentialsTemplate | TwoStepTemplate, creds: TokenCredentials, config: Record<string, string>): Promise<TokenCredentials> {
+    if (template.auth_mode === 'TWO_STEP' || creds.type === 'TWO_STEP') {
+      if (template.auth_mode !== 'TWO_STEP' || creds.type !== 'TWO_STEP') throw new KeywayError('wrong_auth_mode', `The integration "${integration.unique_key}" is ${template.auth_mode}; its connection holds ${creds.type} credentials. Reconnect.`);
+      return requestTwoStepToken({ template, fields: creds.fields, config, timeoutMs: this.options.providerTimeoutMs, fetch: this.options.outbound });
+    }
+    const endpoints = resolveEndpoints(template, config);
+    const tokens: OAuth2Tokens = await requestTokens(
+      creds.type === 'OAUTH2'
+        ? {
+            tokenUrl: endpoints.refreshUrl,
+            client: { clientId: integration.client_id, clientSecret: integration.client_secret, authMethod: template.token_request_auth_method ?? 'basic' },
+            grant: { grant_type: 'refresh_token', refresh_token: creds.refresh_token! },
+            ...refreshParams(template),
+            ...(template.auth_mode === 'OAUTH2' && template.token_param_names && { paramNames: template.token_param_names }),
+            timeoutMs: this.options.providerTimeoutMs,
+            fetch: this.options.outbound,
+          }
+        : {
+            tokenUrl: endpoints.tokenUrl,
+            client: { clientId: creds.client_id, clientSecret: creds.client_secret, authMethod: template.token_request_auth_method ?? 'basic' },
+            grant: { grant_type: 'client_credentials', scope: creds.scopes.join(template.scope_separator ?? ' ') || null },
+            ...(template.token_params && { extraParams: template.token_params }),
+            ...(template.body_format && { bodyFormat: template.body_format }),
+            timeoutMs: this.options.providerTimeoutMs,
+            fetch: this.options.outbound,
+          },
+    );
+    return creds.type === 'OAUTH2'
+      ? credentialsFrom(tokens, { previous: creds, defaultExpiresIn: template.default_expires_in, ...(template.auth_mode === 'OAUTH2' && { tokenPath: template.token_path }) })
+      : clientCredentialsFrom(tokens, creds, template.default_expires_in);
   }
 
   /** An activity entry for a refresh of `c`: codes and messages only, never a token. */

@@ -5,7 +5,7 @@ import type { OutboundFetch } from '../http/outbound.ts';
 import type { IntegrationService } from '../integrations/service.ts';
 import type { ApiKeyCredentials, BasicCredentials, ConnectSession, Store } from '../store/types.ts';
 import { fillUrl, type ConnectionConfig } from '../templates/interpolate.ts';
-import type { ApiKeyTemplate, BasicTemplate } from '../templates/schema.ts';
+import type { ApiKeyTemplate, BasicTemplate, TwoStepTemplate } from '../templates/schema.ts';
 import { isRecord } from '../primitives.ts';
 import type { AuthEventSink } from '../webhooks/events.ts';
 import { asUnknownConfigKey, connectTarget, refuseReplacement } from './target.ts';
@@ -70,7 +70,7 @@ export async function connectWithCredentials(req: KeyConnectRequest, deps: KeyCo
 }
 
 /** Exactly the declared fields, each a string matching its pattern, without control characters. */
-function parseCredentials(template: ApiKeyTemplate | BasicTemplate, body: unknown): Record<string, string> {
+export function parseCredentials(template: Pick<ApiKeyTemplate | BasicTemplate | TwoStepTemplate, 'name' | 'credentials'>, body: unknown): Record<string, string> {
   if (!isRecord(body)) throw new KeywayError('invalid_body', 'The body must be a JSON object of credentials');
   const out: Record<string, string> = {};
   for (const key of Object.keys(body)) {

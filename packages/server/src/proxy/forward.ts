@@ -77,7 +77,7 @@ export class ProxyService {
 
   async forward(call: ProxyCall): Promise<ProxyResult> {
     const { providerConfigKey: key, connectionId: id, retries, retryOn } = call.options;
-    const { integration, template } = await this.deps.integrations.withTemplate(key, 'OAUTH2', 'OAUTH2_CC', 'API_KEY', 'BASIC');
+    const { integration, template } = await this.deps.integrations.withTemplate(key, 'OAUTH2', 'OAUTH2_CC', 'API_KEY', 'BASIC', 'TWO_STEP');
     let connection = await this.deps.connections.getFresh(key, id);
     const replayable = call.body === undefined || Buffer.isBuffer(call.body);
     const started = Date.now();
@@ -108,7 +108,7 @@ export class ProxyService {
 
       const credentials = connection.credentials;
       // Without a refresh token there is nothing to renew: the provider's 401 is the answer.
-      const renewable = credentials.type === 'OAUTH2_CC' || (credentials.type === 'OAUTH2' && credentials.refresh_token !== undefined);
+      const renewable = credentials.type === 'OAUTH2_CC' || credentials.type === 'TWO_STEP' || (credentials.type === 'OAUTH2' && credentials.refresh_token !== undefined);
       if (res.status === 401 && !refreshed && replayable && renewable) {
         discard(res.body);
         refreshed = true;

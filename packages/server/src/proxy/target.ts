@@ -56,7 +56,7 @@ export function proxyTarget(template: ProviderTemplate, integration: Integration
   const credentialInQuery = Object.values(queryTemplates).some((v) => CREDENTIAL.test(v));
   const c = connection.credentials;
   if (!('authorization' in headers) && !('authorization' in defaultHeaders)) {
-    if ((c.type === 'OAUTH2' || c.type === 'OAUTH2_CC') && !credentialInQuery) headers.authorization = `Bearer ${c.access_token}`;
+    if ((c.type === 'OAUTH2' || c.type === 'OAUTH2_CC' || c.type === 'TWO_STEP') && !credentialInQuery) headers.authorization = `Bearer ${c.access_token}`;
     if (c.type === 'BASIC') headers.authorization = `Basic ${Buffer.from(`${c.username}:${c.password}`).toString('base64')}`;
   }
   if (c.type === 'API_KEY' && !credentialInQuery && !Object.values(headerTemplates).some((v) => CREDENTIAL.test(v))) {
@@ -103,10 +103,11 @@ function fillValue(value: string, credentials: Credentials, config: ConnectionCo
     if (input !== undefined) return config[input] ?? '';
     if (name === 'integration.clientId') return integration.client_id;
     const c = credentials;
-    if (name === 'accessToken') return c.type === 'OAUTH2' || c.type === 'OAUTH2_CC' ? c.access_token : '';
+    if (name === 'accessToken') return c.type === 'OAUTH2' || c.type === 'OAUTH2_CC' || c.type === 'TWO_STEP' ? c.access_token : '';
     if (name === 'apiKey') return c.type === 'API_KEY' ? c.apiKey : '';
     if (c.type === 'API_KEY') return credential === 'apiKey' ? c.apiKey : (c.fields[credential!] ?? '');
     if (c.type === 'BASIC') return credential === 'username' ? c.username : credential === 'password' ? c.password : (c.fields[credential!] ?? '');
+    if (c.type === 'TWO_STEP') return c.fields[credential!] ?? '';
     return '';
   });
 }

@@ -5,6 +5,7 @@ import type { Config } from '../config.ts';
 import type { ConnectionService } from '../connections/service.ts';
 import { KeywayError } from '../errors.ts';
 import { connectWithCredentials } from '../flows/api-auth.ts';
+import { connectTwoStep } from '../flows/two-step.ts';
 import { finishFlow, type FlowReturn } from '../flows/callback.ts';
 import { startFlow } from '../flows/connect.ts';
 import { FLOW_ID, sdkResult, type FlowOutcomes } from '../flows/outcomes.ts';
@@ -170,7 +171,15 @@ export function oauthRoutes(deps: OAuthDeps): Router {
   const cors = corsForAllowedOrigins(allowedOrigins);
 
   // API-key and Basic connections from the browser SDK: `auth(key, id, { credentials })`.
-  for (const [path, mode] of [['/api-auth/api-key/:providerConfigKey', 'API_KEY'], ['/api-auth/basic/:providerConfigKey', 'BASIC']] as const) {
+  // TWO_STEP: at Nango's path (`/auth/two-step/...`) and beside the others (`/api-auth/two-step/...`).
+  const modes = [
+    ['/api-auth/api-key/:providerConfigKey', 'API_KEY'],
+    ['/api-auth/basic/:providerConfigKey', 'BASIC'],
+    ['/api-auth/two-step/:providerConfigKey', 'TWO_STEP'],
+    ['/auth/two-step/:providerConfigKey', 'TWO_STEP'],
+  ] as const;
+  const label = { API_KEY: 'API-key', BASIC: 'Basic', TWO_STEP: 'Two-step' } as const;
+  for (const [path, mode] of modes) {
     r.options(path, cors);
     r.post(path, cors, express.json({ limit: '16kb' }), async (req, res) => {
       const query = queryOf(req);
@@ -184,15 +193,19 @@ export function oauthRoutes(deps: OAuthDeps): Router {
         deps.limits.checkKey(limitKey(session));
         authorised = true;
         metrics.flowsStarted.inc({ config_key: await knownKey(key, true) });
-        result = await connectWithCredentials({ mode, providerConfigKey: key, query, body: req.body, session }, { ...deps, providerTimeoutMs: config.providerTimeoutMs });
+        const flowDeps = { ...deps, providerTimeoutMs: config.providerTimeoutMs };
+        result =
+          mode === 'TWO_STEP'
+            ? await connectTwoStep({ providerConfigKey: key, query, body: req.body, session }, flowDeps)
+            : await connectWithCredentials({ mode, providerConfigKey: key, query, body: req.body, session }, flowDeps);
       } catch (e) {
-        if (authorised && e instanceof KeywayError) flowActivity('failed', key, flowId(query, session), `${mode === 'API_KEY' ? 'API-key' : 'Basic'} connection failed: ${e.message}`, e);
+        if (authorised && e instanceof KeywayError) flowActivity('failed', key, flowId(query, session), `${label[mode]} connection failed: ${e.message}`, e);
         failed(await knownKey(key, authorised), toKeywayError(e).code);
         throw e;
       }
       metrics.flowsSucceeded.inc({ config_key: result.providerConfigKey });
       log.info('connection stored', { config_key: result.providerConfigKey, connection_id: result.connectionId, auth_mode: mode });
-      flowActivity('succeeded', result.providerConfigKey, result.connectionId, `${mode === 'API_KEY' ? 'API-key' : 'Basic'} connection stored`);
+      flowActivity('succeeded', result.providerConfigKey, result.connectionId, `${label[mode]} connection stored`);
       res.json(result);
     });
   }

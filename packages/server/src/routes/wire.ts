@@ -88,6 +88,15 @@ function apiCredentials(creds: Credentials, includeRefreshToken: boolean) {
         client_id: creds.client_id,
         raw: includeRefreshToken ? creds.raw : withoutRefreshTokens(creds.raw),
       };
+    case 'TWO_STEP':
+      // Nango's TwoStepCredentials: the typed fields (as API_KEY / BASIC show theirs), the token, the answer.
+      return {
+        ...creds.fields,
+        type: creds.type,
+        token: creds.access_token,
+        ...(creds.expires_at !== undefined && { expires_at: creds.expires_at }),
+        raw: includeRefreshToken ? creds.raw : withoutRefreshTokens(creds.raw),
+      };
     case 'API_KEY':
       return { ...creds.fields, type: creds.type, apiKey: creds.apiKey };
     case 'BASIC':

@@ -22,10 +22,25 @@ export interface Integration {
 }
 
 /** A connection's credentials; the template's auth mode decides which. */
-export type Credentials = OAuth2Credentials | ClientCredentials | ApiKeyCredentials | BasicCredentials;
+export type Credentials = OAuth2Credentials | ClientCredentials | ApiKeyCredentials | BasicCredentials | TwoStepCredentials;
 /** Credentials that carry an expiring access token, which Keyway renews. */
-export type TokenCredentials = OAuth2Credentials | ClientCredentials;
-export const hasToken = (c: Credentials): c is TokenCredentials => c.type === 'OAUTH2' || c.type === 'OAUTH2_CC';
+export type TokenCredentials = OAuth2Credentials | ClientCredentials | TwoStepCredentials;
+export const hasToken = (c: Credentials): c is TokenCredentials => c.type === 'OAUTH2' || c.type === 'OAUTH2_CC' || c.type === 'TWO_STEP';
+
+/**
+ * A token obtained by posting what the end user typed to the template's token URL (Nango's
+ * TWO_STEP); the typed fields are kept to obtain the next token the same way.
+ */
+export interface TwoStepCredentials {
+  readonly type: 'TWO_STEP';
+  readonly access_token: string;
+  readonly expires_at?: string;
+  readonly obtained_at?: string;
+  /** What the end user typed, field by field as the template declares them. */
+  readonly fields: Readonly<Record<string, string>>;
+  /** The token response as it came. */
+  readonly raw: Readonly<Record<string, unknown>>;
+}
 
 /** OAuth 2.0 client credentials: the token is minted (and re-minted) with the connection's client. */
 export interface ClientCredentials {

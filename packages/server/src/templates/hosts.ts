@@ -16,6 +16,7 @@ export function templateUrls(t: ProviderTemplate): string[] {
     case 'OAUTH2':
       return [t.authorization_url, t.token_url, ...(t.refresh_url ? [t.refresh_url] : [])];
     case 'OAUTH2_CC':
+    case 'TWO_STEP':
       return [t.token_url];
     default:
       return t.verification ? [t.verification.url] : [];

@@ -13,6 +13,9 @@ export function lintTemplate(t: ProviderTemplate): string[] {
   if ((t.auth_mode === 'OAUTH2' || t.auth_mode === 'OAUTH2_CC') && t.token_request_auth_method === undefined) {
     problems.push('`token_request_auth_method` must be stated (basic or body)');
   }
+  if (t.auth_mode === 'TWO_STEP' && !t.token_response.expires_in && !t.token_response.token_expiration && t.token_expires_in_ms === undefined) {
+    problems.push('`token_expires_in_ms` must be stated when the token response gives no expiry (a token that never expires is never obtained again)');
+  }
   if (!t.proxy?.base_url) problems.push('`proxy.base_url` is missing');
   return problems;
 }

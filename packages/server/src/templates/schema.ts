@@ -4,7 +4,7 @@
  * `KEYWAY_TEMPLATES_DIR`. Field names follow Nango's providers.yaml where Nango has one.
  * The auth mode decides which fields exist: the types make other combinations unrepresentable.
  */
-export type ProviderTemplate = OAuth2Template | OAuth2ClientCredentialsTemplate | ApiKeyTemplate | BasicTemplate;
+export type ProviderTemplate = OAuth2Template | OAuth2ClientCredentialsTemplate | ApiKeyTemplate | BasicTemplate | TwoStepTemplate;
 export type AuthMode = ProviderTemplate['auth_mode'];
 
 interface TemplateBase {
@@ -180,6 +180,47 @@ export interface BasicTemplate extends TemplateBase {
   /** `username` and `password` (titles and patterns vary: an email and an API token, ...). */
   readonly credentials: Readonly<Record<string, CredentialField>>;
   readonly verification?: VerificationRequest;
+}
+
+/**
+ * Nango's TWO_STEP: the end user types credentials (as for API_KEY / BASIC); Keyway posts them to
+ * `token_url` and keeps the token it gets back, and posts them again before that token expires.
+ * `token_url`, `token_headers` and `token_params` may contain `${credentials.<field>}` and
+ * `${connectionConfig.<input>}`; header and body values also `${base64(...)}` (`Basic ${base64(${credentials.username}:${credentials.password})}`).
+ */
+export interface TwoStepTemplate extends TemplateBase {
+  readonly auth_mode: 'TWO_STEP';
+  /** What the end user types (at least one field). */
+  readonly credentials: Readonly<Record<string, CredentialField>>;
+  readonly token_url: string;
+  /** Default `POST`. */
+  readonly token_request_method?: 'POST' | 'GET' | 'PUT';
+  readonly token_headers?: Readonly<Record<string, string>>;
+  /** The body: form fields, or with `body_format: json` a JSON object (values may nest). */
+  readonly token_params?: Readonly<Record<string, TwoStepParam>>;
+  /** `json` (default, as Nango) or `form`. */
+  readonly body_format?: 'form' | 'json';
+  /** Where the answer holds the token and its lifetime (dot-paths). */
+  readonly token_response: TwoStepTokenResponse;
+  /** Lifetime in milliseconds when the answer gives none (Nango's name). */
+  readonly token_expires_in_ms?: number;
+  /** Obtain a new token this many seconds before expiry (default 300). */
+  readonly token_expiration_buffer?: number;
+  /** Dot-paths kept from the token response into connection_config (`site.id`). */
+  readonly token_response_metadata?: readonly string[];
+}
+
+export type TwoStepParam = string | { readonly [key: string]: TwoStepParam };
+
+export interface TwoStepTokenResponse {
+  /** Dot-path of the token (`access_token`, `data.accessToken`, `credentials.token`). */
+  readonly token: string;
+  /** Dot-path of the expiry: a date, or seconds (or milliseconds) since the epoch. */
+  readonly token_expiration?: string;
+  /** Nango's: `expireIn` reads `token_expiration` as a lifetime in seconds; default `expireAt`. */
+  readonly token_expiration_strategy?: 'expireAt' | 'expireIn';
+  /** Dot-path of a lifetime in seconds. */
+  readonly expires_in?: string;
 }
 
 /**

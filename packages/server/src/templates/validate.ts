@@ -19,8 +19,9 @@ const FIELDS: Record<ProviderTemplate['auth_mode'], ReadonlySet<string>> = {
   OAUTH2_CC: new Set([...COMMON, ...TOKEN_ENDPOINT]),
   API_KEY: new Set([...COMMON, 'credentials', 'verification']),
   BASIC: new Set([...COMMON, 'credentials', 'verification']),
+  TWO_STEP: new Set([...COMMON, 'credentials', 'token_url', 'token_request_method', 'token_headers', 'token_params', 'body_format', 'token_response', 'token_expires_in_ms', 'token_expiration_buffer', 'token_response_metadata']),
 };
-const REQUIRED_CREDENTIALS: Record<string, readonly string[]> = { API_KEY: ['apiKey'], BASIC: ['username', 'password'] };
+const REQUIRED_CREDENTIALS: Record<string, readonly string[]> = { API_KEY: ['apiKey'], BASIC: ['username', 'password'], TWO_STEP: [] };
 
 type Fail = (field: string, problem: string) => never;
 
@@ -78,7 +79,8 @@ export function validateTemplate(name: string, data: unknown): ProviderTemplate 
     if (v !== undefined && (!Number.isInteger(v) || (v as number) <= 0)) fail(field, 'must be a positive whole number of seconds');
   }
   if (typeof data.token_expiration_buffer === 'number' && data.token_expiration_buffer > 3600) fail('token_expiration_buffer', 'must be at most 3600 seconds');
-  strMap('token_params');
+  // TWO_STEP bodies may nest (JSON); checked with the rest of that mode below.
+  if (mode !== 'TWO_STEP') strMap('token_params');
   strMap('refresh_params');
   const authorizationParams = strMap('authorization_params');
 
@@ -89,7 +91,7 @@ export function validateTemplate(name: string, data: unknown): ProviderTemplate 
     url.replace(CONFIG_PLACEHOLDER, (_, k: string) => inputs[k]?.example ?? inputs[k]?.default_value ?? inputs[k]?.enum?.[0] ?? 'example').replace(CREDENTIAL_PLACEHOLDER, 'x');
   const urls: [string, string][] = [];
   for (const field of ['authorization_url', 'token_url', 'refresh_url'] as const) {
-    const required = (field === 'authorization_url' && mode === 'OAUTH2') || (field === 'token_url' && (mode === 'OAUTH2' || mode === 'OAUTH2_CC'));
+    const required = (field === 'authorization_url' && mode === 'OAUTH2') || (field === 'token_url' && (mode === 'OAUTH2' || mode === 'OAUTH2_CC' || mode === 'TWO_STEP'));
     const url = str(field, required);
     if (url !== undefined) urls.push([field, url]);
   }
@@ -119,7 +121,8 @@ export function validateTemplate(name: string, data: unknown): ProviderTemplate 
   for (const key of beforeCallback.flatMap((t) => [...t.matchAll(CONFIG_PLACEHOLDER)].map((m) => m[1]!))) {
     if (inputs[key]?.callback_param !== undefined) fail('authorization_url', `cannot use "${key}": it comes from the callback`);
   }
-  const texts = [...urls.filter(([f]) => f !== 'proxy.base_url').map(([, u]) => u), ...Object.values(authorizationParams ?? {}), ...scopes, ...Object.values(((verification as { headers?: Record<string, string> })?.headers) ?? {}), ...Object.values(post?.headers ?? {})];
+  const twoStepTexts = mode === 'TWO_STEP' ? twoStepFields(data, credentialFields, fail) : [];
+  const texts = [...urls.filter(([f]) => f !== 'proxy.base_url').map(([, u]) => u), ...Object.values(authorizationParams ?? {}), ...scopes, ...Object.values(((verification as { headers?: Record<string, string> })?.headers) ?? {}), ...Object.values(post?.headers ?? {}), ...twoStepTexts];
   for (const key of texts.flatMap((t) => [...t.matchAll(CONFIG_PLACEHOLDER)].map((m) => m[1]!))) {
     if (!Object.hasOwn(inputs, key)) fail('connection_config', `must declare "${key}" (used as \${connectionConfig.${key}})`);
   }
@@ -308,6 +311,51 @@ function credentials(mode: string, value: unknown, fail: Fail): Set<string> {
     if (secret !== undefined && typeof secret !== 'boolean') fail(`${at}.secret`, 'must be true or false');
   }
   return new Set(Object.keys(fields));
+}
+
+const TOKEN_PATH = /^[A-Za-z0-9_$-]+(?:\.[A-Za-z0-9_$-]+)*$/;
+/** Nested JSON bodies stop here: deeper is a mistake, not a provider. */
+const MAX_PARAM_DEPTH = 4;
+
+/**
+ * The TWO_STEP fields: the token request (method, headers, body) and where its answer holds the
+ * token. Returns the texts whose placeholders the caller checks against inputs and credentials.
+ */
+function twoStepFields(data: Record<string, unknown>, credentialFields: Set<string>, fail: Fail): string[] {
+  if (credentialFields.size === 0) fail('credentials', 'must declare at least one field the end user types');
+  const url = data.token_url as string;
+  if (url.includes('${credentials.')) fail('token_url', 'must not contain credentials (they go in token_params or token_headers, never in a URL)');
+  const method = data.token_request_method;
+  if (method !== undefined && method !== 'POST' && method !== 'GET' && method !== 'PUT') fail('token_request_method', 'must be POST, GET or PUT');
+  const headers = stringMap(data.token_headers, 'token_headers', fail, HEADER_NAME) ?? {};
+  for (const [name, value] of Object.entries(headers)) {
+    if (RESERVED_PROXY_HEADERS.test(name) || /[\r\n\0]/.test(value)) fail(`token_headers.${name}`, 'is not a header a template may set');
+  }
+  const texts = Object.values(headers).map((v) => v.replace(/\$\{base64\((.*?)\)\}/g, '$1'));
+  const params = data.token_params;
+  const leaves = (value: unknown, at: string, depth: number): void => {
+    if (typeof value === 'string') {
+      texts.push(value.replace(/\$\{base64\((.*?)\)\}/g, '$1'));
+      return;
+    }
+    if (!isRecord(value) || depth > MAX_PARAM_DEPTH) fail(at, 'must map names to strings (or, in a JSON body, to objects of strings)');
+    if (depth > 0 && data.body_format === 'form') fail(at, 'must be a string: a form body does not nest');
+    for (const [k, v] of Object.entries(value as Record<string, unknown>)) leaves(v, `${at}.${k}`, depth + 1);
+  };
+  if (params !== undefined) leaves(params, 'token_params', 0);
+  if (params === undefined && Object.keys(headers).length === 0) fail('token_params', 'or token_headers must carry the credentials');
+  const response = data.token_response;
+  if (!isRecord(response)) fail('token_response', 'must be { token, token_expiration?, token_expiration_strategy?, expires_in? }');
+  const { token, token_expiration, token_expiration_strategy, expires_in, ...rest } = response as Record<string, unknown>;
+  for (const k of Object.keys(rest)) fail(`token_response.${k}`, 'is not a token_response field');
+  for (const [k, v] of Object.entries({ token, token_expiration, expires_in })) {
+    if ((v !== undefined || k === 'token') && (typeof v !== 'string' || !TOKEN_PATH.test(v))) fail(`token_response.${k}`, 'must be a dot-path (access_token, data.token)');
+  }
+  if (token_expiration_strategy !== undefined && token_expiration_strategy !== 'expireAt' && token_expiration_strategy !== 'expireIn') fail('token_response.token_expiration_strategy', 'must be expireAt or expireIn');
+  if (token_expiration !== undefined && expires_in !== undefined) fail('token_response', 'names the expiry twice (token_expiration and expires_in)');
+  const ms = data.token_expires_in_ms;
+  if (ms !== undefined && (!Number.isInteger(ms) || (ms as number) < 1000)) fail('token_expires_in_ms', 'must be a whole number of milliseconds, at least 1000');
+  return texts;
 }
 
 function checkPattern(pattern: unknown, at: string, fail: Fail): void {

@@ -6,7 +6,7 @@
 import type { EndUser } from '../store/types.ts';
 
 /** Nango's `authMode` of a connection: its credentials' kind. */
-export type AuthMode = 'OAUTH2' | 'OAUTH2_CC' | 'API_KEY' | 'BASIC';
+export type AuthMode = 'OAUTH2' | 'OAUTH2_CC' | 'API_KEY' | 'BASIC' | 'TWO_STEP';
 
 export interface AuthEvent {
   readonly operation: 'creation' | 'override' | 'refresh';
