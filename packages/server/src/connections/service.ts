@@ -3,6 +3,7 @@ import { KeywayError } from '../errors.ts';
 import type { ActivitySink } from '../activity/log.ts';
 import type { OutboundFetch } from '../http/outbound.ts';
 import { assertSecretHosts } from '../integrations/host-policy.ts';
+import { presentedCertificate } from '../integrations/mutual-tls.ts';
 import type { IntegrationService } from '../integrations/service.ts';
 import type { Logger } from '../log.ts';
 import type { Metrics } from '../metrics.ts';
@@ -206,6 +207,7 @@ export class ConnectionService {
     const config = Object.fromEntries(Object.entries(current.connection_config).filter((e): e is [string, string] => typeof e[1] === 'string'));
     const endpoints = resolveEndpoints(template, config);
     if (creds.type === 'OAUTH2') assertSecretHosts(integration, template, config);
+    const clientCertificate = presentedCertificate(integration, template);
     const started = performance.now();
     const observe = (outcome: 'success' | 'refused' | 'failed') => {
       this.options.metrics?.refreshes.inc({ config_key: providerConfigKey, outcome });
@@ -233,6 +235,7 @@ export class ConnectionService {
                 ...(template.body_format && { bodyFormat: template.body_format }),
                 timeoutMs: this.options.providerTimeoutMs,
                 fetch: this.options.outbound,
+                ...(clientCertificate && { clientCertificate }),
               },
         ),
       );
