@@ -2,6 +2,9 @@ import { readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:https';
 import type { TLSSocket } from 'node:tls';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { KeywayError } from '../src/errors.ts';
+import { createOutboundFetch } from '../src/http/outbound.ts';
+import { validateTemplate } from '../src/templates/validate.ts';
 import { atRest } from './support/json-db.ts';
 import { SECRET_KEY, startKeyway, type TestKeyway } from './support/keyway.ts';
 
@@ -28,6 +31,7 @@ let provider: Server;
 let origin: string;
 const seen: Seen[] = [];
 let handshakesRefused = 0;
+let handshakes = 0; // completed TLS handshakes
 let minted = 0;
 let kw: TestKeyway;
 const logs: string[] = [];
@@ -58,6 +62,7 @@ beforeAll(async () => {
     });
   });
   provider.on('tlsClientError', () => handshakesRefused++);
+  provider.on('secureConnection', () => handshakes++);
   await new Promise<void>((r) => provider.listen(0, '127.0.0.1', r));
   origin = `https://127.0.0.1:${(provider.address() as { port: number }).port}`;
   const base = { categories: ['hr'], docs: 'https://example.com/docs', auth_mode: 'OAUTH2_CC', token_url: `${origin}/auth/oauth/v2/token`, token_request_auth_method: 'basic' };
@@ -185,5 +190,55 @@ describe('refusals', () => {
     const restored = await kw.api('/integrations/adp', { method: 'PATCH', body: JSON.stringify({ client_certificate: { certificate: CERT, private_key: KEY } }) });
     expect(restored.status).toBe(200);
     expect((await proxyGet('adp', 'org-4')).status).toBe(200);
+  });
+});
+
+describe('the outbound client presenting a certificate', () => {
+  const presented = (certificate: string) => ({ owner: 'adp', certificate, private_key: KEY });
+
+  it('keeps every SSRF check: a name resolving to loopback is refused before any handshake', async () => {
+    const outbound = createOutboundFetch({ allowPrivateNetwork: false, trustedCa: CA, resolve: async () => [{ address: '127.0.0.1', family: 4 }] });
+    const before = handshakes + handshakesRefused;
+    const port = new URL(origin).port;
+    for (const attempt of [
+      outbound(`https://api.looks-public.example:${port}/api/hr/v2/workers`, { clientCertificate: presented(CERT) }),
+      outbound(`${origin}/api/hr/v2/workers`, { clientCertificate: presented(CERT) }),
+      outbound.stream(`${origin}/api/hr/v2/workers`, { method: 'GET', headers: {}, headersTimeoutMs: 2000, bodyTimeoutMs: 2000, clientCertificate: presented(CERT) }),
+    ]) {
+      const e = await attempt.then(() => undefined, (err: unknown) => err);
+      expect(e).toBeInstanceOf(KeywayError);
+      expect((e as KeywayError).code).toBe('private_address_refused');
+    }
+    expect(handshakes + handshakesRefused).toBe(before);
+    await outbound.close();
+  });
+
+  it("presents the owner's current certificate: a changed one at once, and again after a release", async () => {
+    const outbound = createOutboundFetch({ allowPrivateNetwork: true, trustedCa: CA });
+    const call = async (certificate: string) => {
+      seen.length = 0;
+      const res = await outbound(`${origin}/nothing-here`, { clientCertificate: presented(certificate) }).catch(() => undefined);
+      await res?.text();
+      return seen[0]?.clientCn;
+    };
+    expect(await call(CERT)).toBe('AcmeMutualSSL');
+    expect(await call(CERT)).toBe('AcmeMutualSSL');
+    // A changed certificate (here one the provider refuses: expired) is presented at once, not the cached one.
+    expect(await call(fixture('expired.pem'))).toBeUndefined();
+    expect(await call(CERT)).toBe('AcmeMutualSSL');
+    await outbound.releaseClientCertificate('adp');
+    expect(await call(CERT)).toBe('AcmeMutualSSL');
+    // Without a certificate, the same client is refused by the provider.
+    await expect(outbound(`${origin}/nothing-here`, {})).rejects.toThrow();
+    await outbound.close();
+  });
+});
+
+describe('the client_certificate template field', () => {
+  const cc = { display_name: 'X', categories: ['hr'], docs: 'https://example.com/docs', auth_mode: 'OAUTH2_CC', token_url: 'https://example.com/token' };
+  it('is a boolean of OAUTH2_CC templates only', () => {
+    expect(validateTemplate('x', { ...cc, client_certificate: true })).toMatchObject({ client_certificate: true });
+    expect(() => validateTemplate('x', { ...cc, client_certificate: 'yes' })).toThrow(/client_certificate.*true or false/);
+    expect(() => validateTemplate('x', { ...cc, auth_mode: 'OAUTH2', authorization_url: 'https://example.com/auth', client_certificate: true })).toThrow(/client_certificate.*not a field of OAUTH2/);
   });
 });
