@@ -39,7 +39,7 @@ const logs: string[] = [];
 beforeAll(async () => {
   provider = createServer({ key: fixture('server.key'), cert: fixture('server.pem'), ca: CA, requestCert: true, rejectUnauthorized: true }, (req, res) => {
     const peer = (req.socket as TLSSocket).getPeerCertificate();
-    seen.push({ path: req.url ?? '', clientCn: peer.subject?.CN, authorization: req.headers.authorization });
+    seen.push({ path: req.url ?? '', clientCn: [peer.subject?.CN].flat()[0], authorization: req.headers.authorization });
     req.resume();
     req.on('end', () => {
       if (req.url === '/auth/oauth/v2/token' && req.method === 'POST') {
