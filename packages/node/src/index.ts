@@ -5,6 +5,8 @@ export type { ProxyConfiguration, ProxyResponse } from './proxy.ts';
 export type { ClientErrorCode, KeywayErrorCode, KeywayErrorOptions } from './errors.ts';
 export type {
   AuthMode,
+  ClientCertificateInput,
+  ClientCertificateSummary,
   ConnectSession,
   CreateConnectSessionProps,
   CreateReconnectSessionProps,

@@ -159,6 +159,8 @@ export type Integration = {
   connection_config?: Record<string, string>;
   /** Keyway: host patterns the client secret may go to when end users choose the host. */
   allowed_hosts?: string[];
+  /** Keyway: the app's TLS client certificate (mutual TLS, e.g. ADP), as far as it may be shown; never its key. */
+  client_certificate?: ClientCertificateSummary | null;
   created_at: string;
   updated_at: string;
   /** Present only with `include: ['credentials']`. */
@@ -168,6 +170,11 @@ export type Integration = {
 };
 
 export type IntegrationInclude = 'credentials' | 'webhook';
+
+export type ClientCertificateSummary = { subject: string; issuer: string; not_before: string; not_after: string; fingerprint256: string };
+
+/** Keyway: a TLS client certificate for templates with `client_certificate: true`: the PEM chain (leaf first) and its unencrypted PEM key. */
+export type ClientCertificateInput = { certificate: string; private_key: string };
 
 export type IntegrationCredentialsInput = {
   type: 'OAUTH2';
@@ -186,6 +193,8 @@ export type CreateIntegrationBody = {
   connection_config?: Record<string, string>;
   /** Keyway: where the client secret may go when end users choose the host (`gitlab.acme.com`, `*.acme.com`, `host:8443`). */
   allowed_hosts?: string[];
+  /** Keyway: the app's TLS client certificate, for providers that require mutual TLS (ADP). */
+  client_certificate?: ClientCertificateInput;
 };
 
 export type UpdateIntegrationBody = {
@@ -194,6 +203,8 @@ export type UpdateIntegrationBody = {
   credentials?: IntegrationCredentialsInput;
   connection_config?: Record<string, string>;
   allowed_hosts?: string[];
+  /** A new certificate and key, or `null` to remove them. */
+  client_certificate?: ClientCertificateInput | null;
 };
 
 export type ConnectionConfigField = {

@@ -64,6 +64,10 @@ export interface Keyway {
 export interface KeywayOverrides {
   /** The DNS resolver of the outbound guard (a stub answering 127.0.0.1 for a public-looking name). */
   readonly resolveHost?: HostResolver;
+  /** A PEM CA the outbound client trusts instead of the public roots (a local HTTPS provider signed by a test CA). */
+  readonly outboundTrustedCa?: string;
+  /** The clock integrations check client-certificate expiry against. */
+  readonly integrationsNow?: () => Date;
   /** The clock of the flow rate limits (tests advance it instead of sleeping). */
   readonly now?: () => number;
   /** The proxy's time-outs and retry budget, and its waits between attempts (tests record them instead of waiting). */
@@ -102,9 +106,17 @@ export async function createKeyway(config: Config, log: Logger = createLogger(),
     ...(overrides.activityNow && { now: overrides.activityNow }),
     ...(overrides.activityMaxQueue !== undefined && { maxQueue: overrides.activityMaxQueue }),
   });
-  const integrations = new IntegrationService(store, templates);
   // Every request made for a connection goes through this one guarded client (SSRF, DNS rebinding).
-  const outbound = createOutboundFetch({ allowPrivateNetwork: config.allowPrivateNetwork, ...(overrides.resolveHost && { resolve: overrides.resolveHost }) });
+  const outbound = createOutboundFetch({
+    allowPrivateNetwork: config.allowPrivateNetwork,
+    ...(overrides.resolveHost && { resolve: overrides.resolveHost }),
+    ...(overrides.outboundTrustedCa !== undefined && { trustedCa: overrides.outboundTrustedCa }),
+  });
+  const integrations = new IntegrationService(store, templates, {
+    ...(overrides.integrationsNow && { now: overrides.integrationsNow }),
+    // A new or removed certificate closes the TLS agent that presented the old one.
+    onClientCertificateChange: (key) => void outbound.releaseClientCertificate(key).catch(() => undefined),
+  });
   if (config.allowPrivateNetwork) log.info('KEYWAY_ALLOW_PRIVATE_NETWORK is on: connections may reach loopback and private addresses');
   const webhooks = config.webhookUrl ? new WebhookSender({ url: config.webhookUrl, secret: config.webhookSecret, legacySignature: config.webhookLegacySignature, log, activity, metrics }) : undefined;
   const events: AuthEventSink = webhooks ?? NO_EVENTS;

@@ -35,6 +35,9 @@ const STATUS = {
   duplicate_provider_config: 409,
   connection_exists: 409,
   missing_client_credentials: 400,
+  // mutual TLS: the integration's client certificate
+  invalid_client_certificate: 400,
+  missing_client_certificate: 400,
   // the connect flow
   unknown_config_key: 404,
   state_err: 400,

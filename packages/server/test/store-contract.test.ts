@@ -586,7 +586,8 @@ describe.each([
   it('resealAll: every secret under the current key, with progress; the old key can then go', async () => {
     await start([KEY_1]);
     const store = open[0]!;
-    const i = integration('app');
+    // A client certificate's private key (mutual TLS) is a second sealed value of the integration.
+    const i = integration('app', { client_certificate: { certificate: '-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n', private_key: 'private-key-material-0123' } });
     const cs = Array.from({ length: 5 }, (_, n) => connection('app', `u${n}`));
     const f = flow('hash-reseal');
     await store.putIntegration(i);
@@ -606,8 +607,9 @@ describe.each([
     const headers = [...(await h.raw()).matchAll(/(eyJ[A-Za-z0-9_-]+)\.\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+/g)].map(
       (m) => JSON.parse(Buffer.from(m[1]!, 'base64url').toString('utf8')) as { kid: string },
     );
-    expect(headers).toHaveLength(sealed);
+    expect(headers).toHaveLength(sealed + 1); // the integration holds two: its client secret and its private key
     expect(new Set(headers.map((x) => x.kid))).toEqual(new Set([keyId(KEY_2)]));
+    expect(await h.raw()).not.toContain('private-key-material-0123');
 
     const only2 = await track(h.open([KEY_2]));
     expect(await only2.getIntegration('app')).toEqual(i);

@@ -3,6 +3,8 @@ import { KeywayError } from '../errors.ts';
 import type { ActivitySink } from '../activity/log.ts';
 import type { OutboundFetch } from '../http/outbound.ts';
 import { assertSecretHosts } from '../integrations/host-policy.ts';
+import type { PresentedCertificate } from '../http/outbound.ts';
+import { presentedCertificate } from '../integrations/mutual-tls.ts';
 import type { IntegrationService } from '../integrations/service.ts';
 import type { Logger } from '../log.ts';
 import type { Metrics } from '../metrics.ts';
@@ -206,6 +208,7 @@ export class ConnectionService {
     const { integration, template } = await this.integrations.withTemplate(providerConfigKey, 'OAUTH2', 'OAUTH2_CC', 'TWO_STEP');
     const config = Object.fromEntries(Object.entries(current.connection_config).filter((e): e is [string, string] => typeof e[1] === 'string'));
     if (creds.type === 'OAUTH2' && template.auth_mode !== 'TWO_STEP') assertSecretHosts(integration, template, config);
+    const clientCertificate = presentedCertificate(integration, template);
     const started = performance.now();
     const observe = (outcome: 'success' | 'refused' | 'failed') => {
       this.options.metrics?.refreshes.inc({ config_key: providerConfigKey, outcome });
@@ -213,7 +216,7 @@ export class ConnectionService {
     };
     let credentials: TokenCredentials;
     try {
-      credentials = await this.#withRetries(() => this.#renew(integration, template, creds, config));
+      credentials = await this.#withRetries(() => this.#renew(integration, template, creds, config, clientCertificate));
     } catch (e) {
       observe(e instanceof ProviderCallError && !e.transient ? 'refused' : 'failed');
       if (!(e instanceof ProviderCallError)) throw e;
@@ -245,7 +248,13 @@ export class ConnectionService {
    * One renewal request: an OAuth 2.0 refresh, a client-credentials mint, or (TWO_STEP) the stored
    * credentials posted again to the token URL. Failures are ProviderCallErrors.
    */
-  async #renew(integration: Integration, template: OAuth2Template | OAuth2ClientCredentialsTemplate | TwoStepTemplate, creds: TokenCredentials, config: Record<string, string>): Promise<TokenCredentials> {
+  async #renew(
+    integration: Integration,
+    template: OAuth2Template | OAuth2ClientCredentialsTemplate | TwoStepTemplate,
+    creds: TokenCredentials,
+    config: Record<string, string>,
+    clientCertificate: PresentedCertificate | undefined,
+  ): Promise<TokenCredentials> {
     if (template.auth_mode === 'TWO_STEP' || creds.type === 'TWO_STEP') {
       if (template.auth_mode !== 'TWO_STEP' || creds.type !== 'TWO_STEP') throw new KeywayError('wrong_auth_mode', `The integration "${integration.unique_key}" is ${template.auth_mode}; its connection holds ${creds.type} credentials. Reconnect.`);
       return requestTwoStepToken({ template, fields: creds.fields, config, timeoutMs: this.options.providerTimeoutMs, fetch: this.options.outbound });
@@ -270,6 +279,7 @@ export class ConnectionService {
             ...(template.body_format && { bodyFormat: template.body_format }),
             timeoutMs: this.options.providerTimeoutMs,
             fetch: this.options.outbound,
+            ...(clientCertificate && { clientCertificate }),
           },
     );
     return creds.type === 'OAUTH2'

@@ -3,6 +3,7 @@ import { pickPaths } from '../connections/metadata.ts';
 import type { ConnectionService } from '../connections/service.ts';
 import type { OutboundFetch } from '../http/outbound.ts';
 import { assertSecretHosts, withFixedInputs } from '../integrations/host-policy.ts';
+import { presentedCertificate } from '../integrations/mutual-tls.ts';
 import type { IntegrationService } from '../integrations/service.ts';
 import { requestTokens } from '../oauth/client.ts';
 import type { EndUser } from '../store/types.ts';
@@ -29,6 +30,7 @@ export async function connectClientCredentials(
 ): Promise<{ providerConfigKey: string; connectionId: string }> {
   const { integration, template } = await deps.integrations.withTemplate(req.providerConfigKey, 'OAUTH2_CC');
   const config = validateConnectionConfig(template, withFixedInputs(integration, req.connectionConfig));
+  const clientCertificate = presentedCertificate(integration, template);
   if (!req.client) assertSecretHosts(integration, template, config);
   const client = req.client ?? { client_id: integration.client_id, client_secret: integration.client_secret };
   const scopes = (req.scopes ?? (integration.scopes.length > 0 ? integration.scopes : (template.default_scopes ?? []))).map((s) => fillScope(s, config));
@@ -40,6 +42,7 @@ export async function connectClientCredentials(
     ...(template.body_format && { bodyFormat: template.body_format }),
     timeoutMs: deps.providerTimeoutMs,
     fetch: deps.outbound,
+    ...(clientCertificate && { clientCertificate }),
   });
   const { result } = await deps.connections.upsert({
     providerConfigKey: integration.unique_key,

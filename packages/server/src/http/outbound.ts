@@ -11,12 +11,18 @@
  * - redirects are never followed (a 3xx is an answer, or an error where the caller asks for one).
  * An operator can allow private targets (`KEYWAY_ALLOW_PRIVATE_NETWORK=true`, a GitLab on a LAN,
  * the local sandbox); it is never on by default.
+ *
+ * A request may present a TLS client certificate (mutual TLS, ADP): it then goes through an agent of
+ * its own, one per owner (the integration), with the same pinned lookup. The agent is kept while the
+ * owner's certificate stays the same, and closed when it changes or is released.
  */
+import { createHash } from 'node:crypto';
 import { promises as dns, type LookupAddress } from 'node:dns';
 import { BlockList, isIP } from 'node:net';
 import type { Readable } from 'node:stream';
 import { Agent, fetch as undiciFetch } from 'undici';
 import { KeywayError } from '../errors.ts';
+import type { ClientCertificate } from './client-certificate.ts';
 
 /** Resolves a host name to every address it has (the default is the system resolver). */
 export type HostResolver = (hostname: string) => Promise<readonly LookupAddress[]>;
@@ -26,6 +32,16 @@ export interface OutboundOptions {
   readonly allowPrivateNetwork: boolean;
   /** Injected in tests (a stub that answers 127.0.0.1 for a public-looking name). */
   readonly resolve?: HostResolver;
+  /**
+   * Tests only: the PEM CA that providers' server certificates must chain to, instead of Node's
+   * public roots (a local HTTPS provider signed by a test CA). Never a global TLS setting.
+   */
+  readonly trustedCa?: string;
+}
+
+/** A client certificate to present, and whose it is: one agent (connection pool) per owner. */
+export interface PresentedCertificate extends ClientCertificate {
+  readonly owner: string;
 }
 
 export interface OutboundInit {
@@ -35,6 +51,8 @@ export interface OutboundInit {
   /** 'error' turns a 3xx into a failure; otherwise a 3xx is returned as it is. Never followed. */
   readonly redirect?: 'error' | 'manual';
   readonly signal?: AbortSignal;
+  /** Mutual TLS: the certificate the TLS handshake presents. */
+  readonly clientCertificate?: PresentedCertificate;
 }
 
 export interface OutboundResponse {
@@ -57,6 +75,8 @@ export interface OutboundStreamInit {
   readonly headersTimeoutMs: number;
   /** Of silence between two chunks of the answer's body (a long download is fine while it flows). */
   readonly bodyTimeoutMs: number;
+  /** Mutual TLS: the certificate the TLS handshake presents. */
+  readonly clientCertificate?: PresentedCertificate;
 }
 
 export interface OutboundStreamResponse {
@@ -69,7 +89,12 @@ export interface OutboundStreamResponse {
 export type OutboundStream = (url: string, init: OutboundStreamInit) => Promise<OutboundStreamResponse>;
 
 /** The guarded client: `fetch` for small requests, `stream` for the proxy; one connection pool. */
-export type Outbound = OutboundFetch & { readonly stream: OutboundStream; close(): Promise<void> };
+export type Outbound = OutboundFetch & {
+  readonly stream: OutboundStream;
+  /** Closes the owner's client-certificate agent (its certificate changed or was removed). */
+  releaseClientCertificate(owner: string): Promise<void>;
+  close(): Promise<void>;
+};
 
 const BLOCKED = new BlockList();
 for (const [net, prefix] of [
@@ -164,7 +189,25 @@ export function createOutboundFetch(options: OutboundOptions): Outbound {
       (e: Error) => callback(e, []),
     );
   };
-  const dispatcher = new Agent({ connect: { lookup: lookup as never } });
+  const ca = options.trustedCa !== undefined ? { ca: options.trustedCa } : {};
+  const dispatcher = new Agent({ connect: { lookup: lookup as never, ...ca } });
+  // Per owner: the agent presenting its certificate, and a digest to notice a new certificate.
+  const certified = new Map<string, { digest: string; agent: Agent }>();
+  const release = async (owner: string) => {
+    const held = certified.get(owner);
+    certified.delete(owner);
+    await held?.agent.close(); // lets requests in flight finish
+  };
+  const dispatcherFor = (cert: PresentedCertificate | undefined): Agent => {
+    if (!cert) return dispatcher;
+    const digest = createHash('sha256').update(cert.certificate).update('\0').update(cert.private_key).digest('base64url');
+    const held = certified.get(cert.owner);
+    if (held?.digest === digest) return held.agent;
+    if (held) void held.agent.close().catch(() => undefined); // another instance changed the certificate
+    const agent = new Agent({ connect: { lookup: lookup as never, ...ca, cert: cert.certificate, key: cert.private_key } });
+    certified.set(cert.owner, { digest, agent });
+    return agent;
+  };
 
   const checkLiteral = (url: URL) => {
     const hostname = url.hostname.replace(/^\[|\]$/g, '');
@@ -179,7 +222,7 @@ export function createOutboundFetch(options: OutboundOptions): Outbound {
         ...(init.body !== undefined && { body: init.body }),
         redirect: init.redirect === 'error' ? 'error' : 'manual',
         ...(init.signal && { signal: init.signal }),
-        dispatcher,
+        dispatcher: dispatcherFor(init.clientCertificate),
       });
     } catch (e) {
       if (causes(e).some((c) => c instanceof AddressRefused)) throw refusal();
@@ -192,7 +235,7 @@ export function createOutboundFetch(options: OutboundOptions): Outbound {
     const target = new URL(url);
     checkLiteral(target);
     try {
-      const res = await dispatcher.request({
+      const res = await dispatcherFor(init.clientCertificate).request({
         origin: target.origin,
         path: `${target.pathname}${target.search}`,
         method: init.method as never,
@@ -208,7 +251,11 @@ export function createOutboundFetch(options: OutboundOptions): Outbound {
       throw e;
     }
   };
-  return Object.assign(guarded, { stream, close: () => dispatcher.close() });
+  const close = async () => {
+    await Promise.all([...certified.keys()].map(release));
+    await dispatcher.close();
+  };
+  return Object.assign(guarded, { stream, releaseClientCertificate: release, close });
 }
 
 function causes(e: unknown): unknown[] {

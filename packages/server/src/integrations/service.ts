@@ -1,10 +1,11 @@
 import { KeywayError } from '../errors.ts';
+import { checkClientCertificate } from '../http/client-certificate.ts';
 import { parseConfigKey } from '../ids.ts';
-import type { Integration, Store } from '../store/types.ts';
+import type { ClientCertificate, Integration, Store } from '../store/types.ts';
 import type { TemplateCatalog } from '../templates/catalog.ts';
 import { HOST_PATTERN } from '../templates/hosts.ts';
 import { inputProblem } from '../templates/validate.ts';
-import type { AuthMode, ProviderTemplate } from '../templates/schema.ts';
+import { requiresClientCertificate, type AuthMode, type ProviderTemplate } from '../templates/schema.ts';
 
 export interface IntegrationInput {
   readonly unique_key?: string;
@@ -13,6 +14,15 @@ export interface IntegrationInput {
   readonly credentials?: { readonly client_id: string; readonly client_secret: string; readonly scopes: readonly string[] };
   readonly connection_config?: Readonly<Record<string, string>>;
   readonly allowed_hosts?: readonly string[];
+  /** Mutual TLS: the app's certificate and key; `null` removes them (an update). */
+  readonly client_certificate?: ClientCertificate | null;
+}
+
+export interface IntegrationServiceOptions {
+  /** The clock certificate expiry is checked against (injected in tests). */
+  readonly now?: () => Date;
+  /** Told when an integration's client certificate changes or goes (its TLS agent is closed). */
+  readonly onClientCertificateChange?: (uniqueKey: string) => void;
 }
 
 /** At most this many `allowed_hosts` patterns per integration. */
@@ -23,6 +33,7 @@ export class IntegrationService {
   constructor(
     private readonly store: Store,
     private readonly templates: TemplateCatalog,
+    private readonly options: IntegrationServiceOptions = {},
   ) {}
 
   list(): Promise<Integration[]> {
@@ -71,6 +82,7 @@ export class IntegrationService {
       client_secret: input.credentials?.client_secret ?? '',
       scopes: input.credentials?.scopes ?? [],
       ...hostSettings(template, input),
+      ...this.#certificate(template, input),
       created_at: now,
       updated_at: now,
     };
@@ -89,7 +101,7 @@ export class IntegrationService {
       throw new KeywayError('invalid_body', 'Renaming an integration (unique_key) is not supported');
     }
     const updated: Integration = {
-      ...current,
+      ...(input.client_certificate === null ? withoutCertificate(current) : current),
       display_name: input.display_name ?? current.display_name,
       ...(input.credentials && {
         client_id: input.credentials.client_id,
@@ -97,9 +109,11 @@ export class IntegrationService {
         scopes: input.credentials.scopes,
       }),
       ...(template && hostSettings(template, input)),
+      ...(template && this.#certificate(template, input)),
       updated_at: new Date().toISOString(),
     };
     await this.store.putIntegration(updated);
+    if (input.client_certificate !== undefined) this.options.onClientCertificateChange?.(uniqueKey);
     return updated;
   }
 
@@ -107,6 +121,18 @@ export class IntegrationService {
     if (!(await this.store.deleteIntegration(uniqueKey))) {
       throw new KeywayError('unknown_provider_config', `There is no integration "${uniqueKey}"`);
     }
+    this.options.onClientCertificateChange?.(uniqueKey);
+  }
+
+  /** The given client certificate, checked (parses, key matches, not expired); only templates that require mutual TLS take one. */
+  #certificate(template: ProviderTemplate, input: IntegrationInput): Pick<Integration, 'client_certificate'> {
+    const given = input.client_certificate;
+    if (given === undefined || given === null) return {};
+    if (!requiresClientCertificate(template)) {
+      throw new KeywayError('invalid_client_certificate', `The template "${template.name}" does not use a TLS client certificate (only templates with client_certificate: true do)`);
+    }
+    checkClientCertificate(given, this.options.now?.() ?? new Date());
+    return { client_certificate: { certificate: given.certificate, private_key: given.private_key } };
   }
 
   #template(name: string | undefined): ProviderTemplate {
@@ -116,6 +142,8 @@ export class IntegrationService {
     return template;
   }
 }
+
+const withoutCertificate = ({ client_certificate: _removed, ...rest }: Integration): Integration => rest;
 
 /**
  * The integration's fixed connection config (declared inputs, each matching its pattern) and its

@@ -19,7 +19,7 @@ import {
 } from 'arctic';
 import { createHash } from 'node:crypto';
 import { KeywayError } from '../errors.ts';
-import type { OutboundFetch } from '../http/outbound.ts';
+import type { OutboundFetch, PresentedCertificate } from '../http/outbound.ts';
 import type { AuthorizationParamName, TokenParamName } from '../templates/schema.ts';
 
 export { OAuth2Tokens, generateCodeVerifier, generateState };
@@ -101,6 +101,8 @@ export interface TokenRequest {
   readonly timeoutMs: number;
   /** The guarded HTTP client (http/outbound.ts): never the global fetch. */
   readonly fetch: OutboundFetch;
+  /** Mutual TLS: the integration's client certificate, presented in the handshake. */
+  readonly clientCertificate?: PresentedCertificate;
 }
 
 /** RFC 6749 2.3.1: Basic credentials are form-urlencoded before base64 (arctic skips this). */
@@ -174,6 +176,7 @@ export async function requestTokens(req: TokenRequest): Promise<OAuth2Tokens> {
       body: json ? JSON.stringify(Object.fromEntries(body)) : body,
       redirect: 'error',
       signal: AbortSignal.timeout(req.timeoutMs),
+      ...(req.clientCertificate && { clientCertificate: req.clientCertificate }),
     });
     status = response.status;
     const text = await response.text();

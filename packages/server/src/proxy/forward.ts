@@ -11,6 +11,7 @@ import type { Readable } from 'node:stream';
 import type { ConnectionService } from '../connections/service.ts';
 import { KeywayError } from '../errors.ts';
 import type { OutboundStream, OutboundStreamResponse } from '../http/outbound.ts';
+import { presentedCertificate } from '../integrations/mutual-tls.ts';
 import type { IntegrationService } from '../integrations/service.ts';
 import type { ProxyRequestOptions } from './request.ts';
 import { isRetryableStatus, retryDelayMs } from './retry.ts';
@@ -78,6 +79,7 @@ export class ProxyService {
   async forward(call: ProxyCall): Promise<ProxyResult> {
     const { providerConfigKey: key, connectionId: id, retries, retryOn } = call.options;
     const { integration, template } = await this.deps.integrations.withTemplate(key, 'OAUTH2', 'OAUTH2_CC', 'API_KEY', 'BASIC', 'TWO_STEP');
+    const clientCertificate = presentedCertificate(integration, template);
     let connection = await this.deps.connections.getFresh(key, id);
     const replayable = call.body === undefined || Buffer.isBuffer(call.body);
     const started = Date.now();
@@ -95,6 +97,7 @@ export class ProxyService {
           signal: call.signal,
           headersTimeoutMs: this.#timing.headersTimeoutMs,
           bodyTimeoutMs: this.#timing.bodyTimeoutMs,
+          ...(clientCertificate && { clientCertificate }),
         });
       } catch (e) {
         if (e instanceof KeywayError || call.signal.aborted) throw e;

@@ -19,7 +19,8 @@ import type { TemplateCatalog } from '../templates/catalog.ts';
 import { isRecord } from '../primitives.ts';
 import { endUserFromTags, parseTags } from '../connections/tags.ts';
 import { bracketParams } from '../flows/state.ts';
-import type { EndUser, Integration } from '../store/types.ts';
+import type { ClientCertificate, EndUser, Integration } from '../store/types.ts';
+import { MAX_PEM_LENGTH } from '../http/client-certificate.ts';
 import { apiConnection, apiConnectionSummary, apiIntegration, apiProvider } from './wire.ts';
 
 /** The backend API (Nango's paths and shapes), behind the secret key. Mounted first: it is the hot path (getToken). */
@@ -236,6 +237,7 @@ function integrationInput(body: Record<string, unknown>): IntegrationInput {
     if (!Array.isArray(h) || !h.every((v) => typeof v === 'string')) throw new KeywayError('invalid_body', '`allowed_hosts` must be a list of host patterns');
     input.allowed_hosts = h as string[];
   }
+  if (body.client_certificate !== undefined) input.client_certificate = clientCertificateInput(body.client_certificate);
   if (body.credentials !== undefined) {
     const c = body.credentials;
     if (!isRecord(c)) throw new KeywayError('invalid_body', '`credentials` must be an object');
@@ -247,6 +249,16 @@ function integrationInput(body: Record<string, unknown>): IntegrationInput {
     input.credentials = { client_id: clientId, client_secret: clientSecret, scopes: scopes.split(',').map((s) => s.trim()).filter(Boolean) };
   }
   return input;
+}
+
+/** Keyway's `client_certificate` of an integration (mutual TLS): `{ certificate, private_key }` in PEM, or `null` to remove it. */
+function clientCertificateInput(given: unknown): ClientCertificate | null {
+  if (given === null) return null;
+  if (!isRecord(given)) throw new KeywayError('invalid_client_certificate', '`client_certificate` must be { certificate, private_key } (PEM), or null to remove it');
+  const certificate = optionalString(given, 'certificate', MAX_PEM_LENGTH);
+  const privateKey = optionalString(given, 'private_key', MAX_PEM_LENGTH);
+  if (certificate === undefined || privateKey === undefined) throw new KeywayError('invalid_client_certificate', '`client_certificate` needs both `certificate` and `private_key` (PEM)');
+  return { certificate, private_key: privateKey };
 }
 
 /** Nango's POST /connect/sessions/reconnect body: `connection_id` and `integration_id`, and optionally a new end user and config defaults. */

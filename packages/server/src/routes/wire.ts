@@ -1,4 +1,5 @@
 /** Domain records -> Nango's public JSON shapes. Nothing secret leaves unless asked for. */
+import { certificateSummary } from '../http/client-certificate.ts';
 import { connectionStatus } from '../store/status.ts';
 import type { Connection, Credentials, EndUser, Integration } from '../store/types.ts';
 
@@ -19,6 +20,8 @@ export function apiIntegration(i: Integration, include: { credentials?: boolean;
     // Keyway's additions: inputs the operator fixed, and where a user-chosen host may receive the secret.
     connection_config: i.connection_config ?? {},
     allowed_hosts: i.allowed_hosts ?? [],
+    // Mutual TLS: what the certificate says (subject, issuer, validity); its private key never leaves.
+    client_certificate: i.client_certificate ? certificateSummary(i.client_certificate.certificate) : null,
     created_at: i.created_at,
     updated_at: i.updated_at,
     // Nango's URL where the provider sends its own webhooks; Keyway receives none from providers.

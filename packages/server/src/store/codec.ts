@@ -10,6 +10,8 @@ export type StoredConnection = Omit<Connection, 'credentials'> & { readonly cred
 export type StoredFlow = Omit<FlowState, 'code_verifier'> & { readonly code_verifier: string | null };
 
 const integrationIdentity = (i: { unique_key: string }) => JSON.stringify(['integration', i.unique_key]);
+// Its own identity: a sealed client secret cannot be passed off as the private key, or the reverse.
+const privateKeyIdentity = (i: { unique_key: string }) => JSON.stringify(['integration', i.unique_key, 'client_private_key']);
 const connectionIdentity = (c: { provider_config_key: string; connection_id: string }) =>
   JSON.stringify(['connection', c.provider_config_key, c.connection_id]);
 const flowIdentity = (f: { state_hash: string }) => JSON.stringify(['flow', f.state_hash]);
@@ -18,10 +20,20 @@ export class RecordCodec {
   constructor(private readonly keyring: Keyring) {}
 
   async sealIntegration(i: Integration): Promise<StoredIntegration> {
-    return { ...i, client_secret: await this.keyring.seal(i.client_secret, integrationIdentity(i)) };
+    const cert = i.client_certificate;
+    return {
+      ...i,
+      client_secret: await this.keyring.seal(i.client_secret, integrationIdentity(i)),
+      ...(cert && { client_certificate: { certificate: cert.certificate, private_key: await this.keyring.seal(cert.private_key, privateKeyIdentity(i)) } }),
+    };
   }
   async openIntegration(s: StoredIntegration): Promise<Integration> {
-    return { ...s, client_secret: await this.keyring.open(s.client_secret, integrationIdentity(s)) };
+    const cert = s.client_certificate;
+    return {
+      ...s,
+      client_secret: await this.keyring.open(s.client_secret, integrationIdentity(s)),
+      ...(cert && { client_certificate: { certificate: cert.certificate, private_key: await this.keyring.open(cert.private_key, privateKeyIdentity(s)) } }),
+    };
   }
 
   async sealConnection(c: Connection): Promise<StoredConnection> {

@@ -17,8 +17,16 @@ export interface Integration {
   readonly connection_config?: Readonly<Record<string, string>>;
   /** Host patterns (`gitlab.acme.com`, `*.acme.com:8443`) the client secret may go to when end users choose the host. */
   readonly allowed_hosts?: readonly string[];
+  /** The app's TLS client certificate, for templates that require mutual TLS (`client_certificate: true`). */
+  readonly client_certificate?: ClientCertificate;
   readonly created_at: string;
   readonly updated_at: string;
+}
+
+/** A TLS client certificate: a PEM chain (the leaf first) and its PEM private key (sealed at rest). */
+export interface ClientCertificate {
+  readonly certificate: string;
+  readonly private_key: string;
 }
 
 /** A connection's credentials; the template's auth mode decides which. */

@@ -144,7 +144,15 @@ export type TokenParamName = (typeof TOKEN_PARAM_NAMES)[number];
 /** OAuth 2.0 client credentials: created from the backend, re-minted before expiry. */
 export interface OAuth2ClientCredentialsTemplate extends TemplateBase, TokenEndpoint {
   readonly auth_mode: 'OAUTH2_CC';
+  /**
+   * The provider requires mutual TLS: every request, token and API alike, presents the app's client
+   * certificate, which the integration holds (ADP). A connection is refused while it has none.
+   */
+  readonly client_certificate?: boolean;
 }
+
+/** Whether a template's requests must present the integration's TLS client certificate. */
+export const requiresClientCertificate = (t: ProviderTemplate): boolean => t.auth_mode === 'OAUTH2_CC' && t.client_certificate === true;
 
 /** A credential the end user types (an API key, a username): shown as a form field. */
 export interface CredentialField {

@@ -16,7 +16,7 @@ const TOKEN_ENDPOINT = ['token_url', 'scope_separator', 'default_scopes', 'token
 /** The fields each auth mode allows; anything else is a mistake worth a clear error. */
 const FIELDS: Record<ProviderTemplate['auth_mode'], ReadonlySet<string>> = {
   OAUTH2: new Set([...COMMON, ...TOKEN_ENDPOINT, 'authorization_url', 'refresh_url', 'issuer', 'authorization_params', 'pkce', 'redirect_uri_metadata', 'token_path', 'refresh_params', 'post_connection', 'token_param_names', 'authorization_url_replacements', 'authorization_url_fragment', 'authorization_code_param_in_callback', 'redirect_uri']),
-  OAUTH2_CC: new Set([...COMMON, ...TOKEN_ENDPOINT]),
+  OAUTH2_CC: new Set([...COMMON, ...TOKEN_ENDPOINT, 'client_certificate']),
   API_KEY: new Set([...COMMON, 'credentials', 'verification']),
   BASIC: new Set([...COMMON, 'credentials', 'verification']),
   TWO_STEP: new Set([...COMMON, 'credentials', 'token_url', 'token_request_method', 'token_headers', 'token_params', 'body_format', 'token_response', 'token_expires_in_ms', 'token_expiration_buffer', 'token_response_metadata']),
@@ -66,6 +66,7 @@ export function validateTemplate(name: string, data: unknown): ProviderTemplate 
   }
   if (!/^https:\/\/[^\s]+$/.test(str('docs')!)) fail('docs', 'must be an https URL');
   if (data.pkce !== undefined && typeof data.pkce !== 'boolean') fail('pkce', 'must be true or false');
+  if (data.client_certificate !== undefined && typeof data.client_certificate !== 'boolean') fail('client_certificate', 'must be true or false');
   const method = data.token_request_auth_method;
   if (method !== undefined && method !== 'basic' && method !== 'body' && !(method === 'secret_hash' && mode === 'OAUTH2')) {
     fail('token_request_auth_method', mode === 'OAUTH2' ? 'must be "basic", "body" or "secret_hash"' : 'must be "basic" or "body"');

@@ -3,7 +3,7 @@ import type { RecordCodec, StoredFlow } from '../codec.ts';
 import type { Connection, FlowState, Integration } from '../types.ts';
 import { transaction } from './pools.ts';
 import type { Cached } from './record-cache.ts';
-import { CONNECTION_COLUMNS, INTEGRATION_COLUMNS, type ConnectionRow, type IntegrationRow } from './rows.ts';
+import { CONNECTION_COLUMNS, INTEGRATION_COLUMNS, INTEGRATION_FIELDS, otherFields, type ConnectionRow, type IntegrationRow } from './rows.ts';
 
 /** Rows re-sealed per transaction. */
 const RESEAL_BATCH = 200;
@@ -51,10 +51,16 @@ export async function resealAll(
       [after],
     );
     if (rows.length === 0) break;
-    const sealed = await Promise.all(rows.map(async (r) => ({ r, next: (await codec.sealIntegration((await open.integration(r)).rec)).client_secret })));
+    const sealed = await Promise.all(rows.map(async (r) => ({ r, next: await codec.sealIntegration((await open.integration(r)).rec) })));
     await transaction(pool, async (client) => {
       for (const { r, next } of sealed) {
-        const { rowCount } = await client.query('UPDATE keyway_integrations SET client_secret = $1 WHERE unique_key = $2 AND client_secret = $3', [next, r.unique_key, r.client_secret]);
+        // other_fields too: it holds the sealed private key of a client certificate (mutual TLS).
+        const { rowCount } = await client.query('UPDATE keyway_integrations SET client_secret = $1, other_fields = $4::jsonb WHERE unique_key = $2 AND client_secret = $3', [
+          next.client_secret,
+          r.unique_key,
+          r.client_secret,
+          JSON.stringify(otherFields(next, INTEGRATION_FIELDS)),
+        ]);
         step(rowCount === 1);
       }
     });
