@@ -8,7 +8,7 @@ import { fillUrl, type ConnectionConfig } from '../templates/interpolate.ts';
 import type { ApiKeyTemplate, BasicTemplate, TwoStepTemplate } from '../templates/schema.ts';
 import { isRecord } from '../primitives.ts';
 import type { AuthEventSink } from '../webhooks/events.ts';
-import { asUnknownConfigKey, connectTarget, refuseReplacement } from './target.ts';
+import { asUnknownConfigKey, connectTarget, refuseReplacement, storeForTarget } from './target.ts';
 
 const CREDENTIAL_PLACEHOLDER = /\$\{credentials\.([A-Za-z0-9_]+)\}/g;
 const CONFIG_PLACEHOLDER = /\$\{connectionConfig\.([A-Za-z0-9_]+)\}/g;
@@ -46,27 +46,7 @@ export async function connectWithCredentials(req: KeyConnectRequest, deps: KeyCo
   const { apiKey = '', username = '', password = '', ...rest } = fields;
   const credentials: ApiKeyCredentials | BasicCredentials =
     req.mode === 'API_KEY' ? { type: 'API_KEY', apiKey, fields: rest } : { type: 'BASIC', username, password, fields: rest };
-  const { result } = await deps.connections.upsert({
-    providerConfigKey: integration.unique_key,
-    connectionId: target.connectionId,
-    provider: template.name,
-    credentials,
-    connectionConfig: target.connectionConfig,
-    endUser: target.endUser,
-    ...(target.tags && { tags: target.tags }),
-    createOnly: !target.mayReplace,
-  });
-  deps.events.emit({
-    operation: result === 'created' ? 'creation' : 'override',
-    success: true,
-    providerConfigKey: integration.unique_key,
-    connectionId: target.connectionId,
-    provider: template.name,
-    authMode: req.mode,
-    endUser: target.endUser,
-    ...(target.tags && { tags: target.tags }),
-  });
-  return { providerConfigKey: integration.unique_key, connectionId: target.connectionId };
+  return storeForTarget(deps, integration, template, target, credentials);
 }
 
 /** Exactly the declared fields, each a string matching its pattern, without control characters. */

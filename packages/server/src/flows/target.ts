@@ -1,7 +1,8 @@
-import { connectionExists } from '../connections/service.ts';
+import { connectionExists, type ConnectionService } from '../connections/service.ts';
 import { KeywayError } from '../errors.ts';
 import { parseConnectionId } from '../ids.ts';
-import type { ConnectSession, EndUser, Integration, Store } from '../store/types.ts';
+import type { ConnectSession, Credentials, EndUser, Integration, Store } from '../store/types.ts';
+import type { AuthEventSink } from '../webhooks/events.ts';
 import { assertIntegrationInputs, withFixedInputs } from '../integrations/host-policy.ts';
 import { validateConnectionConfig, type ConnectionConfig } from '../templates/interpolate.ts';
 import type { ProviderTemplate } from '../templates/schema.ts';
@@ -57,4 +58,39 @@ export function asUnknownConfigKey(key: string) {
     if (e instanceof KeywayError && e.code === 'unknown_provider_config') throw new KeywayError('unknown_config_key', `There is no integration "${key}"`);
     throw e;
   };
+}
+
+/**
+ * Stores a connection a browser flow made for its target (created, or replaced when the target may replace it)
+ * and announces it (webhook `auth` event): the last step of the API-key, Basic and two-step flows.
+ */
+export async function storeForTarget(
+  deps: { readonly connections: ConnectionService; readonly events: AuthEventSink },
+  integration: Integration,
+  template: ProviderTemplate,
+  target: ConnectTarget,
+  credentials: Credentials,
+  connectionConfig: Readonly<Record<string, unknown>> = target.connectionConfig,
+): Promise<{ providerConfigKey: string; connectionId: string }> {
+  const { result } = await deps.connections.upsert({
+    providerConfigKey: integration.unique_key,
+    connectionId: target.connectionId,
+    provider: template.name,
+    credentials,
+    connectionConfig,
+    endUser: target.endUser,
+    ...(target.tags && { tags: target.tags }),
+    createOnly: !target.mayReplace,
+  });
+  deps.events.emit({
+    operation: result === 'created' ? 'creation' : 'override',
+    success: true,
+    providerConfigKey: integration.unique_key,
+    connectionId: target.connectionId,
+    provider: template.name,
+    authMode: template.auth_mode,
+    endUser: target.endUser,
+    ...(target.tags && { tags: target.tags }),
+  });
+  return { providerConfigKey: integration.unique_key, connectionId: target.connectionId };
 }

@@ -10,7 +10,7 @@ import type { ConnectSession, Store } from '../store/types.ts';
 import type { TwoStepTemplate } from '../templates/schema.ts';
 import type { AuthEventSink } from '../webhooks/events.ts';
 import { parseCredentials } from './api-auth.ts';
-import { asUnknownConfigKey, connectTarget, refuseReplacement } from './target.ts';
+import { asUnknownConfigKey, connectTarget, refuseReplacement, storeForTarget } from './target.ts';
 
 export interface TwoStepConnectRequest {
   readonly providerConfigKey: string;
@@ -43,27 +43,7 @@ export async function connectTwoStep(req: TwoStepConnectRequest, deps: TwoStepCo
       throw refusedCredentials(e);
     },
   );
-  const { result } = await deps.connections.upsert({
-    providerConfigKey: integration.unique_key,
-    connectionId: target.connectionId,
-    provider: template.name,
-    credentials,
-    connectionConfig: { ...target.connectionConfig, ...pickPaths(credentials.raw, template.token_response_metadata) },
-    endUser: target.endUser,
-    ...(target.tags && { tags: target.tags }),
-    createOnly: !target.mayReplace,
-  });
-  deps.events.emit({
-    operation: result === 'created' ? 'creation' : 'override',
-    success: true,
-    providerConfigKey: integration.unique_key,
-    connectionId: target.connectionId,
-    provider: template.name,
-    authMode: 'TWO_STEP',
-    endUser: target.endUser,
-    ...(target.tags && { tags: target.tags }),
-  });
-  return { providerConfigKey: integration.unique_key, connectionId: target.connectionId };
+  return storeForTarget(deps, integration, template, target, credentials, { ...target.connectionConfig, ...pickPaths(credentials.raw, template.token_response_metadata) });
 }
 
 /** Nango's browser SDK marks two-step credentials with `type: 'TWO_STEP'`: a marker, not a field (unless the template declares one). */
