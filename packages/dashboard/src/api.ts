@@ -3,6 +3,7 @@ import type {
   ActivityPage,
   ActivityQuery,
   AuthMode,
+  CertificateSummary,
   ConnectionDetail,
   ConnectionPage,
   ConnectionQuery,
@@ -297,6 +298,7 @@ function toProvider(v: unknown): Provider {
     default_scopes: strList(d.default_scopes),
     connection_config: config,
     host_inputs: strList(d.host_inputs),
+    client_certificate: d.client_certificate === true,
   };
 }
 
@@ -310,9 +312,16 @@ function toIntegration(v: unknown): Integration {
     display_name: str(d.display_name),
     connection_config: fixed,
     allowed_hosts: strList(d.allowed_hosts),
+    client_certificate: toCertificate(d.client_certificate),
     created_at: str(d.created_at),
     updated_at: str(d.updated_at),
   };
+}
+
+/** The certificate's public facts only: anything else in the answer (a key, were one ever sent) is dropped. */
+function toCertificate(v: unknown): CertificateSummary | null {
+  if (!isRecord(v)) return null;
+  return { subject: str(v.subject), issuer: str(v.issuer), not_before: str(v.not_before), not_after: str(v.not_after), fingerprint256: str(v.fingerprint256) };
 }
 
 function toEndUser(v: unknown): EndUser | null {

@@ -48,6 +48,23 @@ export interface Provider {
   connection_config: Record<string, ConnectionConfigInput>;
   /** The inputs that name a host (`host`, `subdomain`): an integration may fix them and list allowed hosts. */
   host_inputs: string[];
+  /** Mutual TLS (ADP): the integration must hold a TLS client certificate, or its connections are refused. */
+  client_certificate: boolean;
+}
+
+/** What the server shows of an integration's TLS client certificate (its leaf): never the private key. */
+export interface CertificateSummary {
+  subject: string;
+  issuer: string;
+  not_before: string;
+  not_after: string;
+  fingerprint256: string;
+}
+
+/** A TLS client certificate to store: the PEM chain (leaf first) and the leaf's unencrypted PEM key. */
+export interface CertificateInput {
+  certificate: string;
+  private_key: string;
 }
 
 export interface Integration {
@@ -58,6 +75,8 @@ export interface Integration {
   connection_config: Record<string, string>;
   /** Where the client secret may go when end users choose the host (`gitlab.acme.com`, `*.acme.com`). */
   allowed_hosts: string[];
+  /** The stored client certificate (mutual TLS), or null when there is none. */
+  client_certificate: CertificateSummary | null;
   created_at: string;
   updated_at: string;
 }
@@ -76,6 +95,8 @@ export interface IntegrationInput {
   credentials?: { type: 'OAUTH2'; client_id: string; client_secret: string; scopes: string };
   connection_config?: Record<string, string>;
   allowed_hosts?: string[];
+  /** Sets or replaces the client certificate; null removes it. */
+  client_certificate?: CertificateInput | null;
 }
 
 export interface EndUser {

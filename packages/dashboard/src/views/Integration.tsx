@@ -6,6 +6,7 @@ import { connectionTabs, Tabs } from '../components/Tabs.tsx';
 import { CopyField, DateTime, ErrorBox, Facts, Link, Loading, PageHeading, TextField } from '../components/ui.tsx';
 import { authModeLabel, hasClient } from '../format.ts';
 import { paths } from '../router.ts';
+import { ClientCertificateCard } from './IntegrationCertificate.tsx';
 import { AppInputsForm, HostsForm } from './IntegrationHosts.tsx';
 import type { AuthMode, Integration, IntegrationClient, IntegrationInput, Provider, Settings } from '../types.ts';
 
@@ -104,6 +105,8 @@ export function IntegrationView({ uniqueKey }: { uniqueKey: string }) {
       {template && Object.values(template.connection_config).some((input) => input.from_integration) && (
         <AppInputsForm integration={integration} template={template} onSaved={(updated) => load.set({ ...load.data, integration: updated })} />
       )}
+
+      {template?.client_certificate && <ClientCertificateCard integration={integration} onSaved={(updated) => load.set({ ...load.data, integration: updated })} />}
 
       <EditForm
         integration={integration}

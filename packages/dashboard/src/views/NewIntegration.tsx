@@ -6,7 +6,8 @@ import { useApp, useLoad, useMounted } from '../context.ts';
 import { CopyField, Empty, ErrorBox, Link, Loading, PageHeading, TextField } from '../components/ui.tsx';
 import { authModeLabel, categoryLabel, fold, hasClient, plural } from '../format.ts';
 import { paths } from '../router.ts';
-import type { IntegrationInput, Provider, Settings } from '../types.ts';
+import { CertificateFields, certificateOf, checkCertificate } from './IntegrationCertificate.tsx';
+import type { CertificateInput, IntegrationInput, Provider, Settings } from '../types.ts';
 
 export const CONFIG_KEY = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$/;
 const RESERVED = new Set(['__proto__', 'constructor', 'prototype']);
@@ -132,10 +133,16 @@ interface FormErrors {
   unique_key?: string;
   client_id?: string;
   client_secret?: string;
+  certificate?: string;
+  private_key?: string;
 }
 
-/** The POST /integrations body of the form's values. */
-export function createBody(template: Provider, f: { unique_key: string; display_name: string; client_id: string; client_secret: string; scopes: string }): IntegrationInput {
+/** The POST /integrations body of the form's values; the client certificate only when the template uses one and both PEMs are given. */
+export function createBody(
+  template: Provider,
+  f: { unique_key: string; display_name: string; client_id: string; client_secret: string; scopes: string } & Partial<CertificateInput>,
+): IntegrationInput {
+  const certificate = template.client_certificate ? certificateOf({ certificate: f.certificate ?? '', private_key: f.private_key ?? '' }) : undefined;
   return {
     unique_key: f.unique_key.trim(),
     provider: template.name,
@@ -143,6 +150,7 @@ export function createBody(template: Provider, f: { unique_key: string; display_
     ...(hasClient(template.auth_mode) && {
       credentials: { type: 'OAUTH2' as const, client_id: f.client_id.trim(), client_secret: f.client_secret, scopes: splitScopes(f.scopes).join(',') },
     }),
+    ...(certificate && { client_certificate: certificate }),
   };
 }
 
@@ -162,6 +170,8 @@ function CreateForm({ template, name, settings }: { template: Provider | undefin
     client_id: '',
     client_secret: '',
     scopes: '',
+    certificate: '',
+    private_key: '',
   });
   const [errors, setErrors] = useState<FormErrors>({});
   const [failure, setFailure] = useState('');
@@ -193,6 +203,7 @@ function CreateForm({ template, name, settings }: { template: Provider | undefin
     if (keyError) next.unique_key = keyError;
     if (client && !form.client_id.trim()) next.client_id = 'Enter the client ID of your app at the provider.';
     if (client && !form.client_secret) next.client_secret = 'Enter the client secret of your app at the provider.';
+    if (template.client_certificate) Object.assign(next, checkCertificate(form, false));
     setErrors(next);
     setFailure('');
     const first = Object.keys(next)[0];
@@ -201,8 +212,11 @@ function CreateForm({ template, name, settings }: { template: Provider | undefin
       return;
     }
     setBusy(true);
+    const body = createBody(template, form);
+    // The key leaves component state with the request; on a refusal it is pasted again.
+    if (form.private_key) setForm((f) => ({ ...f, private_key: '' }));
     try {
-      const created = await api.createIntegration(createBody(template, form));
+      const created = await api.createIntegration(body);
       if (!mounted.current) return;
       navigate(paths.integration(created.unique_key || form.unique_key.trim()));
       announce(`Integration “${created.display_name || created.unique_key}” created.`, 'success');
@@ -303,6 +317,20 @@ function CreateForm({ template, name, settings }: { template: Provider | undefin
               data-testid="scopes"
             />
           </>
+        )}
+        {template.client_certificate && (
+          <fieldset class="certificate-fields" data-testid="create-certificate">
+            <legend>Client certificate (mutual TLS), optional</legend>
+            <p class="hint">
+              {template.display_name} requires your app's TLS client certificate on every request. You may add it now or later on the
+              integration's page; connections are refused until it is set.
+            </p>
+            <CertificateFields
+              value={{ certificate: form.certificate, private_key: form.private_key }}
+              onValue={(v) => setForm((f) => ({ ...f, ...v }))}
+              errors={{ certificate: errors.certificate, private_key: errors.private_key }}
+            />
+          </fieldset>
         )}
         {failure && (
           <p class="field-error" role="alert" data-testid="form-error">
