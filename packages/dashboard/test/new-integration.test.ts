@@ -114,11 +114,18 @@ describe('the create form', () => {
     expect(t.requests.find((r) => r.method === 'POST')!.body).toEqual({ unique_key: 'attio-api-key', provider: 'attio-api-key', display_name: 'Attio (API key)' });
   });
 
-  it('asks a client for client-credentials templates', async () => {
-    await open('auth0-cc');
+  it('asks a client for client-credentials templates, optional there (each connection may bring its own), but not half of one', async () => {
+    const t = await open('auth0-cc');
     expect(screen.getByLabelText('Client ID')).toBeTruthy();
     expect(screen.getByLabelText('Client secret')).toBeTruthy();
     expect(screen.queryByTestId('copy-callback')).toBeNull();
+    await type(screen.getByLabelText('Client ID'), 'only-the-id');
+    await submit(byTestId('create-form'));
+    expect(screen.getByText('Enter the client secret of your app at the provider.')).toBeTruthy();
+    expect(t.requests.some((r) => r.method === 'POST')).toBe(false);
+    await type(screen.getByLabelText('Client ID'), '');
+    await submit(byTestId('create-form'));
+    expect(t.requests.find((r) => r.method === 'POST')!.body).toEqual({ unique_key: 'auth0-cc', provider: 'auth0-cc', display_name: 'Auth0 (client credentials)' });
   });
 
   it('shows a duplicate key on the config key field', async () => {

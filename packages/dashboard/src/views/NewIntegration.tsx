@@ -147,7 +147,8 @@ export function createBody(
     unique_key: f.unique_key.trim(),
     provider: template.name,
     ...(f.display_name.trim() && { display_name: f.display_name.trim() }),
-    ...(hasClient(template.auth_mode) && {
+    // Client credentials may come per connection (ADP issues one client per subscribing organisation): optional there.
+    ...(hasClient(template.auth_mode) && (template.auth_mode === 'OAUTH2' || f.client_id.trim() || f.client_secret) && {
       credentials: { type: 'OAUTH2' as const, client_id: f.client_id.trim(), client_secret: f.client_secret, scopes: splitScopes(f.scopes).join(',') },
     }),
     ...(certificate && { client_certificate: certificate }),
@@ -201,8 +202,10 @@ function CreateForm({ template, name, settings }: { template: Provider | undefin
     const next: FormErrors = {};
     const keyError = validateConfigKey(form.unique_key);
     if (keyError) next.unique_key = keyError;
-    if (client && !form.client_id.trim()) next.client_id = 'Enter the client ID of your app at the provider.';
-    if (client && !form.client_secret) next.client_secret = 'Enter the client secret of your app at the provider.';
+    // OAuth 2.0 needs the app's client; a client-credentials integration may leave it to each connection, but not half of it.
+    const clientNeeded = template.auth_mode === 'OAUTH2' || Boolean(form.client_id.trim() || form.client_secret);
+    if (client && clientNeeded && !form.client_id.trim()) next.client_id = 'Enter the client ID of your app at the provider.';
+    if (client && clientNeeded && !form.client_secret) next.client_secret = 'Enter the client secret of your app at the provider.';
     if (template.client_certificate) Object.assign(next, checkCertificate(form, false));
     setErrors(next);
     setFailure('');
@@ -289,7 +292,8 @@ function CreateForm({ template, name, settings }: { template: Provider | undefin
               error={errors.client_id}
               autoComplete="off"
               spellcheck={false}
-              required
+              required={template.auth_mode === 'OAUTH2'}
+              hint={template.auth_mode === 'OAUTH2_CC' ? 'Optional: each connection may bring its own client id and secret instead.' : undefined}
               data-field="client_id"
               data-testid="client-id"
             />
@@ -302,7 +306,7 @@ function CreateForm({ template, name, settings }: { template: Provider | undefin
               hint="Stored encrypted; it is never shown again."
               autoComplete="new-password"
               spellcheck={false}
-              required
+              required={template.auth_mode === 'OAUTH2'}
               data-field="client_secret"
               data-testid="client-secret"
             />
