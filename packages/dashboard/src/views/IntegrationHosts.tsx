@@ -26,41 +26,52 @@ export function inputsPatch(values: Record<string, string>, integration: Integra
 }
 
 /**
- * For templates whose URLs take a host from the end user (self-managed GitLab, Keycloak, a tenant
- * subdomain): fix the host on the integration, or list the hosts its client secret may be sent to.
+ * Saving a change of the integration from one of its forms: nothing sent when nothing changed, one request at a
+ * time, the server's refusal kept for the form to show, and no state touched once the view is gone.
  */
-export function HostsForm({ integration, template, onSaved }: { integration: Integration; template: Provider; onSaved(i: Integration): void }) {
+function useIntegrationPatch(integration: Integration, onSaved: (i: Integration) => void, saved: string) {
   const { api, announce } = useApp();
   const mounted = useMounted();
-  const id = useId();
-  const inputs = template.host_inputs.filter((name) => Object.hasOwn(template.connection_config, name) && !template.connection_config[name]!.from_integration);
-  const initial = () => ({ fixed: Object.fromEntries(inputs.map((n) => [n, integration.connection_config[n] ?? ''])), allowed: integration.allowed_hosts.join(', ') });
-  const [form, setForm] = useState(initial);
   const [error, setError] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
-
-  const submit = async (e: Event) => {
-    e.preventDefault();
-    if (busy) return;
-    const body = hostsPatch(form, integration, inputs);
+  const save = async (body: IntegrationInput | undefined): Promise<Integration | undefined> => {
+    if (busy) return undefined;
     if (!body) {
       announce('Nothing to save: no field was changed.');
-      return;
+      return undefined;
     }
     setError(null);
     setBusy(true);
     try {
       const updated = await api.updateIntegration(integration.unique_key, body);
-      announce('Hosts saved.', 'success');
-      if (mounted.current) {
-        onSaved(updated);
-        setForm({ fixed: Object.fromEntries(inputs.map((n) => [n, updated.connection_config[n] ?? ''])), allowed: updated.allowed_hosts.join(', ') });
-      }
+      announce(saved, 'success');
+      if (mounted.current) onSaved(updated);
+      return updated;
     } catch (err) {
       if (mounted.current) setError(err instanceof Error ? err.message : String(err));
+      return undefined;
     } finally {
       if (mounted.current) setBusy(false);
     }
+  };
+  return { error, busy, save, mounted };
+}
+
+/**
+ * For templates whose URLs take a host from the end user (self-managed GitLab, Keycloak, a tenant
+ * subdomain): fix the host on the integration, or list the hosts its client secret may be sent to.
+ */
+export function HostsForm({ integration, template, onSaved }: { integration: Integration; template: Provider; onSaved(i: Integration): void }) {
+  const id = useId();
+  const inputs = template.host_inputs.filter((name) => Object.hasOwn(template.connection_config, name) && !template.connection_config[name]!.from_integration);
+  const formOf = (i: Integration) => ({ fixed: Object.fromEntries(inputs.map((n) => [n, i.connection_config[n] ?? ''])), allowed: i.allowed_hosts.join(', ') });
+  const [form, setForm] = useState(() => formOf(integration));
+  const { error, busy, save, mounted } = useIntegrationPatch(integration, onSaved, 'Hosts saved.');
+
+  const submit = async (e: Event) => {
+    e.preventDefault();
+    const updated = await save(hostsPatch(form, integration, inputs));
+    if (updated && mounted.current) setForm(formOf(updated));
   };
 
   return (
@@ -113,33 +124,14 @@ export function HostsForm({ integration, template, onSaved }: { integration: Int
  * or Amazon's application id. A flow is refused until each required one is set.
  */
 export function AppInputsForm({ integration, template, onSaved }: { integration: Integration; template: Provider; onSaved(i: Integration): void }) {
-  const { api, announce } = useApp();
-  const mounted = useMounted();
   const id = useId();
   const inputs = Object.entries(template.connection_config).filter(([, input]) => input.from_integration).map(([name]) => name);
   const [values, setValues] = useState(() => Object.fromEntries(inputs.map((n) => [n, integration.connection_config[n] ?? ''])));
-  const [error, setError] = useState<string | null>(null);
-  const [busy, setBusy] = useState(false);
+  const { error, busy, save } = useIntegrationPatch(integration, onSaved, 'App settings saved.');
 
   const submit = async (e: Event) => {
     e.preventDefault();
-    if (busy) return;
-    const body = inputsPatch(values, integration, inputs);
-    if (!body) {
-      announce('Nothing to save: no field was changed.');
-      return;
-    }
-    setError(null);
-    setBusy(true);
-    try {
-      const updated = await api.updateIntegration(integration.unique_key, body);
-      announce('App settings saved.', 'success');
-      if (mounted.current) onSaved(updated);
-    } catch (err) {
-      if (mounted.current) setError(err instanceof Error ? err.message : String(err));
-    } finally {
-      if (mounted.current) setBusy(false);
-    }
+    await save(inputsPatch(values, integration, inputs));
   };
 
   return (
