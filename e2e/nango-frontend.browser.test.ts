@@ -28,6 +28,8 @@ let coop: Sandbox;
 let a: TestKeyway;
 let b: TestKeyway;
 let app: { url: string; server: Server };
+/** The TWO_STEP provider's token endpoint, on 127.0.0.1: a token for the right password, 401 otherwise. */
+let tokenServer: { url: string; server: Server; issued: string[] };
 let node: KeywayNode;
 
 /** The official package's own dist, bundled as a script the page loads (`window.NangoOfficial.default` is its `Nango`). */
@@ -55,6 +57,22 @@ async function startApp(sdk: string, port: number): Promise<{ url: string; serve
   return { url: `http://127.0.0.1:${port}`, server };
 }
 
+async function startTokenServer(): Promise<{ url: string; server: Server; issued: string[] }> {
+  const issued: string[] = [];
+  const server = createServer((req, res) => {
+    let raw = '';
+    req.on('data', (c: Buffer) => (raw += c));
+    req.on('end', () => {
+      const body = JSON.parse(raw || '{}') as { username?: string; password?: string };
+      if (req.url !== '/token' || body.password !== 'right-password') return void res.writeHead(401, { 'content-type': 'application/json' }).end('{"error":"invalid_login"}');
+      issued.push(`ts-${randomBytes(8).toString('hex')}`);
+      res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ token: issued.at(-1), expires_in: 3600 }));
+    });
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  return { url: `http://127.0.0.1:${(server.address() as { port: number }).port}`, server, issued };
+}
+
 beforeAll(async () => {
   const [appPort, portA, portB] = [await freePort(), await freePort(), await freePort()];
   const publicUrl = `http://127.0.0.1:${portB}`;
@@ -68,12 +86,23 @@ beforeAll(async () => {
     launchChromium(),
   ]);
   app = await startApp(sdk, appPort);
+  tokenServer = await startTokenServer();
   const base = JSON.parse(await readFile(join(BUILT_IN_TEMPLATES_DIR, 'keyway-sandbox.json'), 'utf8')) as Record<string, unknown>;
   const pointedAt = (s: Sandbox, name: string) => ({ ...base, display_name: name, authorization_url: s.authorizationUrl, token_url: s.tokenUrl, issuer: s.url });
   const templates = {
     'sandbox-plain': pointedAt(plain, 'Sandbox'),
     'sandbox-coop': pointedAt(coop, 'Sandbox COOP'),
     'key-api': { display_name: 'Key API', categories: ['dev-tools'], docs: 'https://example.com/docs', auth_mode: 'API_KEY', credentials: { apiKey: { title: 'API key', pattern: 'key_[a-z0-9]{8,}' } } },
+    'two-step-api': {
+      display_name: 'Two-step API',
+      categories: ['hr'],
+      docs: 'https://example.com/docs',
+      auth_mode: 'TWO_STEP',
+      credentials: { username: { title: 'User' }, password: { title: 'Password', secret: true } },
+      token_url: `${tokenServer.url}/token`,
+      token_params: { username: '${credentials.username}', password: '${credentials.password}' },
+      token_response: { token: 'token', expires_in: 'expires_in' },
+    },
   };
   const databaseUrl = await postgres.createDatabase('nango_frontend');
   const shared = { databaseUrl, encryptionKeys: [randomBytes(32)], serverUrl: publicUrl, allowedOrigins: [app.url] };
@@ -84,13 +113,16 @@ beforeAll(async () => {
   await node.createIntegration({ unique_key: 'sandbox', provider: 'sandbox-plain', credentials: oauth });
   await node.createIntegration({ unique_key: 'sandbox-coop', provider: 'sandbox-coop', credentials: oauth });
   await node.createIntegration({ unique_key: 'key-api', provider: 'key-api' });
+  await node.createIntegration({ unique_key: 'two-step', provider: 'two-step-api' });
 }, 90_000);
 
 afterAll(async () => {
   await browser?.close();
   await Promise.all([a?.close(), b?.close(), plain?.close(), coop?.close()]);
-  app?.server.closeAllConnections();
-  await new Promise((r) => (app ? app.server.close(r) : r(undefined)));
+  for (const s of [app?.server, tokenServer?.server]) {
+    s?.closeAllConnections();
+    await new Promise((r) => (s ? s.close(r) : r(undefined)));
+  }
   await postgres?.stop();
 });
 
@@ -186,6 +218,32 @@ describe('the official @nangohq/frontend against Keyway', () => {
     expect(await run.result()).toMatchObject({ ok: true, value: { providerConfigKey: 'sandbox' } });
     expect(run.frames.map((f) => f.message_type)).toEqual(['connection_ack', 'success']);
     await run.page.close();
+  });
+
+  it('auth(key, { credentials: { type: \'TWO_STEP\', ...fields } }) resolves with the pair, and rejects a wrong password with invalid_credentials', async () => {
+    const page = await browser.newPage();
+    await page.goto(app.url);
+    const twoStep = async (endUser: string, password: string) =>
+      page.evaluate(
+        async ({ host, token, password }) => {
+          const w = window as unknown as { NangoOfficial: { default: new (c: object) => { auth(k: string, o: object): Promise<unknown> } } };
+          try {
+            return { ok: true, value: await new w.NangoOfficial.default({ host, connectSessionToken: token }).auth('two-step', { credentials: { type: 'TWO_STEP', username: 'ana', password } }) };
+          } catch (e) {
+            return { ok: false, type: (e as { type: string }).type, message: (e as Error).message, name: (e as Error).constructor.name };
+          }
+        },
+        { host: b.url, token: await session(endUser), password },
+      );
+    expect(await twoStep('nf-two-step', 'right-password')).toEqual({ ok: true, value: { providerConfigKey: 'two-step', connectionId: 'nf-two-step' } });
+    const { credentials } = await node.getConnection('two-step', 'nf-two-step');
+    expect(credentials).toMatchObject({ type: 'TWO_STEP', token: tokenServer.issued.at(-1), username: 'ana', password: 'right-password' });
+
+    const issued = tokenServer.issued.length;
+    expect(await twoStep('nf-two-step-wrong', 'wrong-password')).toEqual({ ok: false, type: 'invalid_credentials', message: expect.any(String), name: 'AuthError' });
+    expect(tokenServer.issued.length).toBe(issued);
+    await expect(node.getConnection('two-step', 'nf-two-step-wrong')).rejects.toMatchObject({ code: 'unknown_connection' });
+    await page.close();
   });
 
   it('openConnectUI({ baseURL, apiURL }) connects one OAuth and one API-key integration in Keyway\'s Connect UI', async () => {

@@ -36,7 +36,9 @@ const frontendAuth: MethodStatus = {
   tests: [
     { file: FRONTEND, name: 'auth() resolves after the user approves: acknowledgement, then the outcome on the socket' },
     { file: FRONTEND, name: 'auth() rejects with the error type when the user denies' },
+    { file: FRONTEND, name: "auth(key, { credentials: { type: 'TWO_STEP', ...fields } }) resolves with the pair, and rejects a wrong password with invalid_credentials" },
   ],
+  note: "Proven for OAuth popups and for TWO_STEP credentials (`credentials: { type: 'TWO_STEP', ...fields }`, posted to `/auth/two-step/:key`; a refused password rejects with `AuthError` of type `invalid_credentials`). `auth()` with API_KEY or BASIC credentials is not run through the official package by a test.",
 };
 const frontendConnectUI: MethodStatus = {
   status: 'supported',

@@ -245,7 +245,9 @@ export interface ImportConnectionBody {
   credentials:
     | { type: 'OAUTH2'; access_token: string; refresh_token?: string; expires_at?: string; raw?: Record<string, unknown> }
     | { type: 'API_KEY'; apiKey: string }
-    | { type: 'BASIC'; username: string; password?: string };
+    | { type: 'BASIC'; username: string; password?: string }
+    /** Nango's shape: the fields the template declares (`username`, `password`, ...) beside the token. */
+    | { type: 'TWO_STEP'; token: string; expires_at?: string; raw?: Record<string, unknown>; [field: string]: unknown };
   connection_config?: Record<string, unknown>;
   metadata?: Metadata;
   end_user?: { id: string; email?: string; display_name?: string };

@@ -205,6 +205,60 @@ describe('TWO_STEP renewal', () => {
   });
 });
 
+describe('TWO_STEP import (POST /connections)', () => {
+  const post = (body: unknown) => kw.api('/connections', { method: 'POST', body: JSON.stringify(body) });
+  /** What Nango's GET /connection answers for a TWO_STEP connection: the typed fields beside the token. */
+  const nangoShape = (extra: Record<string, unknown> = {}) => ({ type: 'TWO_STEP', ...GOOD, token: 'from-nango', expires_at: new Date(Date.now() - 60_000).toISOString(), raw: { data: { token: 'from-nango' } }, ...extra });
+
+  it('stores Nango\'s two-step credentials encrypted; an expired imported token is renewed by posting the imported fields', async () => {
+    const res = await post({ provider_config_key: 'hr', connection_id: 'imp1', credentials: nangoShape({ refresh_token: 'nango-only' }), connection_config: { site: 'acme' } });
+    expect(res.status).toBe(201);
+    expect(res.body.credentials).toMatchObject({ type: 'TWO_STEP', token: 'from-nango', username: GOOD.username, password: GOOD.password });
+    expect(res.body.credentials).not.toHaveProperty('refresh_token');
+    const db = await atRest(kw.config.dbPath);
+    for (const secret of [GOOD.password, 'from-nango']) expect(db).not.toContain(secret);
+
+    const before = tokenRequests.length;
+    const { status, body } = await connection('imp1');
+    expect(status).toBe(200);
+    expect(tokenRequests.length - before).toBe(1);
+    expect(tokenRequests.at(-1)!.body).toEqual({ username: GOOD.username, password: GOOD.password, site: { contentUrl: 'acme' } });
+    expect(body.credentials).toMatchObject({ type: 'TWO_STEP', token: lastToken, username: GOOD.username });
+    expect(body.credentials.token).not.toBe('from-nango');
+    expect(Date.parse(body.credentials.expires_at)).toBeGreaterThan(Date.now());
+  });
+
+  it('keeps a token that has not expired, without a request', async () => {
+    const expires = new Date(Date.now() + 3_600_000).toISOString();
+    expect((await post({ provider_config_key: 'hr', connection_id: 'imp2', credentials: nangoShape({ expires_at: expires }), connection_config: { site: 'acme' } })).status).toBe(201);
+    const before = tokenRequests.length;
+    const { body } = await connection('imp2');
+    expect(body.credentials).toMatchObject({ token: 'from-nango', expires_at: expires });
+    expect(tokenRequests.length).toBe(before);
+  });
+
+  it.each([
+    ['no token', { token: undefined }, 'invalid_body'],
+    ['a token that is not a string', { token: 42 }, 'invalid_body'],
+    ['an expiry that is not a date', { expires_at: 'soon' }, 'invalid_body'],
+    ['a raw answer that is not an object', { raw: 'text' }, 'invalid_body'],
+    ['another auth mode', { type: 'API_KEY' }, 'invalid_body'],
+    ['a missing field', { password: undefined }, 'invalid_credentials'],
+    ['an undeclared field', { tenant: 'x' }, 'invalid_credentials'],
+    ['a control character in a field', { username: 'a\r\nX-Injected: 1' }, 'invalid_credentials'],
+  ])('refuses %s with a typed 400, storing nothing and sending nothing', async (_n, change, code) => {
+    const before = [await atRest(kw.config.dbPath), tokenRequests.length];
+    const res = await post({ provider_config_key: 'hr', connection_id: 'imp3', credentials: nangoShape(change), connection_config: { site: 'acme' } });
+    expect([res.status, res.body.error?.code]).toEqual([400, code]);
+    expect([await atRest(kw.config.dbPath), tokenRequests.length]).toEqual(before);
+  });
+
+  it('checks the template\'s inputs as the connect route does', async () => {
+    const res = await post({ provider_config_key: 'hr', connection_id: 'imp4', credentials: nangoShape(), connection_config: { site: 'NOT/valid' } });
+    expect([res.status, res.body.error?.code]).toEqual([400, 'invalid_connection_config']);
+  });
+});
+
 describe('TWO_STEP token_url hosts', () => {
   /** Public-looking names that answer loopback (the guard is what refuses them, not the name). */
   const resolveHost: HostResolver = async (name) => {

@@ -33,9 +33,9 @@ const nango: CommandSpec = {
   details:
     'Here --secret-key is the Nango environment\'s secret key; Keyway\'s comes from KEYWAY_SECRET_KEY\n' +
     '(environment, ./.env or secrets.json beside the DB) and --host. Integrations whose provider has no\n' +
-    'Keyway template, and connections of auth modes Keyway cannot import (only OAUTH2, API_KEY and\n' +
-    'BASIC can), are skipped with the reason. Integrations and connections already in Keyway are left\n' +
-    'as they are, so a second run imports only what is new.',
+    'Keyway template, and connections of auth modes Keyway cannot import (only OAUTH2, API_KEY, BASIC\n' +
+    'and TWO_STEP can), are skipped with the reason. Integrations and connections already in Keyway are\n' +
+    'left as they are, so a second run imports only what is new.',
   examples: ['keyway import nango --from https://api.nango.dev --secret-key "$NANGO_SECRET_KEY" --dry-run'],
   async run(ctx, _args, flags) {
     const from = stringFlag(flags, 'from')!;
@@ -150,10 +150,21 @@ function importBody(c: Connection): ImportConnectionBody | string {
       return text('apiKey') ? { ...common, credentials: { type: 'API_KEY', apiKey: text('apiKey')! } } : 'no API key';
     case 'BASIC':
       return text('username') ? { ...common, credentials: { type: 'BASIC', username: text('username')!, password: text('password') ?? '' } } : 'no username';
+    case 'TWO_STEP': {
+      // Nango's shape: the typed fields beside the token. Keyway checks the fields against its template
+      // and posts them again for every later token; Nango's refresh_token has no use there.
+      const { type: _type, token: _token, expires_at: _expires, raw, refresh_token: _refresh, ...fields } = creds;
+      const token = text('token');
+      if (!token) return 'no token';
+      const expires = text('expires_at');
+      return { ...common, credentials: { ...fields, type: 'TWO_STEP', token, ...(expires && { expires_at: expires }), ...(isObject(raw) && { raw }) } };
+    }
     default:
-      return `auth mode ${String(creds.type)} cannot be imported (OAUTH2, API_KEY and BASIC can)`;
+      return `auth mode ${String(creds.type)} cannot be imported (OAUTH2, API_KEY, BASIC and TWO_STEP can)`;
   }
 }
+
+const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 /** Keyway's refusal of one item (`invalid_connection_config: ...`), which skips it; anything else stops the import. */
 async function refusal(write: Promise<unknown>): Promise<string | undefined> {

@@ -136,7 +136,7 @@ export function apiRoutes(deps: {
       providerConfigKey,
       connectionId: body.connection_id === undefined ? randomUUID() : parseConnectionId(body.connection_id),
       provider: template.name,
-      credentials: parseImportedCredentials(body.credentials, template.auth_mode),
+      credentials: parseImportedCredentials(body.credentials, template),
       connectionConfig: config,
       endUser: body.end_user === undefined ? null : endUserInput(body.end_user),
       ...(body.metadata !== undefined && { metadata: parseMetadata(body.metadata) }),
