@@ -311,9 +311,12 @@ describe('@keyway/sandbox options', () => {
       const me = await userinfo(sandbox, String(json.access_token));
       expect(me.status).toBe(401);
       expect(me.headers.get('www-authenticate')).toMatch(/invalid_token/);
-      // The refresh token still works and gives a fresh access token.
+      // The refresh token still works and gives a fresh access token. Tokens issued from now on live an hour:
+      // a 1-second token could expire before the check below on a busy machine (seen under pnpm test:loaded).
+      sandbox.setAccessTokenTtl(3600);
       const refreshed = await tokenRequest(sandbox, { grant_type: 'refresh_token', refresh_token: String(json.refresh_token) });
       expect(refreshed.status).toBe(200);
+      expect(refreshed.json.expires_in).toBe(3600);
       expect((await userinfo(sandbox, String(refreshed.json.access_token))).status).toBe(200);
     } finally {
       await sandbox.close();
