@@ -33,6 +33,18 @@ describe('the lifetime of a token without expires_in', () => {
     const withIn = Date.parse(credentialsFrom(new OAuth2Tokens({ access_token: jwt({ exp }), expires_in: 600 })).expires_at!);
     expect(Math.abs(withIn - (Date.now() + 600_000))).toBeLessThan(10_000);
   });
+  it('is the answer\'s expires_at (epoch seconds as text or number, milliseconds, or a date: Printful, Greenhouse) when it has no expires_in', () => {
+    const end = Math.floor(Date.now() / 1000) + 3000;
+    for (const expires_at of [String(end), end, end * 1000, new Date(end * 1000).toISOString()]) {
+      expect(credentialsFrom(new OAuth2Tokens({ access_token: 'smk_x', expires_at }), { defaultExpiresIn: 60 }).expires_at, String(expires_at)).toBe(new Date(end * 1000).toISOString());
+    }
+    // Past, or not a time: the default applies.
+    for (const expires_at of [String(end - 7200), 'soon', '']) {
+      const at = Date.parse(credentialsFrom(new OAuth2Tokens({ access_token: 'smk_x', expires_at }), { defaultExpiresIn: 60 }).expires_at!);
+      expect(Math.abs(at - (Date.now() + 60_000)), expires_at).toBeLessThan(10_000);
+    }
+  });
+
   it('falls back to the template default, or none, for an opaque token, a JWT without exp, or one already past it', () => {
     const past = Math.floor(Date.now() / 1000) - 10;
     for (const access_token of ['opaque-token', jwt({ sub: 'u' }), jwt({ exp: past }), jwt({ exp: 'soon' }), 'a.b.c']) {

@@ -15,8 +15,8 @@ export function tokensAt(tokens: OAuth2Tokens, path: string | undefined): OAuth2
 
 /**
  * Credentials from a token response. A refresh response without a refresh token keeps the
- * previous one (Nango #298: losing it ends the connection). Without `expires_in`, a JWT access token's
- * own `exp` says when it expires (monday.com's OAuth 2.1 tokens carry only that), else the template's
+ * previous one (Nango #298: losing it ends the connection). Without `expires_in`, an `expires_at` in the
+ * answer, else a JWT access token's own `exp` says when it expires (monday.com's OAuth 2.1 tokens carry only that), else the template's
  * default lifetime applies, if it has one; otherwise the token never expires.
  */
 export function credentialsFrom(
@@ -61,9 +61,20 @@ function expiry(tokens: OAuth2Tokens, defaultExpiresIn: number | undefined): { e
   // Some providers send expires_in as a string; a missing or unusable one is not a lifetime.
   const given = Number((tokens.data as Record<string, unknown>).expires_in);
   if (Number.isFinite(given) && given > 0) return { expires_at: new Date(now + given * 1000).toISOString(), obtained_at };
+  // Some answer the time it ends instead (Printful, Greenhouse: `expires_at`, epoch seconds or a date).
+  const at = instant((tokens.data as Record<string, unknown>).expires_at);
+  if (at !== undefined && at > now) return { expires_at: new Date(at).toISOString(), obtained_at };
   const exp = jwtExpiry((tokens.data as Record<string, unknown>).access_token);
   if (exp !== undefined && exp > now) return { expires_at: new Date(exp).toISOString(), obtained_at };
   return { ...(defaultExpiresIn !== undefined && { expires_at: new Date(now + defaultExpiresIn * 1000).toISOString() }), obtained_at };
+}
+
+/** Epoch seconds (or milliseconds, past year 33658 in seconds), as a number or numeric text, or an ISO date. */
+function instant(value: unknown): number | undefined {
+  const n = typeof value === 'number' ? value : typeof value === 'string' && /^\d+(\.\d+)?$/.test(value.trim()) ? Number(value) : NaN;
+  if (Number.isFinite(n) && n > 0) return n < 1e12 ? n * 1000 : n;
+  const date = typeof value === 'string' ? Date.parse(value) : NaN;
+  return Number.isFinite(date) ? date : undefined;
 }
 
 /**
