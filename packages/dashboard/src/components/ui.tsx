@@ -134,7 +134,9 @@ export function CopyField({ label, value, testid, hint }: { label: string; value
 }
 
 interface InputProps {
-  type?: 'text' | 'password';
+  /** `multiline`: a textarea (PEM blocks, JSON). */
+  type?: 'text' | 'password' | 'multiline';
+  rows?: number;
   autoComplete?: string;
   spellcheck?: boolean;
   required?: boolean;
@@ -143,7 +145,7 @@ interface InputProps {
   'data-field'?: string;
 }
 
-/** A labelled text input with an optional hint and error, both tied to it for screen readers. */
+/** A labelled text input (or textarea) with an optional hint and error, both tied to it for screen readers. */
 export function TextField({
   label,
   value,
@@ -159,14 +161,14 @@ export function TextField({
     ...rest,
     id,
     value,
-    onInput: (e: { currentTarget: HTMLInputElement }) => onValue(e.currentTarget.value),
+    onInput: (e: { currentTarget: HTMLInputElement | HTMLTextAreaElement }) => onValue(e.currentTarget.value),
     'aria-invalid': error ? ('true' as const) : undefined,
     'aria-describedby': described || undefined,
   };
   return (
     <div class="field">
       <label for={id}>{label}</label>
-      {type === 'password' ? <input type="password" {...props} /> : <input type="text" {...props} />}
+      {type === 'multiline' ? <textarea {...props} /> : type === 'password' ? <input type="password" {...props} /> : <input type="text" {...props} />}
       {hint && (
         <p class="hint" id={`${id}-hint`}>
           {hint}

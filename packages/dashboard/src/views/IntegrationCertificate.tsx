@@ -1,7 +1,7 @@
 import { useId, useState } from 'preact/hooks';
 import { useApp, useMounted } from '../context.ts';
 import { ConfirmDialog } from '../components/Dialog.tsx';
-import { DateTime, Facts } from '../components/ui.tsx';
+import { DateTime, Facts, TextField } from '../components/ui.tsx';
 import { formatDate, relative } from '../format.ts';
 import type { CertificateInput, CertificateSummary, Integration } from '../types.ts';
 
@@ -68,31 +68,20 @@ export function CertificateFields({ value, onValue, errors }: { value: Certifica
 }
 
 function PemField({ label, value, onValue, hint, error, field }: { label: string; value: string; onValue(v: string): void; hint: string; error: string | undefined; field: keyof CertificateInput }) {
-  const id = useId();
   return (
-    <div class="field">
-      <label for={id}>{label}</label>
-      <textarea
-        id={id}
-        rows={5}
-        value={value}
-        onInput={(e) => onValue(e.currentTarget.value)}
-        autocomplete="off"
-        spellcheck={false}
-        aria-invalid={error ? 'true' : undefined}
-        aria-describedby={`${id}-hint${error ? ` ${id}-error` : ''}`}
-        data-field={field}
-        data-testid={`pem-${field}`}
-      />
-      <p class="hint" id={`${id}-hint`}>
-        {hint}
-      </p>
-      {error && (
-        <p class="field-error" id={`${id}-error`}>
-          {error}
-        </p>
-      )}
-    </div>
+    <TextField
+      type="multiline"
+      rows={5}
+      label={label}
+      value={value}
+      onValue={onValue}
+      hint={hint}
+      error={error}
+      autoComplete="off"
+      spellcheck={false}
+      data-field={field}
+      data-testid={`pem-${field}`}
+    />
   );
 }
 
