@@ -246,11 +246,9 @@ describe('the official @nangohq/frontend against Keyway', () => {
     await page.close();
   });
 
-  it('openConnectUI({ baseURL, apiURL }) connects one OAuth and one API-key integration in Keyway\'s Connect UI', async () => {
-    const token = await session('nf-ui', ['sandbox', 'key-api']);
-    const page = await browser.newPage();
-    await page.goto(app.url);
-    await page.evaluate(
+  /** The official package's openConnectUI() on the app's page, its events collected in `window.uiEvents`. */
+  const openConnectUI = (page: Page, token: string) =>
+    page.evaluate(
       ({ host, token }) => {
         const w = window as unknown as { NangoOfficial: { default: new (c: object) => { openConnectUI(p: object): unknown } }; uiEvents: unknown[] };
         w.uiEvents = [];
@@ -258,6 +256,12 @@ describe('the official @nangohq/frontend against Keyway', () => {
       },
       { host: b.url, token },
     );
+
+  it('openConnectUI({ baseURL, apiURL }) connects one OAuth and one API-key integration in Keyway\'s Connect UI', async () => {
+    const token = await session('nf-ui', ['sandbox', 'key-api']);
+    const page = await browser.newPage();
+    await page.goto(app.url);
+    await openConnectUI(page, token);
     const events = () => page.evaluate(() => (window as unknown as { uiEvents: { type: string; payload?: unknown }[] }).uiEvents.map(({ type, payload }) => ({ type, payload })));
     await expect.poll(events, { timeout: 10_000 }).toContainEqual({ type: 'ready', payload: undefined });
     const ui = page.frameLocator('iframe#connect-ui');
@@ -267,14 +271,7 @@ describe('the official @nangohq/frontend against Keyway', () => {
     await expect.poll(events, { timeout: 15_000 }).toContainEqual({ type: 'connect', payload: { providerConfigKey: 'sandbox', connectionId: 'nf-ui' } });
 
     await page.evaluate(() => document.getElementById('connect-ui')?.remove()); // a fresh Connect UI for the next integration
-    await page.evaluate(
-      ({ host, token }) => {
-        const w = window as unknown as { NangoOfficial: { default: new (c: object) => { openConnectUI(p: object): unknown } }; uiEvents: unknown[] };
-        w.uiEvents = [];
-        new w.NangoOfficial.default({ connectSessionToken: token }).openConnectUI({ baseURL: `${host}/connect/ui`, apiURL: host, onEvent: (e: unknown) => w.uiEvents.push(e) });
-      },
-      { host: b.url, token },
-    );
+    await openConnectUI(page, token);
     await ui.getByRole('button', { name: /Key API/ }).click();
     await ui.getByLabel(/API key/).fill('key_abcdefgh1');
     await ui.getByRole('button', { name: 'Connect' }).click();

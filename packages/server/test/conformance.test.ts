@@ -6,6 +6,7 @@ import { BUILT_IN_TEMPLATES_DIR, TemplateCatalog } from '../src/templates/catalo
 import type { OAuth2Template } from '../src/templates/schema.ts';
 import { TestBrowser } from './support/browser.ts';
 import { ALLOW_PUBLIC_KEY, PUBLIC_KEY, oauth2, startKeyway, type TestKeyway } from './support/keyway.ts';
+import { setPath } from './support/templates.ts';
 
 /**
  * Every OAUTH2 template of the catalogue, through the whole connect flow, against a local
@@ -40,13 +41,6 @@ const integrationInputs = (t: OAuth2Template) => Object.fromEntries(Object.entri
 /** The redirect_uri the template sends: the integration's RuName, or Keyway's callback URL. */
 const expectedRedirect = (t: OAuth2Template) => (t.redirect_uri ? t.redirect_uri.replace(/^\$\{connectionConfig\.([A-Za-z0-9_]+)\}$/, (_, k: string) => t.connection_config![k]!.example!) : `${kw.url}/oauth/callback`);
 const secretHash = (bound: string) => createHash('sha256').update(`${CLIENT.secret}|${bound}`).digest('hex');
-
-function setPath(target: Record<string, unknown>, path: string, value: unknown): void {
-  const parts = path.split('.');
-  let at = target;
-  for (const p of parts.slice(0, -1)) at = (at[p] ??= {}) as Record<string, unknown>;
-  at[parts.at(-1)!] = value;
-}
 
 beforeAll(async () => {
   // One local authorization server for all templates: /t/<name>/<original path>.

@@ -8,6 +8,7 @@ import { TemplateCatalog } from '../src/templates/catalog.ts';
 import { validateTemplate } from '../src/templates/validate.ts';
 import { TestBrowser } from './support/browser.ts';
 import { ALLOW_PUBLIC_KEY, PUBLIC_KEY, startKeyway, type TestKeyway } from './support/keyway.ts';
+import { acmeTemplate } from './support/templates.ts';
 
 /**
  * The OAuth 2.0 fields for providers that rename or relocate the flow's own parameters (Amazon
@@ -15,18 +16,9 @@ import { ALLOW_PUBLIC_KEY, PUBLIC_KEY, startKeyway, type TestKeyway } from './su
  * authorization URL looks like, and the integration-only inputs in a real flow. The catalogue's
  * templates themselves run through the whole flow in conformance.test.ts.
  */
-const base = {
-  display_name: 'Acme',
-  categories: ['other'],
-  docs: 'https://acme.example.com/docs',
-  auth_mode: 'OAUTH2',
-  authorization_url: 'https://acme.example.com/authorize',
-  token_url: 'https://acme.example.com/token',
-  token_request_auth_method: 'body',
-};
 const ruName = { title: 'RuName', pattern: '[A-Za-z0-9_-]+', example: 'Acme-App-PRD-1', from_integration: true };
-/** The base template with `extra` over it; an `undefined` in `extra` removes the field. */
-const valid = (extra: Record<string, unknown>) => validateTemplate('acme', Object.fromEntries(Object.entries({ ...base, ...extra }).filter(([, v]) => v !== undefined)));
+/** Acme with `extra` over it (support/templates.ts). */
+const valid = (extra: Record<string, unknown>) => validateTemplate('acme', acmeTemplate(extra));
 
 describe('template validation of the flow-name fields', () => {
   it('accepts renamed parameters, a fragment route, a callback code parameter, a hashed secret and an integration redirect_uri', () => {
@@ -66,7 +58,7 @@ describe('template validation of the flow-name fields', () => {
   it('names the file and the field when the catalogue loads a bad template', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'keyway-templates-'));
     try {
-      await writeFile(join(dir, 'acme.json'), JSON.stringify({ ...base, token_param_names: { code: 'auth code' } }));
+      await writeFile(join(dir, 'acme.json'), JSON.stringify({ ...acmeTemplate(), token_param_names: { code: 'auth code' } }));
       await expect(TemplateCatalog.load([dir])).rejects.toThrow(/template .*acme\.json: field `token_param_names.code` must be a parameter name/);
     } finally {
       await rm(dir, { recursive: true, force: true });
@@ -132,7 +124,7 @@ describe('inputs the integration sets, and the code parameter, in a real flow', 
     kw = await startKeyway({
       templates: {
         acme: {
-          ...base,
+          ...acmeTemplate(),
           authorization_url: `${provider}/authorize`,
           token_url: `${provider}/token`,
           pkce: false,

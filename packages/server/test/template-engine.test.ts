@@ -6,18 +6,10 @@ import type { OAuth2Template, ProviderTemplate } from '../src/templates/schema.t
 import { validateTemplate } from '../src/templates/validate.ts';
 import { TestBrowser } from './support/browser.ts';
 import { ALLOW_PUBLIC_KEY, PUBLIC_KEY, startKeyway, type TestKeyway } from './support/keyway.ts';
+import { acmeTemplate } from './support/templates.ts';
 
 /** The engine's newer fields: what the loader accepts and refuses, and what the flow does with them. */
-const base = {
-  display_name: 'Acme',
-  categories: ['other'],
-  docs: 'https://acme.example.com/docs',
-  auth_mode: 'OAUTH2',
-  authorization_url: 'https://acme.example.com/authorize',
-  token_url: 'https://acme.example.com/token',
-  token_request_auth_method: 'body',
-};
-const valid = (extra: Record<string, unknown>) => validateTemplate('acme', { ...base, ...extra });
+const valid = (extra: Record<string, unknown>) => validateTemplate('acme', acmeTemplate(extra));
 const refused = (extra: Record<string, unknown>, message: RegExp) => expect(() => valid(extra)).toThrow(message);
 
 describe('template validation of the engine fields', () => {
@@ -138,7 +130,7 @@ describe('the post-connection request in a real flow', () => {
     close = () => new Promise((r) => { server.closeAllConnections(); server.close(() => r()); });
     kw = await startKeyway({
       templates: {
-        acme: { ...base, authorization_url: `${provider}/authorize`, token_url: `${provider}/token`, post_connection: { url: `${provider}/resources`, headers: { Authorization: 'OAuth ${accessToken}' }, connection_config: { cloudId: '0.id' } } },
+        acme: { ...acmeTemplate(), authorization_url: `${provider}/authorize`, token_url: `${provider}/token`, post_connection: { url: `${provider}/resources`, headers: { Authorization: 'OAuth ${accessToken}' }, connection_config: { cloudId: '0.id' } } },
       },
       config: ALLOW_PUBLIC_KEY, // these flows start with the public key: the explicit opt-in
     });

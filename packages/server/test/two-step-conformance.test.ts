@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BUILT_IN_TEMPLATES_DIR, TemplateCatalog } from '../src/templates/catalog.ts';
 import type { TwoStepParam, TwoStepTemplate } from '../src/templates/schema.ts';
 import { ALLOW_PUBLIC_KEY, PUBLIC_KEY, SECRET_KEY, startKeyway, type TestKeyway } from './support/keyway.ts';
+import { setPath } from './support/templates.ts';
 
 /**
  * Every TWO_STEP template of the catalogue, connected and proxied against a local provider: each
@@ -24,13 +25,6 @@ let kw: TestKeyway;
 const tokenOf = (name: string) => `tok-${name}`;
 /** What the end user types: the field's example where it has a pattern to match, else a recognisable value. */
 const typed = (t: TwoStepTemplate) => Object.fromEntries(Object.entries(t.credentials).map(([k, f]) => [k, f.pattern ? f.example! : `typed ${k}:${t.name}`]));
-
-function setPath(target: Record<string, unknown>, path: string, value: unknown): void {
-  const parts = path.split('.');
-  let at = target;
-  for (const p of parts.slice(0, -1)) at = (at[p] ??= {}) as Record<string, unknown>;
-  at[parts.at(-1)!] = value;
-}
 
 beforeAll(async () => {
   const server = createServer((req, res) => {

@@ -25,3 +25,24 @@ export const tenantTemplate = (subdomain: Record<string, unknown> = { title: 'Su
     token_url: 'https://${connectionConfig.subdomain}.example.com/token',
     connection_config: { subdomain },
   });
+
+/** Acme, the OAuth2 template the validation tests start from; an `undefined` in `fields` removes that field. */
+export const acmeTemplate = (fields: Record<string, unknown> = {}) =>
+  Object.fromEntries(
+    Object.entries(
+      oauthTemplate('Acme', {
+        docs: 'https://acme.example.com/docs',
+        authorization_url: 'https://acme.example.com/authorize',
+        token_url: 'https://acme.example.com/token',
+        ...fields,
+      }),
+    ).filter(([, v]) => v !== undefined),
+  );
+
+/** Sets `value` at a dot-path of `target`, making the objects on the way (a provider answer shaped as a template reads it). */
+export function setPath(target: Record<string, unknown>, path: string, value: unknown): void {
+  const parts = path.split('.');
+  let at = target;
+  for (const p of parts.slice(0, -1)) at = (at[p] ??= {}) as Record<string, unknown>;
+  at[parts.at(-1)!] = value;
+}
