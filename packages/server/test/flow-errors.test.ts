@@ -1,4 +1,3 @@
-import { readFile } from 'node:fs/promises';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { TestBrowser } from './support/browser.ts';
 import { json, startFakeProvider } from './support/fake-provider.ts';

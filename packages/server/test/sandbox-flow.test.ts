@@ -1,4 +1,3 @@
-import { readFile } from 'node:fs/promises';
 import { Nango as KeywayNode } from '@keyway/node';
 import { Nango as OfficialNango } from '@nangohq/node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
